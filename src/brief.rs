@@ -1,0 +1,106 @@
+//! The public brief of a drill (`drill.toml`): what the learner is told. It never holds
+//! the cause; that lives in the sealed answer.
+
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// An inclusive range of calendar dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Window {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Self {
+        Self { from, to }
+    }
+
+    pub fn days(&self) -> i64 {
+        (self.to - self.from).num_days() + 1
+    }
+
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        self.from <= date && date <= self.to
+    }
+
+    /// Parses `FROM..TO` (both `YYYY-MM-DD`, inclusive).
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let (from, to) = text.split_once("..").with_context(|| {
+            format!("window '{text}' is not FROM..TO (for example 2026-03-15..2026-03-21)")
+        })?;
+        let parse = |s: &str| {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .with_context(|| format!("'{s}' in window '{text}' is not a YYYY-MM-DD date"))
+        };
+        let (from, to) = (parse(from)?, parse(to)?);
+        anyhow::ensure!(
+            from <= to,
+            "window '{text}' ends before it starts: write the earlier date first"
+        );
+        Ok(Self { from, to })
+    }
+}
+
+impl std::fmt::Display for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}..{}", self.from, self.to)
+    }
+}
+
+/// What kind of drill a folder holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrillKind {
+    Drop,
+    Experiment,
+}
+
+/// The contents of `drill.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Brief {
+    pub kind: DrillKind,
+    /// The interviewer's opening line, with the headline change.
+    pub prompt: String,
+    /// The metric whose change is the headline (a name from the metric registry).
+    pub metric: String,
+    pub baseline: Window,
+    pub current: Window,
+    /// First and last date present in the data.
+    pub data_from: NaiveDate,
+    pub data_to: NaiveDate,
+    pub seed: u64,
+    pub sessions: u64,
+    /// Tables in the folder, with one line on each.
+    pub tables: Vec<TableNote>,
+    /// Metric definitions the learner can rely on.
+    pub definitions: Vec<Definition>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableNote {
+    pub name: String,
+    pub about: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Definition {
+    pub metric: String,
+    pub definition: String,
+}
+
+impl Brief {
+    pub fn read(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join(crate::schema::files::BRIEF);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the drill brief {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("{} is not a valid brief", path.display()))
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a brief always serialises")
+    }
+}

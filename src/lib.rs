@@ -1,0 +1,12 @@
+//! dropcase: a metric-drop diagnosis simulator.
+//!
+//! A scenario (TOML) plus a seed becomes synthetic funnel data with a hidden root cause
+//! (`scenario`, `generate`); the learner investigates with `query` and `stats`, answers,
+//! and is graded (`drill`). Dependencies point one way: `cli` → `drill` → `generate`,
+//! `query` → `scenario`, `dataset`, `stats`. Nothing below `cli` prints to the terminal.
+
+pub mod brief;
+pub mod cli;
+pub mod output;
+pub mod schema;
+pub mod stats;

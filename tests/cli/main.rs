@@ -1,0 +1,3 @@
+//! Integration tests of the `dropcase` binary: one test binary, one module per subcommand.
+
+mod support;
