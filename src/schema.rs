@@ -76,3 +76,9 @@ pub mod files {
     pub const ANSWER: &str = "answer.sealed";
     pub const CONTEXT_DIR: &str = "context";
 }
+
+/// How generated drills encode dimension columns: as polars `Enum` (dictionary) columns
+/// with a fixed category list, so the Parquet files are small and group-bys are fast.
+/// A user's own data may hold plain strings; readers should cast dimension columns to
+/// `String` (or compare through a cast) rather than assume either encoding.
+pub const DIMENSIONS_ARE_ENUM_ENCODED: bool = true;
