@@ -7,6 +7,10 @@
 
 pub mod brief;
 pub mod cli;
+pub mod drill;
+pub mod generate;
 pub mod output;
+pub mod scenario;
 pub mod schema;
 pub mod stats;
+pub mod suggest;

@@ -6,6 +6,10 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+pub mod drill;
+pub mod generate;
+pub mod scenarios;
+
 #[derive(Debug, Parser)]
 #[command(name = "dropcase", version, about = "Metric-drop diagnosis simulator: find the hidden root cause", long_about = None)]
 pub struct Cli {
@@ -15,6 +19,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Practise: start a case, investigate, take hints, answer, get graded.
+    Drill(drill::DrillArgs),
+    /// Generate a drill folder from a scenario and a seed.
+    Generate(generate::GenerateArgs),
+    /// List, show and check scenario files.
+    Scenarios(scenarios::ScenariosArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         #[arg(value_enum)]
@@ -33,7 +43,10 @@ pub fn main() -> ExitCode {
         }
     };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            log_to_drill();
+            ExitCode::SUCCESS
+        }
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -44,12 +57,37 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Drill(args) => drill::run(args),
+        Command::Generate(args) => generate::run(args),
+        Command::Scenarios(args) => scenarios::run(args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dropcase", &mut out);
             emit(&String::from_utf8_lossy(&out))
         }
     }
+}
+
+/// Records an investigative command in the drill it ran on (`--data DIR` or the current one).
+fn log_to_drill() {
+    let argv: Vec<String> = std::env::args().collect();
+    let mut words = vec!["dropcase".to_string()];
+    words.extend(argv.iter().skip(1).map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }));
+    let command = words.join(" ");
+    if !crate::drill::workspace::is_investigation(&command) {
+        return;
+    }
+    let explicit =
+        argv.iter().position(|a| a == "--data").and_then(|i| argv.get(i + 1)).map(std::path::PathBuf::from);
+    let dir = match explicit {
+        Some(dir) if dir.join(crate::schema::files::BRIEF).exists() => dir,
+        Some(_) => return,
+        None => match crate::drill::current_drill_dir() {
+            Ok(dir) => dir,
+            Err(_) => return,
+        },
+    };
+    crate::drill::workspace::log_command(&dir, &command);
 }
 
 /// Writes a command's result to stdout. A closed pipe (`dropcase ... | head`) is not an error.
@@ -65,9 +103,7 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
 
