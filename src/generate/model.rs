@@ -496,6 +496,26 @@ impl Model {
             }
         }
 
+        // Mix causes act on who arrives, not on rates, so they run before any rate is set.
+        for cause in &self.causes {
+            let s = cause.strength(t);
+            if s <= 0.0 {
+                continue;
+            }
+            match cause.family {
+                Family::HighIntentChannelEnd if cause.matches(&dims) => {
+                    if rng.random::<f64>() < s {
+                        return;
+                    }
+                }
+                Family::NewReturningMix => {
+                    if dims[USER_TYPE] == self.returning_code && rng.random::<f64>() < s {
+                        dims[USER_TYPE] = self.new_code;
+                    }
+                }
+                _ => {}
+            }
+        }
         let mobile = self.mobile_codes.contains(&dims[DEVICE]);
         let mut steps = self.base;
         steps[3] *= self.weekly_conversion[weekday];
@@ -514,20 +534,6 @@ impl Model {
             let s = cause.strength(t);
             if s <= 0.0 {
                 continue;
-            }
-            // Mix causes act on who arrives, not on rates.
-            match cause.family {
-                Family::HighIntentChannelEnd if cause.matches(&dims) => {
-                    if rng.random::<f64>() < s {
-                        return;
-                    }
-                }
-                Family::NewReturningMix => {
-                    if dims[USER_TYPE] == self.returning_code && rng.random::<f64>() < s {
-                        dims[USER_TYPE] = self.new_code;
-                    }
-                }
-                _ => {}
             }
             if cause.targets_payment() || !cause.matches(&dims) {
                 continue;
