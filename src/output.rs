@@ -91,8 +91,11 @@ pub fn number(x: f64) -> String {
 /// A table that fits the terminal, with a header row.
 pub fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
+    // Borders and a header rule, but no rule between rows: dense tables read faster.
+    let mut style = UTF8_HORIZONTAL_ONLY;
+    style.row_separator = comfy_table::LineStyle::none();
     table
-        .load_style(UTF8_HORIZONTAL_ONLY)
+        .load_style(style)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.iter().map(|h| Cell::new(h)));
     table

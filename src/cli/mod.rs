@@ -74,7 +74,9 @@ fn log_to_drill() {
     let mut words = vec!["dropcase".to_string()];
     words.extend(argv.iter().skip(1).map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }));
     let command = words.join(" ");
-    if !crate::drill::workspace::is_investigation(&command) {
+    let drill_step = matches!(argv.get(1).map(String::as_str), Some("drill"))
+        && matches!(argv.get(2).map(String::as_str), Some("hint" | "answer" | "reveal"));
+    if !crate::drill::workspace::is_investigation(&command) && !drill_step {
         return;
     }
     let explicit =

@@ -123,7 +123,9 @@ impl Truth {
             && before.is_finite()
             && after.is_finite()
         {
-            let lead = if versus_rest {
+            let lead = if cause.target.is_empty() {
+                format!(" Overall the {stage} rate was {:.2}% in the baseline", before * 100.0)
+            } else if versus_rest {
                 format!(
                     " In the current window the {stage} rate was {:.2}% for the rest of that segment's platform",
                     before * 100.0
@@ -132,8 +134,9 @@ impl Truth {
                 format!(" In that segment the {stage} rate was {:.2}% in the baseline", before * 100.0)
             };
             explanation.push_str(&format!(
-                "{lead} and {:.2}% in the segment now ({:+.1}%), while conversion overall moved {:+.1}%.",
+                "{lead} and {:.2}% {} now ({:+.1}%), while conversion overall moved {:+.1}%.",
                 after * 100.0,
+                if cause.target.is_empty() { "overall" } else { "in the segment" },
                 (after / before - 1.0) * 100.0,
                 headline * 100.0
             ));
