@@ -311,6 +311,33 @@ pub enum ScenarioError {
     Unknown { name: String, suggestion: String },
 }
 
+/// `origin:line:column` of a TOML error, as every other scenario problem is located, or the
+/// bare origin when the parser gives no position (a missing table or key).
+fn syntax_place(origin: &str, text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    match span {
+        Some(span) if span.start < text.len() => {
+            let before = &text[..span.start];
+            let line = before.matches('\n').count() + 1;
+            let column = before.chars().rev().take_while(|&c| c != '\n').count() + 1;
+            format!("{origin}:{line}:{column}")
+        }
+        _ => origin.to_string(),
+    }
+}
+
+/// The parser's message followed by the offending line, e.g. "unknown field `colour`,
+/// expected `median_ms` or `sigma`\n    colour = \"red\"".
+fn syntax_message(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim_end().to_string();
+    match err.span().filter(|span| span.start < text.len()) {
+        Some(span) => {
+            let line = text[..span.start].matches('\n').count();
+            format!("{message}\n    {}", text.lines().nth(line).unwrap_or("").trim_end())
+        }
+        None => message,
+    }
+}
+
 fn render_problems(origin: &str, problems: &[Problem]) -> String {
     let mut out = format!("{origin} has {} problem(s):", problems.len());
     for p in problems {
@@ -327,8 +354,8 @@ impl Scenario {
     /// Parses and validates scenario text; `origin` names it in messages (a path or `catalogue:NAME`).
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
         let scenario: Scenario = toml::from_str(text).map_err(|err| ScenarioError::Syntax {
-            origin: origin.to_string(),
-            message: err.to_string().trim_end().to_string(),
+            origin: syntax_place(origin, text, err.span()),
+            message: syntax_message(text, &err),
         })?;
         let problems = scenario.problems(text);
         if problems.is_empty() {
