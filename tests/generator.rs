@@ -398,3 +398,45 @@ proptest! {
         invariants::check_shares(&relaxed(name), &s, generated.brief.baseline.from.min(generated.brief.current.from), 0.025);
     }
 }
+
+#[test]
+#[ignore]
+fn explore_draws() {
+    use rand::SeedableRng;
+    use dropcase::generate::{model::mix_seed, Model, check, resize};
+    let name = std::env::var("ONLY").unwrap();
+    let n: u64 = std::env::var("N").unwrap().parse().unwrap();
+    let seeds: Vec<u64> = std::env::var("SEEDS").unwrap().split(',').map(|s| s.parse().unwrap()).collect();
+    let sc = resize(&catalogue(&name), &Options { sessions: Some(n), ..Default::default() }).unwrap();
+    for seed in seeds {
+        for attempt in 0..12u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(mix_seed(&[seed, 0xCA5E, attempt]));
+            let mut case = sc.draw(&mut rng, seed);
+            case.seed = mix_seed(&[seed, attempt]);
+            let model = Model::new(&case);
+            let counts: Vec<_> = (0..model.days).map(|day| {
+                let mut c = dropcase::generate::DayCounts::default();
+                for part in 0..model.parts(day) { c.add(&model.count(&model.simulate(day, part, model.parts(day)))); }
+                c
+            }).collect();
+            let head = dropcase::generate::truth::headline_change(&case, &counts);
+            let r = check::solvable(&case, &counts);
+            let (b, c) = dropcase::generate::truth::window_counts(&case, &counts);
+            println!("seed {seed} attempt {attempt} {} size {:.2} {} .. {:?} head {head:+.3} {:?} base {}/{} cur {}/{}", case.cause.target_text(), case.cause.size, case.cause.start, case.cause.end, r.as_ref().err(), b.target_num, b.target_den, c.target_num, c.target_den);
+            if std::env::var("HOURS").is_ok() {
+                let us = model.values[5].iter().position(|v| case.cause.target[0].1 == *v).unwrap() as u8;
+                let mut per: std::collections::BTreeMap<String, (u64, u64, u64)> = Default::default();
+                for day in 0..model.days { for part in 0..model.parts(day) {
+                    let ch = model.simulate(day, part, model.parts(day));
+                    for i in 0..ch.len() { if ch.dims[5][i] != us { continue; }
+                        let t = chrono::DateTime::from_timestamp_millis(ch.ts[i]).unwrap().naive_utc();
+                        if t.date() < case.current.from { continue; }
+                        let e = per.entry(t.format("%m-%d %H").to_string()).or_default();
+                        e.0 += 1; e.1 += ch.flags[2][i] as u64; e.2 += ch.flags[3][i] as u64; }
+                }}
+                for (k, v) in per { println!("{k} {:?}", v); }
+            }
+            if std::env::var("ALL").is_err() { if r.is_ok() { break; } }
+        }
+    }
+}

@@ -163,6 +163,8 @@ pub struct Model {
     mobile_codes: Vec<u8>,
     /// Hours from the data start to the end of the last day.
     end_hour: f64,
+    /// Hours from the data start to the first hour of the current window.
+    current_hour: f64,
 }
 
 /// One simulated chunk of sessions (part of one day) and the backend orders it produced.
@@ -397,6 +399,7 @@ impl Model {
             new_code,
             mobile_codes,
             end_hour: f64::from(sc.period.days) * 24.0,
+            current_hour: hours_since(sc.period.start, case.current.from.and_time(NaiveTime::MIN)),
             values,
         }
     }
@@ -733,6 +736,11 @@ impl Model {
         };
         let is_version = |d: usize| d == APP_VERSION || d == OS_VERSION;
         let has_version = cause.target.iter().any(|&(d, _)| is_version(d));
+        // A time-boxed cause (an outage, a regional event) shows in its own hours: in the
+        // current window its stage is counted only while it lasts, so the hours around it do
+        // not dilute the signature the learner is expected to find.
+        let boxed = cause.end_hour.is_finite();
+        let start_ms = self.epoch_ms(0.0);
         for i in 0..chunk.len() {
             let parent =
                 cause.target.iter().filter(|&&(d, _)| !is_version(d)).all(|&(d, v)| chunk.dims[d][i] == v);
@@ -750,6 +758,12 @@ impl Model {
                 continue;
             }
             counts.target_sessions += u64::from(in_target);
+            if boxed {
+                let t = (chunk.ts[i] - start_ms) as f64 / 3_600_000.0;
+                if t >= self.current_hour && !(cause.start_hour..cause.end_hour).contains(&t) {
+                    continue;
+                }
+            }
             if let Some(stage) = stage {
                 let step = stage.index();
                 let reached_before = step == 0 || chunk.flags[step - 1][i];

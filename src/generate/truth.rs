@@ -133,8 +133,9 @@ impl Truth {
             } else {
                 format!(" In that segment the {stage} rate was {:.2}% in the baseline", before * 100.0)
             };
+            let when = if cause.end.is_some() { "while it lasted" } else { "now" };
             explanation.push_str(&format!(
-                "{lead} and {:.2}% {} now ({:+.1}%), while conversion overall moved {:+.1}%.",
+                "{lead} and {:.2}% {} {when} ({:+.1}%), while conversion overall moved {:+.1}%.",
                 after * 100.0,
                 if cause.target.is_empty() { "overall" } else { "in the segment" },
                 (after / before - 1.0) * 100.0,

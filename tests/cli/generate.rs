@@ -1,0 +1,185 @@
+//! `dropcase generate` and `dropcase scenarios list|check` as a user runs them.
+
+use std::path::Path;
+
+use crate::support::Sandbox;
+
+/// A catalogue scenario's text with its headline range replaced, so a small drill generates
+/// (wide range) or can never pass the self-check (an impossible rise).
+fn scenario_text(name: &str, headline: &str) -> String {
+    let (_, text) =
+        dropcase::scenario::catalogue::EMBEDDED.iter().find(|(n, _)| *n == name).expect("catalogue scenario");
+    let line = text.lines().find(|l| l.starts_with("headline = ")).expect("headline line");
+    text.replacen(line, &format!("headline = {headline}"), 1)
+}
+
+fn write_scenario(sandbox: &Sandbox, file: &str, headline: &str) {
+    std::fs::write(sandbox.join(file), scenario_text("price_increase", headline)).unwrap();
+}
+
+fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn refuses_to_overwrite_a_folder_that_is_not_empty() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.join("my-drill");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let output = sandbox
+        .cmd(&["generate", "--scenario", "price_increase", "--seed", "1", "--out", "my-drill", "--sessions", "20000"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("my-drill") && stderr.contains("--force"), "{stderr}");
+    assert_eq!(entries(&out), ["notes.txt"]);
+    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+}
+
+#[test]
+fn force_replaces_an_existing_folder() {
+    let sandbox = Sandbox::new();
+    write_scenario(&sandbox, "wide.toml", "[-0.95, 0.95]");
+    let out = sandbox.join("drill");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("old.txt"), "old").unwrap();
+    sandbox
+        .cmd(&["generate", "--scenario", "wide.toml", "--seed", "2", "--out", "drill", "--sessions", "20000", "--force"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("Conversion"));
+    let names = entries(&out);
+    assert!(!names.contains(&"old.txt".to_string()), "{names:?}");
+    for file in ["answer.sealed", "context", "drill.toml", "orders.parquet", "rollup.parquet", "sessions.parquet"] {
+        assert!(names.contains(&file.to_string()), "{file} missing from {names:?}");
+    }
+}
+
+#[test]
+fn partitioned_writes_hive_style_date_folders() {
+    let sandbox = Sandbox::new();
+    write_scenario(&sandbox, "wide.toml", "[-0.95, 0.95]");
+    sandbox
+        .cmd(&["generate", "--scenario", "wide.toml", "--seed", "3", "--out", "drill", "--sessions", "20000", "--partitioned"])
+        .assert()
+        .success();
+    let out = sandbox.join("drill");
+    for table in ["sessions", "orders"] {
+        let days = entries(&out.join(table));
+        assert_eq!(days.len(), 28, "{table}: {days:?}");
+        assert_eq!(days.first().map(String::as_str), Some("date=2026-03-02"));
+        assert_eq!(days.last().map(String::as_str), Some("date=2026-03-29"));
+        for day in &days {
+            assert_eq!(entries(&out.join(table).join(day)), ["part-0.parquet"], "{table}/{day}");
+        }
+    }
+    assert!(!out.join("sessions.parquet").exists());
+    assert!(out.join("rollup.parquet").is_file() && out.join("drill.toml").is_file());
+}
+
+#[test]
+fn a_failed_generation_leaves_no_folder_behind() {
+    let sandbox = Sandbox::new();
+    // A 50–90% rise in conversion never happens: every draw fails the self-check.
+    write_scenario(&sandbox, "impossible.toml", "[0.5, 0.9]");
+    let output = sandbox
+        .cmd(&["generate", "--scenario", "impossible.toml", "--seed", "4", "--out", "drill", "--sessions", "20000"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("no solvable case") && stderr.contains("--seed"), "{stderr}");
+    assert_eq!(entries(sandbox.path()), ["impossible.toml"], "no drill and no partial folder");
+
+    // With --force, the folder it would have replaced survives the failure untouched.
+    std::fs::create_dir(sandbox.join("drill")).unwrap();
+    std::fs::write(sandbox.join("drill/keep.txt"), "keep").unwrap();
+    sandbox
+        .cmd(&["generate", "--scenario", "impossible.toml", "--seed", "4", "--out", "drill", "--sessions", "20000", "--force"])
+        .assert()
+        .code(1);
+    assert_eq!(entries(&sandbox.join("drill")), ["keep.txt"]);
+    assert_eq!(entries(sandbox.path()), ["drill", "impossible.toml"]);
+}
+
+#[test]
+fn too_few_sessions_is_a_user_error() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .cmd(&["generate", "--scenario", "price_increase", "--seed", "1", "--out", "d", "--sessions", "10"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("--sessions 10"));
+    assert!(!sandbox.join("d").exists());
+}
+
+#[test]
+fn an_unknown_scenario_suggests_the_nearest_name() {
+    Sandbox::new()
+        .cmd(&["generate", "--scenario", "price_increse", "--seed", "1", "--out", "d"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("did you mean 'price_increase'"));
+}
+
+#[test]
+fn scenarios_list_json_describes_the_catalogue() {
+    let output = Sandbox::new().cmd(&["scenarios", "list", "--format", "json"]).output().unwrap();
+    assert!(output.status.success());
+    let list: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    let list = list.as_array().expect("a JSON array");
+    assert_eq!(list.len(), 20);
+    let names: Vec<&str> = list.iter().map(|e| e["name"].as_str().expect("name")).collect();
+    let catalogue: Vec<&str> = dropcase::scenario::catalogue::EMBEDDED.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, catalogue);
+    let mut families = std::collections::BTreeSet::new();
+    for entry in list {
+        assert_eq!(entry["kind"], "drop", "{entry}");
+        assert!(["easy", "medium", "hard"].contains(&entry["difficulty"].as_str().unwrap()), "{entry}");
+        assert!(!entry["title"].as_str().unwrap().is_empty(), "{entry}");
+        let family = entry["family"].as_array().expect("family is a list");
+        assert!(!family.is_empty(), "{entry}");
+        for f in family {
+            let f = f.as_str().unwrap();
+            assert!(dropcase::scenario::Family::parse(f).is_some(), "unknown family {f}");
+            families.insert(f.to_string());
+        }
+    }
+    assert_eq!(families.len(), 20, "one family per scenario: {families:?}");
+}
+
+#[test]
+fn scenarios_check_reports_file_and_line() {
+    let sandbox = Sandbox::new();
+    let text = scenario_text("price_increase", "[-0.10, -0.03]");
+    std::fs::write(sandbox.join("good.toml"), &text).unwrap();
+    sandbox.cmd(&["scenarios", "check", "good.toml"]).assert().success().stdout(predicates::str::contains("ok"));
+
+    let bad = text.replacen("purchase = 0.45", "purchase = 1.45", 1);
+    let line = bad.lines().position(|l| l.contains("purchase = 1.45")).unwrap() + 1;
+    std::fs::write(sandbox.join("bad.toml"), &bad).unwrap();
+    let output = sandbox.cmd(&["scenarios", "check", "bad.toml"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains(&format!("bad.toml:{line}")), "{stderr}");
+    assert!(stderr.contains("funnel.purchase") && stderr.contains("1.45"), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+
+    let broken = text.replacen("[funnel]", "[funnel", 1);
+    std::fs::write(sandbox.join("broken.toml"), &broken).unwrap();
+    let line = broken.lines().position(|l| l.starts_with("[funnel")).unwrap() + 1;
+    sandbox
+        .cmd(&["scenarios", "check", "broken.toml"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(format!("broken.toml:{line}")));
+}
