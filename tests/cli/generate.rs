@@ -22,8 +22,10 @@ fn stderr_of(output: &std::process::Output) -> String {
 }
 
 fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     names
 }
@@ -35,7 +37,17 @@ fn refuses_to_overwrite_a_folder_that_is_not_empty() {
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
     let output = sandbox
-        .cmd(&["generate", "--scenario", "price_increase", "--seed", "1", "--out", "my-drill", "--sessions", "20000"])
+        .cmd(&[
+            "generate",
+            "--scenario",
+            "price_increase",
+            "--seed",
+            "1",
+            "--out",
+            "my-drill",
+            "--sessions",
+            "20000",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
@@ -53,13 +65,26 @@ fn force_replaces_an_existing_folder() {
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("old.txt"), "old").unwrap();
     sandbox
-        .cmd(&["generate", "--scenario", "wide.toml", "--seed", "2", "--out", "drill", "--sessions", "20000", "--force"])
+        .cmd(&[
+            "generate",
+            "--scenario",
+            "wide.toml",
+            "--seed",
+            "2",
+            "--out",
+            "drill",
+            "--sessions",
+            "20000",
+            "--force",
+        ])
         .assert()
         .success()
         .stdout(predicates::str::contains("Conversion"));
     let names = entries(&out);
     assert!(!names.contains(&"old.txt".to_string()), "{names:?}");
-    for file in ["answer.sealed", "context", "drill.toml", "orders.parquet", "rollup.parquet", "sessions.parquet"] {
+    for file in
+        ["answer.sealed", "context", "drill.toml", "orders.parquet", "rollup.parquet", "sessions.parquet"]
+    {
         assert!(names.contains(&file.to_string()), "{file} missing from {names:?}");
     }
 }
@@ -69,7 +94,18 @@ fn partitioned_writes_hive_style_date_folders() {
     let sandbox = Sandbox::new();
     write_scenario(&sandbox, "wide.toml", "[-0.95, 0.95]");
     sandbox
-        .cmd(&["generate", "--scenario", "wide.toml", "--seed", "3", "--out", "drill", "--sessions", "20000", "--partitioned"])
+        .cmd(&[
+            "generate",
+            "--scenario",
+            "wide.toml",
+            "--seed",
+            "3",
+            "--out",
+            "drill",
+            "--sessions",
+            "20000",
+            "--partitioned",
+        ])
         .assert()
         .success();
     let out = sandbox.join("drill");
@@ -92,7 +128,17 @@ fn a_failed_generation_leaves_no_folder_behind() {
     // A 50–90% rise in conversion never happens: every draw fails the self-check.
     write_scenario(&sandbox, "impossible.toml", "[0.5, 0.9]");
     let output = sandbox
-        .cmd(&["generate", "--scenario", "impossible.toml", "--seed", "4", "--out", "drill", "--sessions", "20000"])
+        .cmd(&[
+            "generate",
+            "--scenario",
+            "impossible.toml",
+            "--seed",
+            "4",
+            "--out",
+            "drill",
+            "--sessions",
+            "20000",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -104,7 +150,18 @@ fn a_failed_generation_leaves_no_folder_behind() {
     std::fs::create_dir(sandbox.join("drill")).unwrap();
     std::fs::write(sandbox.join("drill/keep.txt"), "keep").unwrap();
     sandbox
-        .cmd(&["generate", "--scenario", "impossible.toml", "--seed", "4", "--out", "drill", "--sessions", "20000", "--force"])
+        .cmd(&[
+            "generate",
+            "--scenario",
+            "impossible.toml",
+            "--seed",
+            "4",
+            "--out",
+            "drill",
+            "--sessions",
+            "20000",
+            "--force",
+        ])
         .assert()
         .code(1);
     assert_eq!(entries(&sandbox.join("drill")), ["keep.txt"]);
@@ -162,7 +219,11 @@ fn scenarios_check_reports_file_and_line() {
     let sandbox = Sandbox::new();
     let text = scenario_text("price_increase", "[-0.10, -0.03]");
     std::fs::write(sandbox.join("good.toml"), &text).unwrap();
-    sandbox.cmd(&["scenarios", "check", "good.toml"]).assert().success().stdout(predicates::str::contains("ok"));
+    sandbox
+        .cmd(&["scenarios", "check", "good.toml"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("ok"));
 
     let bad = text.replacen("purchase = 0.45", "purchase = 1.45", 1);
     let line = bad.lines().position(|l| l.contains("purchase = 1.45")).unwrap() + 1;

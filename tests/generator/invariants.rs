@@ -36,7 +36,12 @@ pub fn check_rows(s: &Sessions, o: &Orders) {
         );
         let platform = s.dim("platform").name(i).expect("platform is never null");
         let web = platform == "web";
-        assert_eq!(s.dim("browser").codes[i].is_some(), web, "browser set iff web (session {})", s.session_id[i]);
+        assert_eq!(
+            s.dim("browser").codes[i].is_some(),
+            web,
+            "browser set iff web (session {})",
+            s.session_id[i]
+        );
         assert_eq!(s.dim("app_version").codes[i].is_some(), !web, "app_version set iff app");
         assert_eq!(s.dim("os_version").codes[i].is_some(), !web, "os_version set iff app");
         for dim in ["device", "country", "traffic_source", "user_type"] {
@@ -50,7 +55,11 @@ pub fn check_rows(s: &Sessions, o: &Orders) {
             Some("google_pay") => assert_eq!(platform, "android", "google_pay outside Android"),
             _ => {}
         }
-        assert!(s.page_load_ms[i] > 0.0 && s.page_load_ms[i].is_finite(), "page_load_ms {}", s.page_load_ms[i]);
+        assert!(
+            s.page_load_ms[i] > 0.0 && s.page_load_ms[i].is_finite(),
+            "page_load_ms {}",
+            s.page_load_ms[i]
+        );
         assert_eq!(s.ts[i].date(), s.date[i], "session {} ts outside its date", s.session_id[i]);
         assert!(s.user_id[i] > 0);
     }
@@ -62,7 +71,13 @@ pub fn check_rows(s: &Sessions, o: &Orders) {
         assert!(["completed", "refunded"].contains(&o.status[i].as_str()), "status {}", o.status[i]);
         // An order lands up to 30 minutes after its session starts.
         let lag = (o.ts[i] - o.date[i].and_hms_opt(0, 0, 0).unwrap()).num_minutes();
-        assert!((0..24 * 60 + 31).contains(&lag), "order {} ts {} vs date {}", o.order_id[i], o.ts[i], o.date[i]);
+        assert!(
+            (0..24 * 60 + 31).contains(&lag),
+            "order {} ts {} vs date {}",
+            o.order_id[i],
+            o.ts[i],
+            o.date[i]
+        );
         assert!(o.payment_method.codes[i].is_some(), "order {} without payment method", o.order_id[i]);
     }
     let refunded = o.status.iter().filter(|s| *s == "refunded").count() as f64 / o.len.max(1) as f64;
@@ -99,14 +114,19 @@ pub fn check_orders_match_purchases(family: Family, s: &Sessions, o: &Orders) {
     if !loses_events {
         let revenue: f64 = s.revenue.iter().sum();
         let amount: f64 = o.amount.iter().sum();
-        assert!((revenue - amount).abs() < 1e-6 * amount.max(1.0), "revenue {revenue} vs order amounts {amount}");
+        assert!(
+            (revenue - amount).abs() < 1e-6 * amount.max(1.0),
+            "revenue {revenue} vs order amounts {amount}"
+        );
     }
 }
 
 /// Observed shares of platform and country before the current window (no cause has begun
 /// there) lie within `tolerance` of the declared shares.
 pub fn check_shares(scenario: &Scenario, s: &Sessions, before: NaiveDate, tolerance: f64) {
-    for (dim, declared) in [("platform", &scenario.dimensions.platform), ("country", &scenario.dimensions.country)] {
+    for (dim, declared) in
+        [("platform", &scenario.dimensions.platform), ("country", &scenario.dimensions.country)]
+    {
         let mut counts: HashMap<&str, u64> = HashMap::new();
         let mut total = 0u64;
         for i in 0..s.len {

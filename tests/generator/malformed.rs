@@ -8,7 +8,11 @@ const ORIGIN: &str = "scenarios/bad.toml";
 
 /// The catalogue file every case starts from.
 pub fn base() -> &'static str {
-    EMBEDDED.iter().find(|(name, _)| *name == "app_tracking_loss").expect("app_tracking_loss in the catalogue").1
+    EMBEDDED
+        .iter()
+        .find(|(name, _)| *name == "app_tracking_loss")
+        .expect("app_tracking_loss in the catalogue")
+        .1
 }
 
 /// `base()` with its one occurrence of `from` replaced by `to`.
@@ -55,7 +59,11 @@ fn the_base_file_is_valid() {
 
 #[test]
 fn unknown_family() {
-    value_case("family = \"tracking_loss\"", "family = \"tracking_lost\"", &["family", "tracking_lost", "release_bug"]);
+    value_case(
+        "family = \"tracking_loss\"",
+        "family = \"tracking_lost\"",
+        &["family", "tracking_lost", "release_bug"],
+    );
 }
 
 #[test]
@@ -69,7 +77,11 @@ fn unknown_dimension_value_in_a_target() {
 
 #[test]
 fn unknown_dimension_in_a_target() {
-    value_case("target = \"browser=firefox\"", "target = \"planet=mars\"", &["decoy[0].target", "planet", "traffic_source"]);
+    value_case(
+        "target = \"browser=firefox\"",
+        "target = \"planet=mars\"",
+        &["decoy[0].target", "planet", "traffic_source"],
+    );
 }
 
 #[test]
@@ -93,7 +105,11 @@ fn shares_not_summing_to_one() {
 
 #[test]
 fn cause_start_day_outside_the_period() {
-    value_case("start_day = [0, 2]\nsize = [0.4, 0.6]", "start_day = [0, 9]\nsize = [0.4, 0.6]", &["cause[0].start_day", "[0, 9]", "2026-03-29"]);
+    value_case(
+        "start_day = [0, 2]\nsize = [0.4, 0.6]",
+        "start_day = [0, 9]\nsize = [0.4, 0.6]",
+        &["cause[0].start_day", "[0, 9]", "2026-03-29"],
+    );
 }
 
 #[test]
@@ -127,9 +143,16 @@ fn unknown_stage() {
 
 #[test]
 fn bad_rollout_dimension() {
-    let text = mutate("dimension = \"os_version\"\nplatform = \"android\"", "dimension = \"kernel\"\nplatform = \"android\"");
+    let text = mutate(
+        "dimension = \"os_version\"\nplatform = \"android\"",
+        "dimension = \"kernel\"\nplatform = \"android\"",
+    );
     let message = error(&text);
-    assert_message(&message, line_of(&text, "\"kernel\""), &["rollout[3].dimension", "kernel", "\"os_version\""]);
+    assert_message(
+        &message,
+        line_of(&text, "\"kernel\""),
+        &["rollout[3].dimension", "kernel", "\"os_version\""],
+    );
     // Android is then left without an OS rollout, which is reported too.
     assert!(message.contains("0 os_version rollouts for android"), "{message}");
 }
@@ -168,7 +191,11 @@ fn unknown_key() {
 
 #[test]
 fn every_problem_is_reported() {
-    let text = base().replacen("purchase = 0.45", "purchase = 1.45", 1).replacen("size = [0.4, 0.6]", "size = [0.4, 1.6]", 1);
+    let text = base().replacen("purchase = 0.45", "purchase = 1.45", 1).replacen(
+        "size = [0.4, 0.6]",
+        "size = [0.4, 1.6]",
+        1,
+    );
     let message = error(&text);
     assert!(message.contains("2 problem(s)"), "{message}");
     assert_message(&message, line_of(&text, "purchase = 1.45"), &["funnel.purchase"]);

@@ -276,7 +276,12 @@ impl Orders {
             country: Dim::from_column(df.column(ocols::COUNTRY)?)?,
             payment_method: Dim::from_column(df.column(ocols::PAYMENT_METHOD)?)?,
             amount: floats(&df, ocols::AMOUNT)?,
-            status: df.column(ocols::STATUS)?.str()?.iter().map(|v| v.unwrap_or_default().to_string()).collect(),
+            status: df
+                .column(ocols::STATUS)?
+                .str()?
+                .iter()
+                .map(|v| v.unwrap_or_default().to_string())
+                .collect(),
         })
     }
 
