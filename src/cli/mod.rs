@@ -1,6 +1,8 @@
 //! The command line: clap definitions, one file per subcommand, and the one place that
 //! prints. Exit codes: 0 success, 1 a user error (bad file, bad value), 2 a usage error.
 
+pub mod ab;
+
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -15,6 +17,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// A/B statistics: tests, intervals, SRM, sample size, sequential, CUPED, Bayesian.
+    Ab(ab::AbArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         #[arg(value_enum)]
@@ -44,6 +48,7 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Ab(args) => ab::run(args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dropcase", &mut out);
