@@ -2,13 +2,17 @@
 //! parses its flags into validated `stats` inputs, calls one `stats` function and renders
 //! the result struct as a table (ending in one plain sentence), CSV or JSON.
 
+use std::path::PathBuf;
+
 use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
+use super::ab_data::{Arms, load_arms};
 use crate::output::{self, Format, p_value, signed_pct, table, thousands};
 use crate::stats::adjust::{AdjustMethod, adjust_p_values};
 use crate::stats::bayes::beta_binomial;
+use crate::stats::bootstrap::{Statistic, bootstrap_ci};
 use crate::stats::cuped::cuped;
 use crate::stats::means::{Summary, welch_test};
 use crate::stats::moments::{Bivariate, Sums};
@@ -47,6 +51,79 @@ enum AbCommand {
     Cuped(CupedArgs),
     /// Bayesian beta-binomial: chance to beat control, expected loss, credible intervals.
     Bayes(BayesArgs),
+    /// Seeded percentile bootstrap interval of a metric on raw data (--data).
+    Bootstrap(BootstrapArgs),
+}
+
+/// Raw data instead of typed-in numbers: one row per randomised unit.
+#[derive(Debug, Args)]
+struct DataArgs {
+    /// CSV or Parquet file with one row per randomised unit (user).
+    #[arg(long, requires = "variant")]
+    data: Option<PathBuf>,
+    /// Column naming each row's arm (exactly two values).
+    #[arg(long, requires = "data")]
+    variant: Option<String>,
+    /// Value of --variant that marks control [default: "control", else the first sorted].
+    #[arg(long, requires = "data")]
+    control_label: Option<String>,
+}
+
+impl DataArgs {
+    /// Loads the named columns, each paired with its flag; `None` when no --data was given.
+    fn load(&self, columns: &[(&str, Option<&String>)]) -> Result<Option<Arms>> {
+        let Some(path) = &self.data else { return Ok(None) };
+        let variant = self.variant.as_deref().expect("clap requires --variant with --data");
+        let mut named = Vec::new();
+        for (flag, column) in columns {
+            match column {
+                Some(column) => named.push((*flag, column.as_str())),
+                None => bail!("{flag}: name the column to use from {}", path.display()),
+            }
+        }
+        load_arms(path, variant, &named, self.control_label.as_deref()).map(Some)
+    }
+}
+
+/// Which rows of the data file formed each arm.
+#[derive(Debug, Serialize)]
+struct ArmLabels {
+    control: String,
+    treatment: String,
+}
+
+/// A result with, for raw data, the variant values that formed each arm.
+#[derive(Serialize)]
+struct Labelled<'a, T: Serialize> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arms: Option<&'a ArmLabels>,
+    #[serde(flatten)]
+    result: &'a T,
+}
+
+fn labels_of(arms: &Arms) -> ArmLabels {
+    ArmLabels { control: arms.control_label.clone(), treatment: arms.treatment_label.clone() }
+}
+
+/// Puts an "arms" row first when the numbers came from a file.
+fn with_arms_row(labels: Option<&ArmLabels>, mut rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    if let Some(l) = labels {
+        rows.insert(
+            0,
+            row(
+                "arms (--variant)",
+                format!("control = {}, treatment = {}", l.control, l.treatment),
+            ),
+        );
+    }
+    rows
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StatisticArg {
+    DiffMeans,
+    Lift,
+    DiffMedians,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -110,11 +187,26 @@ struct CiArgs {
 #[derive(Debug, Args)]
 struct MeansArgs {
     /// Control summary mean,sd,n (sample sd, ddof 1), e.g. 10.0,25.0,5000.
-    #[arg(long, allow_hyphen_values = true)]
-    control: String,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        required_unless_present = "data",
+        conflicts_with = "data"
+    )]
+    control: Option<String>,
     /// Treatment summary mean,sd,n.
-    #[arg(long, allow_hyphen_values = true)]
-    treatment: String,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        required_unless_present = "data",
+        conflicts_with = "data"
+    )]
+    treatment: Option<String>,
+    #[command(flatten)]
+    source: DataArgs,
+    /// With --data: the metric column.
+    #[arg(long, requires = "data")]
+    value: Option<String>,
     #[arg(long, default_value_t = 0.05)]
     alpha: f64,
     #[arg(long, value_enum, default_value_t = AlternativeArg::TwoSided)]
@@ -126,11 +218,29 @@ struct MeansArgs {
 #[derive(Debug, Args)]
 struct RatioArgs {
     /// Control sums per user n,Σx,Σy,Σx²,Σy²,Σxy (x numerator, y denominator).
-    #[arg(long, allow_hyphen_values = true)]
-    control: String,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        required_unless_present = "data",
+        conflicts_with = "data"
+    )]
+    control: Option<String>,
     /// Treatment sums, same order.
-    #[arg(long, allow_hyphen_values = true)]
-    treatment: String,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        required_unless_present = "data",
+        conflicts_with = "data"
+    )]
+    treatment: Option<String>,
+    #[command(flatten)]
+    source: DataArgs,
+    /// With --data: the numerator column (e.g. revenue).
+    #[arg(long, requires = "data")]
+    numerator: Option<String>,
+    /// With --data: the denominator column (e.g. sessions).
+    #[arg(long, requires = "data")]
+    denominator: Option<String>,
     #[arg(long, default_value_t = 0.05)]
     alpha: f64,
     #[arg(long, value_enum, default_value_t = AlternativeArg::TwoSided)]
@@ -221,11 +331,29 @@ struct SeqArgs {
 #[derive(Debug, Args)]
 struct CupedArgs {
     /// Control sums n,Σy,Σx,Σy²,Σx²,Σxy (y the metric, x the pre-period covariate).
-    #[arg(long, allow_hyphen_values = true)]
-    control: String,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        required_unless_present = "data",
+        conflicts_with = "data"
+    )]
+    control: Option<String>,
     /// Treatment sums, same order.
-    #[arg(long, allow_hyphen_values = true)]
-    treatment: String,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        required_unless_present = "data",
+        conflicts_with = "data"
+    )]
+    treatment: Option<String>,
+    #[command(flatten)]
+    source: DataArgs,
+    /// With --data: the metric column.
+    #[arg(long, requires = "data")]
+    value: Option<String>,
+    /// With --data: the pre-period covariate column.
+    #[arg(long, requires = "data")]
+    covariate: Option<String>,
     #[arg(long, default_value_t = 0.05)]
     alpha: f64,
     #[arg(long, value_enum, default_value_t = AlternativeArg::TwoSided)]
@@ -252,6 +380,26 @@ struct BayesArgs {
     format: Format,
 }
 
+#[derive(Debug, Args)]
+struct BootstrapArgs {
+    #[command(flatten)]
+    source: DataArgs,
+    /// The metric column.
+    #[arg(long)]
+    value: String,
+    #[arg(long, value_enum, default_value_t = StatisticArg::DiffMeans)]
+    statistic: StatisticArg,
+    #[arg(long, default_value_t = 2000)]
+    resamples: usize,
+    /// Random seed: the same seed gives the same interval.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
 pub fn run(args: AbArgs) -> Result<()> {
     let text = match args.command {
         AbCommand::Test(a) => test(a),
@@ -264,6 +412,7 @@ pub fn run(args: AbArgs) -> Result<()> {
         AbCommand::Seq(a) => seq(a),
         AbCommand::Cuped(a) => cuped_command(a),
         AbCommand::Bayes(a) => bayes(a),
+        AbCommand::Bootstrap(a) => bootstrap(a),
     }?;
     super::emit(&text)
 }
@@ -550,9 +699,24 @@ fn ci(a: CiArgs) -> Result<String> {
     Ok(render(a.format, &r, &["", "value"], rows, &sentence))
 }
 
+/// A typed-in flag value; clap guarantees it when --data is absent.
+fn typed(value: &Option<String>) -> &str {
+    value.as_deref().expect("clap requires the flag without --data")
+}
+
 fn means(a: MeansArgs) -> Result<String> {
-    let control = parse_summary("--control", &a.control)?;
-    let treatment = parse_summary("--treatment", &a.treatment)?;
+    let (control, treatment, labels) = match a.source.load(&[("--value", a.value.as_ref())])? {
+        Some(arms) => (
+            Summary::from_values("--value (control)", &arms.control[0]).map_err(flag_error)?,
+            Summary::from_values("--value (treatment)", &arms.treatment[0]).map_err(flag_error)?,
+            Some(labels_of(&arms)),
+        ),
+        None => (
+            parse_summary("--control", typed(&a.control))?,
+            parse_summary("--treatment", typed(&a.treatment))?,
+            None,
+        ),
+    };
     let r = welch_test(control, treatment, a.alpha, a.alternative.into()).map_err(flag_error)?;
     let lvl = level(a.alpha);
     let arm = |s: Summary| format!("mean {} (sd {}, n {})", num(s.mean), num(s.sd), thousands(s.n));
@@ -586,13 +750,28 @@ fn means(a: MeansArgs) -> Result<String> {
             verdict(r.p_value, a.alpha, r.significant)
         ),
     };
-    Ok(render(a.format, &r, &["", "value"], rows, &sentence))
+    let labelled = Labelled { arms: labels.as_ref(), result: &r };
+    Ok(render(a.format, &labelled, &["", "value"], with_arms_row(labels.as_ref(), rows), &sentence))
 }
 
 fn ratio(a: RatioArgs) -> Result<String> {
     const FORM: &str = "n,Σx,Σy,Σx²,Σy²,Σxy per user (x numerator, y denominator)";
-    let control = parse_sums("--control", &a.control, FORM)?;
-    let treatment = parse_sums("--treatment", &a.treatment, FORM)?;
+    let columns =
+        [("--numerator", a.numerator.as_ref()), ("--denominator", a.denominator.as_ref())];
+    let (control, treatment, labels) = match a.source.load(&columns)? {
+        Some(arms) => (
+            Bivariate::from_values("--data (control)", &arms.control[0], &arms.control[1])
+                .map_err(flag_error)?,
+            Bivariate::from_values("--data (treatment)", &arms.treatment[0], &arms.treatment[1])
+                .map_err(flag_error)?,
+            Some(labels_of(&arms)),
+        ),
+        None => (
+            parse_sums("--control", typed(&a.control), FORM)?,
+            parse_sums("--treatment", typed(&a.treatment), FORM)?,
+            None,
+        ),
+    };
     let r = ratio_test(&control, &treatment, a.alpha, a.alternative.into()).map_err(flag_error)?;
     let lvl = level(a.alpha);
     let mut rows = vec![
@@ -636,7 +815,8 @@ fn ratio(a: RatioArgs) -> Result<String> {
             verdict(r.p_value, a.alpha, r.significant)
         ),
     };
-    Ok(render(a.format, &r, &["", "value"], rows, &sentence))
+    let labelled = Labelled { arms: labels.as_ref(), result: &r };
+    Ok(render(a.format, &labelled, &["", "value"], with_arms_row(labels.as_ref(), rows), &sentence))
 }
 
 fn srm(a: SrmArgs) -> Result<String> {
@@ -858,8 +1038,21 @@ fn seq(a: SeqArgs) -> Result<String> {
 
 fn cuped_command(a: CupedArgs) -> Result<String> {
     const FORM: &str = "n,Σy,Σx,Σy²,Σx²,Σxy per user (y the metric, x the pre-period covariate)";
-    let control = parse_sums("--control", &a.control, FORM)?;
-    let treatment = parse_sums("--treatment", &a.treatment, FORM)?;
+    let columns = [("--value", a.value.as_ref()), ("--covariate", a.covariate.as_ref())];
+    let (control, treatment, labels) = match a.source.load(&columns)? {
+        Some(arms) => (
+            Bivariate::from_values("--data (control)", &arms.control[0], &arms.control[1])
+                .map_err(flag_error)?,
+            Bivariate::from_values("--data (treatment)", &arms.treatment[0], &arms.treatment[1])
+                .map_err(flag_error)?,
+            Some(labels_of(&arms)),
+        ),
+        None => (
+            parse_sums("--control", typed(&a.control), FORM)?,
+            parse_sums("--treatment", typed(&a.treatment), FORM)?,
+            None,
+        ),
+    };
     let r = cuped(&control, &treatment, a.alpha, a.alternative.into()).map_err(flag_error)?;
     let lvl = level(a.alpha);
     let rows = vec![
@@ -902,7 +1095,8 @@ fn cuped_command(a: CupedArgs) -> Result<String> {
         verdict(r.adjusted.p_value, a.alpha, r.adjusted.significant),
         p_value(Some(r.unadjusted.p_value))
     );
-    Ok(render(a.format, &r, &["", "value"], rows, &sentence))
+    let labelled = Labelled { arms: labels.as_ref(), result: &r };
+    Ok(render(a.format, &labelled, &["", "value"], with_arms_row(labels.as_ref(), rows), &sentence))
 }
 
 fn bayes(a: BayesArgs) -> Result<String> {
@@ -944,6 +1138,59 @@ fn bayes(a: BayesArgs) -> Result<String> {
         pp(r.expected_loss_control).replace('+', "")
     );
     Ok(render(a.format, &r, &["", "value"], rows, &sentence))
+}
+
+fn bootstrap(a: BootstrapArgs) -> Result<String> {
+    let Some(arms) = a.source.load(&[("--value", Some(&a.value))])? else {
+        bail!(
+            "--data: the bootstrap resamples raw data; give --data PATH --variant COL --value COL"
+        );
+    };
+    let statistic = match a.statistic {
+        StatisticArg::DiffMeans => Statistic::DiffMeans,
+        StatisticArg::Lift => Statistic::Lift,
+        StatisticArg::DiffMedians => Statistic::DiffMedians,
+    };
+    let (control, treatment) = (&arms.control[0], &arms.treatment[0]);
+    let r = bootstrap_ci(
+        control,
+        treatment,
+        |c, t| statistic.compute(c, t),
+        a.resamples,
+        a.alpha,
+        a.seed,
+    )
+    .map_err(flag_error)?;
+    let labels = labels_of(&arms);
+    let (name, show): (&str, fn(f64) -> String) = match a.statistic {
+        StatisticArg::DiffMeans => ("difference in means", num),
+        StatisticArg::Lift => ("relative lift", signed_pct),
+        StatisticArg::DiffMedians => ("difference in medians", num),
+    };
+    let lvl = level(a.alpha);
+    let rows = vec![
+        row(
+            "users",
+            format!(
+                "control {}, treatment {}",
+                thousands(control.len() as u64),
+                thousands(treatment.len() as u64)
+            ),
+        ),
+        row(name, show(r.estimate)),
+        row(&format!("{lvl} CI (percentile bootstrap)"), interval(r.ci, show)),
+        row("bootstrap standard error", show(r.se).trim_start_matches('+').to_string()),
+        row("resamples (seed)", format!("{} ({})", thousands(r.resamples as u64), r.seed)),
+    ];
+    let excludes_zero = !r.ci.contains(0.0);
+    let sentence = format!(
+        "The {name} is {} ({lvl} bootstrap CI {}); the interval {} 0. Same seed, same interval.",
+        show(r.estimate),
+        interval(r.ci, show),
+        if excludes_zero { "excludes" } else { "includes" }
+    );
+    let labelled = Labelled { arms: Some(&labels), result: &r };
+    Ok(render(a.format, &labelled, &["", "value"], with_arms_row(Some(&labels), rows), &sentence))
 }
 
 #[cfg(test)]

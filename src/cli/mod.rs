@@ -2,6 +2,7 @@
 //! prints. Exit codes: 0 success, 1 a user error (bad file, bad value), 2 a usage error.
 
 pub mod ab;
+mod ab_data;
 
 use std::io::Write;
 use std::process::ExitCode;

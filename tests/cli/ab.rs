@@ -5,7 +5,7 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::support::Sandbox;
+use crate::support::{Sandbox, fixture};
 
 fn json(args: &[&str]) -> Value {
     let mut full = vec!["ab"];
@@ -267,4 +267,171 @@ fn usage_errors_exit_2() {
         .assert()
         .code(2);
     Sandbox::new().cmd(&["ab", "adjust", "--method", "sidak", "0.1"]).assert().code(2);
+}
+
+// Raw data: tests/data/ab_cuped.csv holds the CUPED vectors and tests/data/ab_ratio.csv
+// the ratio vectors of the `stats` unit tests, one row per user, so the reference values
+// computed there with numpy/scipy apply here too.
+
+#[test]
+fn means_from_a_csv_match_scipy() {
+    let data = fixture("ab_cuped.csv");
+    let v = json(&[
+        "means",
+        "--data",
+        data.to_str().unwrap(),
+        "--variant",
+        "variant",
+        "--value",
+        "metric",
+    ]);
+    // scipy ttest_ind(yt, yc, equal_var=False) → t = 2.2521364800157038, p = 0.02780785239687563
+    close(&v["t"], 2.2521364800157038, 1e-9);
+    close(&v["p_value"], 0.02780785239687563, 1e-9);
+    assert_eq!(v["arms"]["control"], "control");
+    assert_eq!(v["arms"]["treatment"], "treatment");
+}
+
+#[test]
+fn cuped_from_a_csv_matches_numpy() {
+    let data = fixture("ab_cuped.csv");
+    let v = json(&[
+        "cuped",
+        "--data",
+        data.to_str().unwrap(),
+        "--variant",
+        "variant",
+        "--value",
+        "metric",
+        "--covariate",
+        "pre",
+    ]);
+    // theta = np.cov(Y, X)[0, 1] / np.var(X, ddof=1); Welch on the adjusted values
+    close(&v["theta"], 0.8976667872137595, 1e-9);
+    close(&v["adjusted"]["p_value"], 0.0013430051912720216, 1e-9);
+    close(&v["variance_reduction"], 0.721340478525595, 1e-9);
+}
+
+#[test]
+fn ratio_from_a_csv_picks_the_first_label_as_control() {
+    let data = fixture("ab_ratio.csv");
+    let args =
+        ["ratio", "--data", data.to_str().unwrap(), "--variant", "group", "--numerator", "revenue"];
+    let mut with_den = args.to_vec();
+    with_den.extend_from_slice(&["--denominator", "sessions"]);
+    let v = json(&with_den);
+    assert_eq!(v["arms"]["control"], "A");
+    // numpy delta method (stats::ratio tests) → p = 0.9578178088370043
+    close(&v["p_value"], 0.9578178088370043, 1e-9);
+    let mut swapped = with_den.clone();
+    swapped.extend_from_slice(&["--control-label", "B"]);
+    let v = json(&swapped);
+    assert_eq!(v["arms"]["control"], "B");
+    close(&v["diff"], 0.042033533060022776, 1e-9);
+}
+
+#[test]
+fn parquet_reads_like_csv() {
+    use polars::prelude::*;
+    let sandbox = Sandbox::new();
+    let csv = fixture("ab_cuped.csv");
+    let mut frame = CsvReadOptions::default()
+        .with_has_header(true)
+        .try_into_reader_with_file_path(Some(csv))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let path = sandbox.join("users.parquet");
+    ParquetWriter::new(std::fs::File::create(&path).unwrap()).finish(&mut frame).unwrap();
+    let out = sandbox
+        .cmd(&[
+            "ab",
+            "means",
+            "--data",
+            "users.parquet",
+            "--variant",
+            "variant",
+            "--value",
+            "metric",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    close(&v["p_value"], 0.02780785239687563, 1e-9);
+}
+
+#[test]
+fn bootstrap_is_reproducible_by_seed() {
+    let data = fixture("ab_cuped.csv");
+    let args = [
+        "bootstrap",
+        "--data",
+        data.to_str().unwrap(),
+        "--variant",
+        "variant",
+        "--value",
+        "metric",
+    ];
+    let run = |seed: &str| {
+        let mut full = args.to_vec();
+        full.extend_from_slice(&["--seed", seed, "--resamples", "1000"]);
+        json(&full)
+    };
+    let (a, b, c) = (run("7"), run("7"), run("8"));
+    assert_eq!(a, b);
+    assert_ne!(a["ci"], c["ci"]);
+    // numpy: np.mean(yt) - np.mean(yc) of the fixture's metric column
+    close(&a["estimate"], 4.087657142857144, 1e-9);
+    assert_eq!(a["seed"], 7);
+}
+
+#[test]
+fn bad_data_exits_1_naming_the_flag() {
+    let data = fixture("ab_cuped.csv");
+    let data = data.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["means", "--data", "missing.csv", "--variant", "v", "--value", "x"],
+            "--data: no file at missing.csv",
+        ),
+        (
+            &["means", "--data", data, "--variant", "variant", "--value", "nope"],
+            "--value: no column 'nope'",
+        ),
+        (&["means", "--data", data, "--variant", "variant"], "--value: name the column"),
+        (
+            &["means", "--data", data, "--variant", "user_id", "--value", "metric"],
+            "--variant: column 'user_id' has 65 values",
+        ),
+        (
+            &[
+                "cuped",
+                "--data",
+                data,
+                "--variant",
+                "variant",
+                "--value",
+                "metric",
+                "--covariate",
+                "variant",
+            ],
+            "--data",
+        ),
+        (&["bootstrap", "--value", "metric"], "--data: the bootstrap resamples raw data"),
+    ];
+    for (args, message) in cases {
+        let mut full = vec!["ab"];
+        full.extend_from_slice(args);
+        Sandbox::new().cmd(&full).assert().code(1).stderr(predicate::str::contains(*message));
+    }
+    // Typed numbers and a file together is a usage error.
+    Sandbox::new()
+        .cmd(&["ab", "means", "--control", "1,1,5", "--data", data, "--variant", "variant"])
+        .assert()
+        .code(2);
 }
