@@ -35,9 +35,9 @@ enum AbCommand {
     Test(TestArgs),
     /// Confidence interval of one conversion rate.
     Ci(CiArgs),
-    /// Compare two means from summaries (mean,sd,n) with Welch's t-test.
+    /// Compare two means with Welch's t-test, from summaries (mean,sd,n) or --data.
     Means(MeansArgs),
-    /// Compare a ratio metric (e.g. revenue per session, randomised by user) by the delta method.
+    /// Compare a ratio metric (revenue per session, randomised by user) by the delta method.
     Ratio(RatioArgs),
     /// Check the split of users between arms for a sample-ratio mismatch.
     Srm(SrmArgs),
@@ -47,7 +47,7 @@ enum AbCommand {
     Adjust(AdjustArgs),
     /// Sequential test (mSPRT) that stays valid however often you peek.
     Seq(SeqArgs),
-    /// CUPED: reduce variance with a pre-period covariate, from per-arm sums.
+    /// CUPED: reduce variance with a pre-period covariate, from per-arm sums or --data.
     Cuped(CupedArgs),
     /// Bayesian beta-binomial: chance to beat control, expected loss, credible intervals.
     Bayes(BayesArgs),
