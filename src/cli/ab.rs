@@ -110,10 +110,7 @@ fn with_arms_row(labels: Option<&ArmLabels>, mut rows: Vec<Vec<String>>) -> Vec<
     if let Some(l) = labels {
         rows.insert(
             0,
-            row(
-                "arms (--variant)",
-                format!("control = {}, treatment = {}", l.control, l.treatment),
-            ),
+            row("arms (--variant)", format!("control = {}, treatment = {}", l.control, l.treatment)),
         );
     }
     rows
@@ -187,20 +184,10 @@ struct CiArgs {
 #[derive(Debug, Args)]
 struct MeansArgs {
     /// Control summary mean,sd,n (sample sd, ddof 1), e.g. 10.0,25.0,5000.
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        required_unless_present = "data",
-        conflicts_with = "data"
-    )]
+    #[arg(long, allow_hyphen_values = true, required_unless_present = "data", conflicts_with = "data")]
     control: Option<String>,
     /// Treatment summary mean,sd,n.
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        required_unless_present = "data",
-        conflicts_with = "data"
-    )]
+    #[arg(long, allow_hyphen_values = true, required_unless_present = "data", conflicts_with = "data")]
     treatment: Option<String>,
     #[command(flatten)]
     source: DataArgs,
@@ -218,20 +205,10 @@ struct MeansArgs {
 #[derive(Debug, Args)]
 struct RatioArgs {
     /// Control sums per user n,Σx,Σy,Σx²,Σy²,Σxy (x numerator, y denominator).
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        required_unless_present = "data",
-        conflicts_with = "data"
-    )]
+    #[arg(long, allow_hyphen_values = true, required_unless_present = "data", conflicts_with = "data")]
     control: Option<String>,
     /// Treatment sums, same order.
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        required_unless_present = "data",
-        conflicts_with = "data"
-    )]
+    #[arg(long, allow_hyphen_values = true, required_unless_present = "data", conflicts_with = "data")]
     treatment: Option<String>,
     #[command(flatten)]
     source: DataArgs,
@@ -331,20 +308,10 @@ struct SeqArgs {
 #[derive(Debug, Args)]
 struct CupedArgs {
     /// Control sums n,Σy,Σx,Σy²,Σx²,Σxy (y the metric, x the pre-period covariate).
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        required_unless_present = "data",
-        conflicts_with = "data"
-    )]
+    #[arg(long, allow_hyphen_values = true, required_unless_present = "data", conflicts_with = "data")]
     control: Option<String>,
     /// Treatment sums, same order.
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        required_unless_present = "data",
-        conflicts_with = "data"
-    )]
+    #[arg(long, allow_hyphen_values = true, required_unless_present = "data", conflicts_with = "data")]
     treatment: Option<String>,
     #[command(flatten)]
     source: DataArgs,
@@ -437,15 +404,13 @@ fn flag_error(err: StatsError) -> anyhow::Error {
         "covariate",
     ];
     let text = err.to_string();
-    let named =
-        FLAGS.iter().any(|f| text.strip_prefix(f).is_some_and(|rest| rest.starts_with([':', ' '])));
+    let named = FLAGS.iter().any(|f| text.strip_prefix(f).is_some_and(|rest| rest.starts_with([':', ' '])));
     if named { anyhow!("--{text}") } else { anyhow!(text) }
 }
 
 fn parse_counts(flag: &'static str, text: &str) -> Result<Counts> {
-    let form = || {
-        format!("{flag}: expected conversions/users as whole numbers, e.g. 200/10000, got '{text}'")
-    };
+    let form =
+        || format!("{flag}: expected conversions/users as whole numbers, e.g. 200/10000, got '{text}'");
     let (x, n) = text.split_once('/').ok_or_else(|| anyhow!(form()))?;
     let parse = |s: &str| -> Result<u64> {
         let s = s.trim();
@@ -605,8 +570,7 @@ fn signed_pct1(x: f64) -> String {
 fn test(a: TestArgs) -> Result<String> {
     let control = parse_counts("--control", &a.control)?;
     let treatment = parse_counts("--treatment", &a.treatment)?;
-    let r = two_proportion_test(control, treatment, a.alpha, a.alternative.into())
-        .map_err(flag_error)?;
+    let r = two_proportion_test(control, treatment, a.alpha, a.alternative.into()).map_err(flag_error)?;
     let lvl = level(a.alpha);
     let mut rows = vec![
         row(
@@ -615,26 +579,15 @@ fn test(a: TestArgs) -> Result<String> {
         ),
         row(
             "treatment",
-            format!(
-                "{} / {} = {}",
-                thousands(treatment.x),
-                thousands(treatment.n),
-                rate(treatment.rate)
-            ),
+            format!("{} / {} = {}", thousands(treatment.x), thousands(treatment.n), rate(treatment.rate)),
         ),
         row("difference", pp(r.diff)),
         row(&format!("{lvl} CI (Wald)"), tested_interval(r.diff_ci, r.alternative, pp)),
-        row(
-            &format!("{lvl} CI (Newcombe)"),
-            tested_interval(r.diff_ci_newcombe, r.alternative, pp),
-        ),
+        row(&format!("{lvl} CI (Newcombe)"), tested_interval(r.diff_ci_newcombe, r.alternative, pp)),
     ];
     if let (Some(lift), Some(ci)) = (r.lift, r.lift_ci) {
         rows.push(row("relative lift", signed_pct(lift)));
-        rows.push(row(
-            &format!("{lvl} CI (delta method)"),
-            tested_interval(ci, r.alternative, signed_pct),
-        ));
+        rows.push(row(&format!("{lvl} CI (delta method)"), tested_interval(ci, r.alternative, signed_pct)));
     }
     rows.push(row("z (pooled)", format!("{:.3}", r.z)));
     rows.push(row(&format!("p-value ({})", r.alternative.as_str()), p_value(Some(r.p_value))));
@@ -728,10 +681,7 @@ fn means(a: MeansArgs) -> Result<String> {
     ];
     if let (Some(lift), Some(ci)) = (r.lift, r.lift_ci) {
         rows.push(row("relative lift", signed_pct(lift)));
-        rows.push(row(
-            &format!("{lvl} CI (delta method)"),
-            tested_interval(ci, r.alternative, signed_pct),
-        ));
+        rows.push(row(&format!("{lvl} CI (delta method)"), tested_interval(ci, r.alternative, signed_pct)));
     }
     rows.push(row("t", format!("{:.3}", r.t)));
     rows.push(row("df (Welch–Satterthwaite)", format!("{:.1}", r.df)));
@@ -756,8 +706,7 @@ fn means(a: MeansArgs) -> Result<String> {
 
 fn ratio(a: RatioArgs) -> Result<String> {
     const FORM: &str = "n,Σx,Σy,Σx²,Σy²,Σxy per user (x numerator, y denominator)";
-    let columns =
-        [("--numerator", a.numerator.as_ref()), ("--denominator", a.denominator.as_ref())];
+    let columns = [("--numerator", a.numerator.as_ref()), ("--denominator", a.denominator.as_ref())];
     let (control, treatment, labels) = match a.source.load(&columns)? {
         Some(arms) => (
             Bivariate::from_values("--data (control)", &arms.control[0], &arms.control[1])
@@ -777,12 +726,7 @@ fn ratio(a: RatioArgs) -> Result<String> {
     let mut rows = vec![
         row(
             "control ratio",
-            format!(
-                "{} (se {}, {} users)",
-                num(r.control.ratio),
-                num(r.control.se),
-                thousands(r.control.n)
-            ),
+            format!("{} (se {}, {} users)", num(r.control.ratio), num(r.control.se), thousands(r.control.n)),
         ),
         row(
             "treatment ratio",
@@ -820,11 +764,10 @@ fn ratio(a: RatioArgs) -> Result<String> {
 }
 
 fn srm(a: SrmArgs) -> Result<String> {
-    let counts: Vec<u64> =
-        parse_numbers("--counts", &a.counts, 0, "users per arm, e.g. 50214,48903")?
-            .into_iter()
-            .map(|v| whole("--counts", v, "users per arm"))
-            .collect::<Result<_>>()?;
+    let counts: Vec<u64> = parse_numbers("--counts", &a.counts, 0, "users per arm, e.g. 50214,48903")?
+        .into_iter()
+        .map(|v| whole("--counts", v, "users per arm"))
+        .collect::<Result<_>>()?;
     let weights = a
         .weights
         .as_deref()
@@ -842,8 +785,7 @@ fn srm(a: SrmArgs) -> Result<String> {
             ]
         })
         .collect();
-    let split =
-        r.expected_share.iter().map(|s| format!("{:.0}", s * 100.0)).collect::<Vec<_>>().join("/");
+    let split = r.expected_share.iter().map(|s| format!("{:.0}", s * 100.0)).collect::<Vec<_>>().join("/");
     let sentence = if r.low_expected_count {
         format!(
             "Too few users for a reliable check: an arm expects fewer than {MIN_EXPECTED_COUNT:.0} (chi-square = {:.2}, p = {}).",
@@ -888,7 +830,9 @@ fn size(a: SizeArgs) -> Result<String> {
         (Some(mde), Some(n)) => plan.power(mde, n),
         (Some(mde), None) => plan.sample_size(mde, a.power.unwrap_or(0.8)),
         (None, Some(n)) => plan.mde(n, a.power.unwrap_or(0.8)),
-        (None, None) => bail!("--mde or --n: give --mde for the sample size (or, with --n, the power), or --n alone for the MDE"),
+        (None, None) => bail!(
+            "--mde or --n: give --mde for the sample size (or, with --n, the power), or --n alone for the MDE"
+        ),
     }
     .map_err(flag_error)?;
     let rows = vec![
@@ -918,12 +862,7 @@ fn size_sentence(r: &PowerResult, mde: Option<f64>, n: Option<u64>, means: bool)
             Design::Proportion { baseline } => baseline,
             Design::Mean { baseline, .. } => baseline,
         };
-        format!(
-            "a {} relative change ({} → {})",
-            signed_pct1(r.mde_relative),
-            rate(base),
-            rate(base + r.mde)
-        )
+        format!("a {} relative change ({} → {})", signed_pct1(r.mde_relative), rate(base), rate(base + r.mde))
     };
     let test = format!("alpha {} ({}-sided)", r.alpha, r.sides);
     match (mde, n) {
@@ -949,11 +888,8 @@ fn size_sentence(r: &PowerResult, mde: Option<f64>, n: Option<u64>, means: bool)
 /// "5%" is relative to the baseline; a plain number is an absolute difference.
 fn parse_mde(text: &str, baseline: f64) -> Result<f64> {
     let text = text.trim();
-    let bad = || {
-        anyhow!(
-            "--mde: expected a relative effect like 5% or an absolute one like 0.0025, got '{text}'"
-        )
-    };
+    let bad =
+        || anyhow!("--mde: expected a relative effect like 5% or an absolute one like 0.0025, got '{text}'");
     match text.strip_suffix('%') {
         Some(relative) => Ok(relative.trim().parse::<f64>().map_err(|_| bad())? / 100.0 * baseline),
         None => text.parse::<f64>().map_err(|_| bad()),
@@ -1058,19 +994,13 @@ fn cuped_command(a: CupedArgs) -> Result<String> {
     let rows = vec![
         row("theta", num(r.theta)),
         row("variance removed", pct1(r.variance_reduction)),
-        row(
-            "control mean (adjusted)",
-            format!("{} ({})", num(r.control.mean), num(r.control.adjusted_mean)),
-        ),
+        row("control mean (adjusted)", format!("{} ({})", num(r.control.mean), num(r.control.adjusted_mean))),
         row(
             "treatment mean (adjusted)",
             format!("{} ({})", num(r.treatment.mean), num(r.treatment.adjusted_mean)),
         ),
         row("difference, adjusted", num(r.adjusted.diff)),
-        row(
-            &format!("{lvl} CI, adjusted"),
-            tested_interval(r.adjusted.diff_ci, r.adjusted.alternative, num),
-        ),
+        row(&format!("{lvl} CI, adjusted"), tested_interval(r.adjusted.diff_ci, r.adjusted.alternative, num)),
         row(
             &format!("{lvl} CI, unadjusted"),
             tested_interval(r.unadjusted.diff_ci, r.unadjusted.alternative, num),
@@ -1142,9 +1072,7 @@ fn bayes(a: BayesArgs) -> Result<String> {
 
 fn bootstrap(a: BootstrapArgs) -> Result<String> {
     let Some(arms) = a.source.load(&[("--value", Some(&a.value))])? else {
-        bail!(
-            "--data: the bootstrap resamples raw data; give --data PATH --variant COL --value COL"
-        );
+        bail!("--data: the bootstrap resamples raw data; give --data PATH --variant COL --value COL");
     };
     let statistic = match a.statistic {
         StatisticArg::DiffMeans => Statistic::DiffMeans,
@@ -1152,15 +1080,8 @@ fn bootstrap(a: BootstrapArgs) -> Result<String> {
         StatisticArg::DiffMedians => Statistic::DiffMedians,
     };
     let (control, treatment) = (&arms.control[0], &arms.treatment[0]);
-    let r = bootstrap_ci(
-        control,
-        treatment,
-        |c, t| statistic.compute(c, t),
-        a.resamples,
-        a.alpha,
-        a.seed,
-    )
-    .map_err(flag_error)?;
+    let r = bootstrap_ci(control, treatment, |c, t| statistic.compute(c, t), a.resamples, a.alpha, a.seed)
+        .map_err(flag_error)?;
     let labels = labels_of(&arms);
     let (name, show): (&str, fn(f64) -> String) = match a.statistic {
         StatisticArg::DiffMeans => ("difference in means", num),
@@ -1202,18 +1123,9 @@ mod tests {
         assert_eq!(parse_counts("--control", "200/10000").unwrap().n, 10000);
         let err = parse_counts("--control", "250/200").unwrap_err().to_string();
         assert!(err.starts_with("--control:") && err.contains("exceed"), "{err}");
-        assert!(
-            parse_counts("--treatment", "-5/100").unwrap_err().to_string().contains("negative")
-        );
-        assert!(
-            parse_counts("--treatment", "5:100")
-                .unwrap_err()
-                .to_string()
-                .contains("conversions/users")
-        );
-        assert!(
-            parse_counts("--treatment", "5/0").unwrap_err().to_string().starts_with("--treatment")
-        );
+        assert!(parse_counts("--treatment", "-5/100").unwrap_err().to_string().contains("negative"));
+        assert!(parse_counts("--treatment", "5:100").unwrap_err().to_string().contains("conversions/users"));
+        assert!(parse_counts("--treatment", "5/0").unwrap_err().to_string().starts_with("--treatment"));
     }
 
     #[test]

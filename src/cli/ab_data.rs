@@ -29,9 +29,7 @@ pub fn load_arms(
     control_label: Option<&str>,
 ) -> Result<Arms> {
     let mut frame = scan(path)?;
-    let schema = frame
-        .collect_schema()
-        .with_context(|| format!("--data: cannot read {}", path.display()))?;
+    let schema = frame.collect_schema().with_context(|| format!("--data: cannot read {}", path.display()))?;
     let available = || schema.iter_names().map(|n| n.as_str()).collect::<Vec<_>>().join(", ");
     for (flag, name) in std::iter::once(&("--variant", variant)).chain(columns) {
         if schema.get(name).is_none() {
@@ -42,9 +40,10 @@ pub fn load_arms(
     for (_, name) in columns {
         exprs.push(col(*name).cast(DataType::Float64));
     }
-    let data = frame.select(exprs).drop_nulls(None).collect().with_context(|| {
-        format!("--data: reading {} (are the value columns numeric?)", path.display())
-    })?;
+    let data =
+        frame.select(exprs).drop_nulls(None).collect().with_context(|| {
+            format!("--data: reading {} (are the value columns numeric?)", path.display())
+        })?;
 
     let labels: Vec<Option<&str>> = data.column(variant)?.str()?.iter().collect();
     let mut distinct: Vec<&str> = labels.iter().flatten().copied().collect();
@@ -52,11 +51,8 @@ pub fn load_arms(
     distinct.dedup();
     let listed = || {
         let shown: Vec<&str> = distinct.iter().take(8).copied().collect();
-        let more = if distinct.len() > 8 {
-            format!(", … {} in all", distinct.len())
-        } else {
-            String::new()
-        };
+        let more =
+            if distinct.len() > 8 { format!(", … {} in all", distinct.len()) } else { String::new() };
         format!("{}{more}", shown.join(", "))
     };
     let control = match control_label {
@@ -64,11 +60,9 @@ pub fn load_arms(
         Some(label) => {
             bail!("--control-label: no row has {variant} = '{label}' (values: {})", listed())
         }
-        None if distinct.len() == 2 => distinct
-            .iter()
-            .copied()
-            .find(|v| v.eq_ignore_ascii_case("control"))
-            .unwrap_or(distinct[0]),
+        None if distinct.len() == 2 => {
+            distinct.iter().copied().find(|v| v.eq_ignore_ascii_case("control")).unwrap_or(distinct[0])
+        }
         None => bail!(
             "--variant: column '{variant}' has {} values ({}); the ab commands compare two arms",
             distinct.len(),

@@ -30,10 +30,7 @@ pub struct Adjusted {
 pub fn adjust_p_values(p_values: &[f64], method: AdjustMethod, alpha: f64) -> Result<Adjusted> {
     open_unit("alpha", alpha)?;
     if p_values.is_empty() {
-        return Err(StatsError::Invalid {
-            arg: "p-values",
-            message: "give at least one p-value".into(),
-        });
+        return Err(StatsError::Invalid { arg: "p-values", message: "give at least one p-value".into() });
     }
     for &p in p_values {
         finite("p-values", p)?;
@@ -116,18 +113,8 @@ mod tests {
             &[true, false, false, true, false, false],
         );
         let p = [0.2, 0.2, 0.9]; // ties
-        check(
-            &p,
-            AdjustMethod::Holm,
-            &[0.6000000000000001, 0.6000000000000001, 0.9],
-            &[false, false, false],
-        );
-        check(
-            &p,
-            AdjustMethod::Bh,
-            &[0.30000000000000004, 0.30000000000000004, 0.9],
-            &[false, false, false],
-        );
+        check(&p, AdjustMethod::Holm, &[0.6000000000000001, 0.6000000000000001, 0.9], &[false, false, false]);
+        check(&p, AdjustMethod::Bh, &[0.30000000000000004, 0.30000000000000004, 0.9], &[false, false, false]);
     }
 
     #[test]

@@ -55,12 +55,7 @@ pub struct BayesResult {
 }
 
 /// Beta-binomial comparison with a Beta(prior_a, prior_b) prior on both rates.
-pub fn beta_binomial(
-    control: Counts,
-    treatment: Counts,
-    prior: [f64; 2],
-    alpha: f64,
-) -> Result<BayesResult> {
+pub fn beta_binomial(control: Counts, treatment: Counts, prior: [f64; 2], alpha: f64) -> Result<BayesResult> {
     open_unit("alpha", alpha)?;
     positive("prior", prior[0])?;
     positive("prior", prior[1])?;
@@ -371,8 +366,6 @@ mod tests {
     #[test]
     fn rejects_bad_prior() {
         let c = Counts::new("control", 1, 10).unwrap();
-        assert!(
-            beta_binomial(c, c, [0.0, 1.0], 0.05).unwrap_err().to_string().starts_with("prior")
-        );
+        assert!(beta_binomial(c, c, [0.0, 1.0], 0.05).unwrap_err().to_string().starts_with("prior"));
     }
 }

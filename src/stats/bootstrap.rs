@@ -65,9 +65,7 @@ pub fn bootstrap_ci(
     if resamples < 100 {
         return Err(StatsError::Invalid {
             arg: "resamples",
-            message: format!(
-                "needs at least 100 resamples for a percentile interval, got {resamples}"
-            ),
+            message: format!("needs at least 100 resamples for a percentile interval, got {resamples}"),
         });
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -87,15 +85,13 @@ pub fn bootstrap_ci(
     if replicates.len() < 100 {
         return Err(StatsError::Invalid {
             arg: "statistic",
-            message: "the statistic is undefined on most resamples (e.g. a zero control mean)"
-                .into(),
+            message: "the statistic is undefined on most resamples (e.g. a zero control mean)".into(),
         });
     }
     replicates.sort_by(f64::total_cmp);
     let m = mean(&replicates);
-    let se = (replicates.iter().map(|v| (v - m).powi(2)).sum::<f64>()
-        / (replicates.len() as f64 - 1.0))
-        .sqrt();
+    let se =
+        (replicates.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (replicates.len() as f64 - 1.0)).sqrt();
     Ok(BootstrapResult {
         estimate: statistic(control, treatment),
         ci: Interval::new(
@@ -136,10 +132,8 @@ mod tests {
     fn same_seed_same_interval() {
         let c: Vec<f64> = (0..50).map(|i| (i % 7) as f64).collect();
         let t: Vec<f64> = (0..60).map(|i| (i % 9) as f64).collect();
-        let run = |seed| {
-            bootstrap_ci(&c, &t, |a, b| Statistic::DiffMeans.compute(a, b), 2000, 0.05, seed)
-                .unwrap()
-        };
+        let run =
+            |seed| bootstrap_ci(&c, &t, |a, b| Statistic::DiffMeans.compute(a, b), 2000, 0.05, seed).unwrap();
         let (a, b, other) = (run(7), run(7), run(8));
         assert_eq!(a.ci, b.ci);
         assert_ne!(a.ci, other.ci);

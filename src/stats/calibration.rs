@@ -56,8 +56,7 @@ fn welch_false_positive_rate_is_alpha_with_unequal_variances() {
     for _ in 0..sims {
         c.iter_mut().for_each(|v| *v = narrow.sample(&mut rng));
         t.iter_mut().for_each(|v| *v = wide.sample(&mut rng));
-        let (sc, st) =
-            (Summary::from_values("c", &c).unwrap(), Summary::from_values("t", &t).unwrap());
+        let (sc, st) = (Summary::from_values("c", &c).unwrap(), Summary::from_values("t", &t).unwrap());
         rejections += welch_test(sc, st, 0.05, Alternative::TwoSided).unwrap().significant as u32;
     }
     assert_rate("A/A Welch false-positive rate", rejections as f64 / sims as f64, 0.05, 0.01);
@@ -78,19 +77,14 @@ fn peeking_inflates_the_naive_test_but_not_the_sequential_one() {
             xt += binomial(&mut rng, batch, 0.1);
             n += batch;
             let (c, t) = (Counts::new("c", xc, n).unwrap(), Counts::new("t", xt, n).unwrap());
-            naive_hit |=
-                two_proportion_test(c, t, 0.05, Alternative::TwoSided).unwrap().significant;
+            naive_hit |= two_proportion_test(c, t, 0.05, Alternative::TwoSided).unwrap().significant;
             seq_hit |= sequential_proportions(c, t, 0.05, 5000).unwrap().significant;
         }
         naive += naive_hit as u32;
         sequential += seq_hit as u32;
     }
     let (naive, sequential) = (naive as f64 / sims as f64, sequential as f64 / sims as f64);
-    println!(
-        "peeking 50 times: naive z-test {:.1}%, mSPRT {:.1}%",
-        naive * 100.0,
-        sequential * 100.0
-    );
+    println!("peeking 50 times: naive z-test {:.1}%, mSPRT {:.1}%", naive * 100.0, sequential * 100.0);
     assert!(naive > 0.15, "naive test under peeking should inflate well past 5%: {naive}");
     assert!(sequential <= 0.05, "sequential test must hold alpha under peeking: {sequential}");
 }
@@ -129,27 +123,22 @@ fn mean_ratio_and_cuped_intervals_cover_95_percent() {
         // ratio metric revenue/sessions with sessions 1..=5 and revenue ∝ sessions.
         let mut arm = |effect: f64| {
             let pre: Vec<f64> = (0..n).map(|_| 5.0 + 2.0 * noise.sample(&mut rng)).collect();
-            let metric: Vec<f64> =
-                pre.iter().map(|p| 0.8 * p + noise.sample(&mut rng) + effect).collect();
+            let metric: Vec<f64> = pre.iter().map(|p| 0.8 * p + noise.sample(&mut rng) + effect).collect();
             let sessions: Vec<f64> = (0..n).map(|_| rng.random_range(1..=5) as f64).collect();
             let revenue: Vec<f64> =
                 sessions.iter().map(|s| s * (2.0 + effect + noise.sample(&mut rng))).collect();
             (pre, metric, sessions, revenue)
         };
         let (c, t) = (arm(0.0), arm(0.5));
-        let (sc, st) =
-            (Summary::from_values("c", &c.1).unwrap(), Summary::from_values("t", &t.1).unwrap());
-        welch +=
-            welch_test(sc, st, 0.05, Alternative::TwoSided).unwrap().diff_ci.contains(0.5) as u32;
+        let (sc, st) = (Summary::from_values("c", &c.1).unwrap(), Summary::from_values("t", &t.1).unwrap());
+        welch += welch_test(sc, st, 0.05, Alternative::TwoSided).unwrap().diff_ci.contains(0.5) as u32;
         let rc = Bivariate::from_values("c", &c.3, &c.2).unwrap();
         let rt = Bivariate::from_values("t", &t.3, &t.2).unwrap();
-        ratio +=
-            ratio_test(&rc, &rt, 0.05, Alternative::TwoSided).unwrap().diff_ci.contains(0.5) as u32;
+        ratio += ratio_test(&rc, &rt, 0.05, Alternative::TwoSided).unwrap().diff_ci.contains(0.5) as u32;
         let cc = Bivariate::from_values("c", &c.1, &c.0).unwrap();
         let ct = Bivariate::from_values("t", &t.1, &t.0).unwrap();
         cuped_hits +=
-            cuped(&cc, &ct, 0.05, Alternative::TwoSided).unwrap().adjusted.diff_ci.contains(0.5)
-                as u32;
+            cuped(&cc, &ct, 0.05, Alternative::TwoSided).unwrap().adjusted.diff_ci.contains(0.5) as u32;
     }
     let rate = |hits: u32| hits as f64 / sims as f64;
     // 4,000 intervals: standard error 0.34 pp.
@@ -169,8 +158,7 @@ fn bootstrap_interval_covers_about_95_percent() {
     for seed in 0..sims {
         let c: Vec<f64> = (0..60).map(|_| -rng.random::<f64>().ln()).collect();
         let t: Vec<f64> = (0..60).map(|_| -1.2 * rng.random::<f64>().ln()).collect();
-        let r = bootstrap_ci(&c, &t, |a, b| Statistic::DiffMeans.compute(a, b), 500, 0.05, seed)
-            .unwrap();
+        let r = bootstrap_ci(&c, &t, |a, b| Statistic::DiffMeans.compute(a, b), 500, 0.05, seed).unwrap();
         hits += r.ci.contains(0.2) as u32;
     }
     assert_rate("bootstrap coverage", hits as f64 / sims as f64, 0.95, 0.04);

@@ -36,11 +36,7 @@ pub(crate) fn finite(arg: &'static str, value: f64) -> Result<f64> {
 /// A probability strictly inside (0, 1): alpha, power, a baseline rate.
 pub(crate) fn open_unit(arg: &'static str, value: f64) -> Result<f64> {
     finite(arg, value)?;
-    if value > 0.0 && value < 1.0 {
-        Ok(value)
-    } else {
-        Err(StatsError::ProbabilityOutOfRange { arg, value })
-    }
+    if value > 0.0 && value < 1.0 { Ok(value) } else { Err(StatsError::ProbabilityOutOfRange { arg, value }) }
 }
 
 /// A finite, non-negative number (a standard deviation, a weight).

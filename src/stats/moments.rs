@@ -48,8 +48,7 @@ impl Bivariate {
         let slack = |sum_sq: f64| 1e-9 * sum_sq.abs() / (n - 1.0);
         let inconsistent = var_x < -slack(sums.sum_x2)
             || var_y < -slack(sums.sum_y2)
-            || cov_xy.powi(2)
-                > var_x.max(0.0) * var_y.max(0.0) * (1.0 + 1e-9) + slack(sums.sum_xy).powi(2);
+            || cov_xy.powi(2) > var_x.max(0.0) * var_y.max(0.0) * (1.0 + 1e-9) + slack(sums.sum_xy).powi(2);
         if inconsistent {
             return Err(StatsError::Invalid {
                 arg,
@@ -64,11 +63,7 @@ impl Bivariate {
         if x.len() != y.len() {
             return Err(StatsError::Invalid {
                 arg,
-                message: format!(
-                    "{} x values but {} y values; they must pair up",
-                    x.len(),
-                    y.len()
-                ),
+                message: format!("{} x values but {} y values; they must pair up", x.len(), y.len()),
             });
         }
         if let Some(&bad) = x.iter().chain(y).find(|v| !v.is_finite()) {

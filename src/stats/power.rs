@@ -49,8 +49,10 @@ pub struct PowerResult {
     pub method: &'static str,
 }
 
-const PROPORTION_METHOD: &str = "normal approximation, pooled variance under H0 (Fleiss, Levin & Paik 2003, eq. 4.14; R power.prop.test)";
-const MEAN_METHOD: &str = "normal approximation with known sd (Chow, Shao & Wang 2008, §3.2.1; statsmodels NormalIndPower)";
+const PROPORTION_METHOD: &str =
+    "normal approximation, pooled variance under H0 (Fleiss, Levin & Paik 2003, eq. 4.14; R power.prop.test)";
+const MEAN_METHOD: &str =
+    "normal approximation with known sd (Chow, Shao & Wang 2008, §3.2.1; statsmodels NormalIndPower)";
 
 impl Plan {
     pub fn new(design: Design, alpha: f64, sides: u8) -> Result<Self> {
@@ -115,9 +117,7 @@ impl Plan {
         {
             return Err(StatsError::Invalid {
                 arg: "mde",
-                message: format!(
-                    "baseline {baseline} plus the effect {mde} leaves the rate outside [0, 1)"
-                ),
+                message: format!("baseline {baseline} plus the effect {mde} leaves the rate outside [0, 1)"),
             });
         }
         Ok(mde)
@@ -319,19 +319,9 @@ mod tests {
                 .to_string()
                 .starts_with("sides")
         );
+        assert!(proportions(0.95, 0.05, 2).sample_size(0.1, 0.8).unwrap_err().to_string().starts_with("mde"));
         assert!(
-            proportions(0.95, 0.05, 2)
-                .sample_size(0.1, 0.8)
-                .unwrap_err()
-                .to_string()
-                .starts_with("mde")
-        );
-        assert!(
-            proportions(0.05, 0.05, 2)
-                .sample_size(0.01, 1.0)
-                .unwrap_err()
-                .to_string()
-                .starts_with("power")
+            proportions(0.05, 0.05, 2).sample_size(0.01, 1.0).unwrap_err().to_string().starts_with("power")
         );
         assert!(proportions(0.5, 0.05, 2).mde(3, 0.99).unwrap_err().to_string().starts_with("n"));
     }

@@ -99,20 +99,15 @@ fn binomial_interval(counts: Counts, z: f64, alpha: f64, method: CiMethod) -> In
             Interval::around(p_adj, z * (p_adj * (1.0 - p_adj) / n_adj).sqrt()).clamp(0.0, 1.0)
         }
         CiMethod::ClopperPearson => {
-            let lower =
-                if counts.x == 0 { 0.0 } else { beta_quantile(alpha / 2.0, x, n - x + 1.0) };
-            let upper = if counts.x == counts.n {
-                1.0
-            } else {
-                beta_quantile(1.0 - alpha / 2.0, x + 1.0, n - x)
-            };
+            let lower = if counts.x == 0 { 0.0 } else { beta_quantile(alpha / 2.0, x, n - x + 1.0) };
+            let upper =
+                if counts.x == counts.n { 1.0 } else { beta_quantile(1.0 - alpha / 2.0, x + 1.0, n - x) };
             Interval::new(lower, upper)
         }
         CiMethod::Jeffreys => {
             // Brown, Cai & DasGupta (2001, §4.1.2) pin the bound at 0 (or 1) when x = 0
             // (or n) so the interval contains the estimate.
-            let lower =
-                if counts.x == 0 { 0.0 } else { beta_quantile(alpha / 2.0, x + 0.5, n - x + 0.5) };
+            let lower = if counts.x == 0 { 0.0 } else { beta_quantile(alpha / 2.0, x + 0.5, n - x + 0.5) };
             let upper = if counts.x == counts.n {
                 1.0
             } else {
@@ -234,12 +229,7 @@ pub(crate) fn ratio_se(num: f64, var_num: f64, den: f64, var_den: f64) -> f64 {
 }
 
 /// Replaces the bound an alternative does not test with the range limit.
-pub(crate) fn open_side(
-    interval: Interval,
-    alternative: Alternative,
-    min: f64,
-    max: f64,
-) -> Interval {
+pub(crate) fn open_side(interval: Interval, alternative: Alternative, min: f64, max: f64) -> Interval {
     match alternative {
         Alternative::TwoSided => interval,
         Alternative::Greater => Interval::new(interval.lower, max),
@@ -289,11 +279,7 @@ mod tests {
     #[test]
     fn wilson_matches_statsmodels() {
         assert_interval(ci(0, 10, CiMethod::Wilson), [0.0, 0.27753279986288926], CLOSED_FORM); // method='wilson'
-        assert_interval(
-            ci(3, 7, CiMethod::Wilson),
-            [0.15821985525146964, 0.7495416354723428],
-            CLOSED_FORM,
-        );
+        assert_interval(ci(3, 7, CiMethod::Wilson), [0.15821985525146964, 0.7495416354723428], CLOSED_FORM);
         assert_interval(ci(10, 10, CiMethod::Wilson), [0.7224672001371106, 1.0], CLOSED_FORM);
         assert_interval(
             ci(200, 10000, CiMethod::Wilson),
@@ -322,21 +308,13 @@ mod tests {
     #[test]
     fn clopper_pearson_matches_statsmodels() {
         // method='beta'
-        assert_interval(
-            ci(0, 10, CiMethod::ClopperPearson),
-            [0.0, 0.30849710781876083],
-            CLOSED_FORM,
-        );
+        assert_interval(ci(0, 10, CiMethod::ClopperPearson), [0.0, 0.30849710781876083], CLOSED_FORM);
         assert_interval(
             ci(3, 7, CiMethod::ClopperPearson),
             [0.09898827844250786, 0.815948432359917],
             CLOSED_FORM,
         );
-        assert_interval(
-            ci(10, 10, CiMethod::ClopperPearson),
-            [0.6915028921812392, 1.0],
-            CLOSED_FORM,
-        );
+        assert_interval(ci(10, 10, CiMethod::ClopperPearson), [0.6915028921812392, 1.0], CLOSED_FORM);
         assert_interval(
             ci(200, 10000, CiMethod::ClopperPearson),
             [0.017346535326613344, 0.022937924776033184],
@@ -349,11 +327,7 @@ mod tests {
         // method='jeffreys'; statsmodels keeps 4.79e-05 as the lower bound at x = 0 and
         // 0.99995 as the upper bound at x = n, where Brown et al. (2001) pin 0 and 1.
         assert_interval(ci(0, 10, CiMethod::Jeffreys), [0.0, 0.2171962675092106], CLOSED_FORM);
-        assert_interval(
-            ci(3, 7, CiMethod::Jeffreys),
-            [0.13886421910489025, 0.7654987507479063],
-            CLOSED_FORM,
-        );
+        assert_interval(ci(3, 7, CiMethod::Jeffreys), [0.13886421910489025, 0.7654987507479063], CLOSED_FORM);
         assert_interval(ci(10, 10, CiMethod::Jeffreys), [0.7828037324907894, 1.0], CLOSED_FORM);
         assert_interval(
             ci(200, 10000, CiMethod::Jeffreys),
@@ -366,11 +340,7 @@ mod tests {
     fn wald_matches_statsmodels() {
         // method='normal'
         assert_interval(ci(0, 10, CiMethod::Wald), [0.0, 0.0], CLOSED_FORM);
-        assert_interval(
-            ci(3, 7, CiMethod::Wald),
-            [0.061972109447262946, 0.7951707476955941],
-            CLOSED_FORM,
-        );
+        assert_interval(ci(3, 7, CiMethod::Wald), [0.061972109447262946, 0.7951707476955941], CLOSED_FORM);
         assert_interval(ci(10, 10, CiMethod::Wald), [1.0, 1.0], CLOSED_FORM);
         assert_interval(
             ci(200, 10000, CiMethod::Wald),
@@ -427,11 +397,7 @@ mod tests {
         // Delta method, numpy: lift = pt/pc - 1; se = sqrt(pt*(1-pt)/nt/pc**2 +
         // pt**2*pc*(1-pc)/nc/pc**4); lift ± norm.ppf(0.975)*se
         assert_close(r.lift.unwrap(), 0.25, CLOSED_FORM);
-        assert_interval(
-            r.lift_ci.unwrap(),
-            [0.020173850955675143, 0.47982614904432486],
-            CLOSED_FORM,
-        );
+        assert_interval(r.lift_ci.unwrap(), [0.020173850955675143, 0.47982614904432486], CLOSED_FORM);
         assert!(r.significant);
     }
 
@@ -477,11 +443,7 @@ mod tests {
         let r = test((0, 10), (0, 10), Alternative::TwoSided);
         assert_eq!((r.z, r.p_value, r.chi2, r.chi2_p_yates), (0.0, 1.0, 0.0, 1.0));
         assert_interval(r.diff_ci, [0.0, 0.0], CLOSED_FORM);
-        assert_interval(
-            r.diff_ci_newcombe,
-            [-0.27753279986288926, 0.27753279986288926],
-            CLOSED_FORM,
-        );
+        assert_interval(r.diff_ci_newcombe, [-0.27753279986288926, 0.27753279986288926], CLOSED_FORM);
         assert!(!r.significant);
     }
 
@@ -491,11 +453,7 @@ mod tests {
         let r = test((10, 10), (10, 10), Alternative::TwoSided);
         assert_eq!((r.z, r.p_value), (0.0, 1.0));
         assert_eq!(r.lift, Some(0.0));
-        assert_interval(
-            r.diff_ci_newcombe,
-            [-0.27753279986288937, 0.27753279986288937],
-            CLOSED_FORM,
-        );
+        assert_interval(r.diff_ci_newcombe, [-0.27753279986288937, 0.27753279986288937], CLOSED_FORM);
     }
 
     #[test]
@@ -560,36 +518,21 @@ mod tests {
         assert_close(r.z, -6.918095572818325, CLOSED_FORM);
         assert_close(r.p_value, 4.577554489104016e-12, 1e-8);
         assert_interval(r.diff_ci, [-0.031589101538582805, -0.01041089846141719], CLOSED_FORM);
-        assert_interval(
-            r.diff_ci_newcombe,
-            [-0.033516253130275016, -0.012073248239078899],
-            CLOSED_FORM,
-        );
+        assert_interval(r.diff_ci_newcombe, [-0.033516253130275016, -0.012073248239078899], CLOSED_FORM);
         assert_close(r.chi2_yates, 45.585882919590695, CLOSED_FORM);
         assert_close(r.chi2_p_yates, 1.4609070163568046e-11, 1e-8);
-        assert_interval(
-            r.lift_ci.unwrap(),
-            [-0.8075143420077093, -0.5924856579922906],
-            CLOSED_FORM,
-        );
+        assert_interval(r.lift_ci.unwrap(), [-0.8075143420077093, -0.5924856579922906], CLOSED_FORM);
     }
 
     #[test]
     fn rejects_bad_counts_naming_the_argument() {
         let err = Counts::new("control", 11, 10).unwrap_err();
-        assert_eq!(
-            err,
-            StatsError::CountExceedsTotal { arg: "control", successes: 11, trials: 10 }
-        );
+        assert_eq!(err, StatsError::CountExceedsTotal { arg: "control", successes: 11, trials: 10 });
         assert!(err.to_string().starts_with("control:"));
-        assert_eq!(
-            Counts::new("treatment", 0, 0).unwrap_err(),
-            StatsError::ZeroTotal { arg: "treatment" }
-        );
+        assert_eq!(Counts::new("treatment", 0, 0).unwrap_err(), StatsError::ZeroTotal { arg: "treatment" });
         for alpha in [0.0, 1.0, -0.1, f64::NAN] {
             let err =
-                two_proportion_test(counts(1, 10), counts(2, 10), alpha, Alternative::TwoSided)
-                    .unwrap_err();
+                two_proportion_test(counts(1, 10), counts(2, 10), alpha, Alternative::TwoSided).unwrap_err();
             assert!(err.to_string().starts_with("alpha"), "{err}");
         }
     }

@@ -106,15 +106,9 @@ mod tests {
             StatsError::WeightsMismatch { weights: 1, arms: 2 }
         );
         assert!(srm_test(&[10], None, 0.001).unwrap_err().to_string().starts_with("counts"));
-        assert_eq!(
-            srm_test(&[0, 0], None, 0.001).unwrap_err(),
-            StatsError::ZeroTotal { arg: "counts" }
-        );
+        assert_eq!(srm_test(&[0, 0], None, 0.001).unwrap_err(), StatsError::ZeroTotal { arg: "counts" });
         assert!(
-            srm_test(&[10, 20], Some(&[1.0, -1.0]), 0.001)
-                .unwrap_err()
-                .to_string()
-                .starts_with("weights")
+            srm_test(&[10, 20], Some(&[1.0, -1.0]), 0.001).unwrap_err().to_string().starts_with("weights")
         );
         assert!(srm_test(&[10, 20], None, 1.5).unwrap_err().to_string().starts_with("alpha"));
     }

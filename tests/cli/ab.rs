@@ -169,8 +169,7 @@ fn adjust_json_in_input_order() {
     let v = json(&["adjust", "--method", "holm", "0.01", "0.04", "0.03"]);
     assert_eq!(v["method"], "holm");
     // statsmodels multipletests([0.01, 0.04, 0.03], method='holm') → [0.03, 0.06, 0.06]
-    let adjusted: Vec<f64> =
-        v["adjusted"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    let adjusted: Vec<f64> = v["adjusted"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
     assert_eq!(adjusted, vec![0.03, 0.06, 0.06]);
     assert_eq!(v["rejected"], serde_json::json!([true, false, false]));
 }
@@ -219,26 +218,14 @@ fn bad_input_exits_1_naming_the_flag() {
             &["test", "--control", "250/200", "--treatment", "1/10"],
             "--control: 250 conversions exceed 200 users",
         ),
-        (
-            &["test", "--control", "-5/100", "--treatment", "1/10"],
-            "--control: counts cannot be negative",
-        ),
-        (
-            &["test", "--control", "1/10", "--treatment", "1/0"],
-            "--treatment: the number of users is 0",
-        ),
+        (&["test", "--control", "-5/100", "--treatment", "1/10"], "--control: counts cannot be negative"),
+        (&["test", "--control", "1/10", "--treatment", "1/0"], "--treatment: the number of users is 0"),
         (
             &["test", "--control", "1/10", "--treatment", "1/10", "--alpha", "1.5"],
             "--alpha must be between 0 and 1",
         ),
-        (
-            &["test", "--control", "abc", "--treatment", "1/10"],
-            "--control: expected conversions/users",
-        ),
-        (
-            &["means", "--control", "1,NaN,5", "--treatment", "1,1,5"],
-            "--control: NaN is not a finite number",
-        ),
+        (&["test", "--control", "abc", "--treatment", "1/10"], "--control: expected conversions/users"),
+        (&["means", "--control", "1,NaN,5", "--treatment", "1,1,5"], "--control: NaN is not a finite number"),
         (&["srm", "--counts", "10,20", "--weights", "1"], "--weights: 1 weights given for 2 arms"),
         (&["size", "--baseline", "0.05"], "--mde or --n"),
         (&["size", "--baseline", "1.5", "--mde", "5%"], "--baseline must be between 0 and 1"),
@@ -276,15 +263,7 @@ fn usage_errors_exit_2() {
 #[test]
 fn means_from_a_csv_match_scipy() {
     let data = fixture("ab_cuped.csv");
-    let v = json(&[
-        "means",
-        "--data",
-        data.to_str().unwrap(),
-        "--variant",
-        "variant",
-        "--value",
-        "metric",
-    ]);
+    let v = json(&["means", "--data", data.to_str().unwrap(), "--variant", "variant", "--value", "metric"]);
     // scipy ttest_ind(yt, yc, equal_var=False) → t = 2.2521364800157038, p = 0.02780785239687563
     close(&v["t"], 2.2521364800157038, 1e-9);
     close(&v["p_value"], 0.02780785239687563, 1e-9);
@@ -315,8 +294,7 @@ fn cuped_from_a_csv_matches_numpy() {
 #[test]
 fn ratio_from_a_csv_picks_the_first_label_as_control() {
     let data = fixture("ab_ratio.csv");
-    let args =
-        ["ratio", "--data", data.to_str().unwrap(), "--variant", "group", "--numerator", "revenue"];
+    let args = ["ratio", "--data", data.to_str().unwrap(), "--variant", "group", "--numerator", "revenue"];
     let mut with_den = args.to_vec();
     with_den.extend_from_slice(&["--denominator", "sessions"]);
     let v = json(&with_den);
@@ -368,15 +346,7 @@ fn parquet_reads_like_csv() {
 #[test]
 fn bootstrap_is_reproducible_by_seed() {
     let data = fixture("ab_cuped.csv");
-    let args = [
-        "bootstrap",
-        "--data",
-        data.to_str().unwrap(),
-        "--variant",
-        "variant",
-        "--value",
-        "metric",
-    ];
+    let args = ["bootstrap", "--data", data.to_str().unwrap(), "--variant", "variant", "--value", "metric"];
     let run = |seed: &str| {
         let mut full = args.to_vec();
         full.extend_from_slice(&["--seed", seed, "--resamples", "1000"]);
@@ -399,27 +369,14 @@ fn bad_data_exits_1_naming_the_flag() {
             &["means", "--data", "missing.csv", "--variant", "v", "--value", "x"],
             "--data: no file at missing.csv",
         ),
-        (
-            &["means", "--data", data, "--variant", "variant", "--value", "nope"],
-            "--value: no column 'nope'",
-        ),
+        (&["means", "--data", data, "--variant", "variant", "--value", "nope"], "--value: no column 'nope'"),
         (&["means", "--data", data, "--variant", "variant"], "--value: name the column"),
         (
             &["means", "--data", data, "--variant", "user_id", "--value", "metric"],
             "--variant: column 'user_id' has 65 values",
         ),
         (
-            &[
-                "cuped",
-                "--data",
-                data,
-                "--variant",
-                "variant",
-                "--value",
-                "metric",
-                "--covariate",
-                "variant",
-            ],
+            &["cuped", "--data", data, "--variant", "variant", "--value", "metric", "--covariate", "variant"],
             "--data",
         ),
         (&["bootstrap", "--value", "metric"], "--data: the bootstrap resamples raw data"),
