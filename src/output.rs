@@ -48,7 +48,7 @@ pub fn p_value(p: Option<f64>) -> String {
     match p {
         None => "–".into(),
         Some(p) if !p.is_finite() => "–".into(),
-        Some(p) if p == 0.0 => "<1e-300".into(),
+        Some(0.0) => "<1e-300".into(),
         Some(p) if p < 1e-3 => {
             // Rust prints 3.2e-5; analysts (and R, scipy) write 3.2e-05.
             let text = format!("{p:.1e}");
@@ -65,7 +65,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -97,7 +97,7 @@ pub fn table(header: &[&str]) -> Table {
     table
         .load_style(style)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.iter().map(|h| Cell::new(h)));
+        .set_header(header.iter().map(Cell::new));
     table
 }
 

@@ -1,6 +1,9 @@
 //! The command line: clap definitions, one file per subcommand, and the one place that
 //! prints. Exit codes: 0 success, 1 a user error (bad file, bad value), 2 a usage error.
 
+pub mod ab;
+mod ab_data;
+
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -19,6 +22,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// A/B statistics: tests, intervals, SRM, sample size, sequential, CUPED, Bayesian.
+    Ab(ab::AbArgs),
     /// Practise: start a case, investigate, take hints, answer, get graded.
     Drill(drill::DrillArgs),
     /// Generate a drill folder from a scenario and a seed.
@@ -57,6 +62,7 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Ab(args) => ab::run(args),
         Command::Drill(args) => drill::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Scenarios(args) => scenarios::run(args),

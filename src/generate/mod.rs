@@ -338,7 +338,7 @@ fn rollup_chunk(chunk: &Chunk) -> Rollup {
 fn rollup_frame(model: &Model, dict: &Dictionaries, days: &[(u32, Rollup)]) -> PolarsResult<DataFrame> {
     let mut keys: Vec<(u32, [u8; model::N_DIMS], RollupCell)> =
         days.iter().flat_map(|(day, cells)| cells.iter().map(move |(k, v)| (*day, *k, *v))).collect();
-    keys.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    keys.sort_by_key(|k| (k.0, k.1));
     let n = keys.len();
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
     let start = (model.start - epoch).num_days() as i32;

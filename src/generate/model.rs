@@ -503,15 +503,11 @@ impl Model {
                 continue;
             }
             match cause.family {
-                Family::HighIntentChannelEnd if cause.matches(&dims) => {
-                    if rng.random::<f64>() < s {
-                        return;
-                    }
-                }
-                Family::NewReturningMix => {
-                    if dims[USER_TYPE] == self.returning_code && rng.random::<f64>() < s {
-                        dims[USER_TYPE] = self.new_code;
-                    }
+                Family::HighIntentChannelEnd if cause.matches(&dims) && rng.random::<f64>() < s => return,
+                Family::NewReturningMix
+                    if dims[USER_TYPE] == self.returning_code && rng.random::<f64>() < s =>
+                {
+                    dims[USER_TYPE] = self.new_code;
                 }
                 _ => {}
             }

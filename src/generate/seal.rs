@@ -28,7 +28,7 @@ pub fn unseal(text: &str) -> anyhow::Result<Vec<u8>> {
     let salt = lines.next().and_then(|l| u64::from_str_radix(l, 16).ok());
     let body = lines.next().unwrap_or_default();
     let salt = salt.ok_or_else(|| anyhow::anyhow!("the sealed answer has no salt line"))?;
-    anyhow::ensure!(body.len() % 2 == 0, "the sealed answer is truncated");
+    anyhow::ensure!(body.len().is_multiple_of(2), "the sealed answer is truncated");
     let masked = (0..body.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&body[i..i + 2], 16))

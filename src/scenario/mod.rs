@@ -435,7 +435,7 @@ impl Scenario {
         {
             bad(loc.key(None, "name"), "name", format!("{:?}", self.name), "letters, digits, '_' and '-'");
         }
-        if !(self.headline[0] < self.headline[1]) {
+        if self.headline[0].partial_cmp(&self.headline[1]) != Some(std::cmp::Ordering::Less) {
             bad(
                 loc.key(None, "headline"),
                 "headline",
@@ -511,7 +511,7 @@ impl Scenario {
             ("order_value", self.order_value.median, self.order_value.sigma),
             ("page_load", self.page_load.median_ms, self.page_load.sigma),
         ] {
-            if !(median.is_finite() && median > 0.0) || !(sigma.is_finite() && (0.0..=3.0).contains(&sigma)) {
+            if !(median.is_finite() && median > 0.0 && sigma.is_finite() && (0.0..=3.0).contains(&sigma)) {
                 bad(
                     loc.header(key, None),
                     key,

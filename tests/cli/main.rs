@@ -1,3 +1,4 @@
 //! Integration tests of the `dropcase` binary: one test binary, one module per subcommand.
 
+mod ab;
 mod support;
