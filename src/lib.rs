@@ -7,6 +7,8 @@
 
 pub mod brief;
 pub mod cli;
+pub mod dataset;
 pub mod output;
+pub mod query;
 pub mod schema;
 pub mod stats;

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use clap::ValueEnum;
-use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_HORIZONTAL_ONLY};
+use comfy_table::{Cell, Color, ContentArrangement, LineStyle, Table, presets::UTF8_HORIZONTAL_ONLY};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Format {
@@ -90,11 +90,12 @@ pub fn number(x: f64) -> String {
     }
 }
 
-/// A table that fits the terminal, with a header row.
+/// A table that fits the terminal, with a header row (rules above, below and under the
+/// header; none between rows, so long tables stay compact).
 pub fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
-        .load_preset(UTF8_HORIZONTAL_ONLY)
+        .load_style(UTF8_HORIZONTAL_ONLY.row_separator(LineStyle::none()))
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.iter().map(|h| Cell::new(h)));
     table

@@ -6,6 +6,10 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+pub mod metrics;
+pub mod query;
+pub mod sql;
+
 #[derive(Debug, Parser)]
 #[command(name = "dropcase", version, about = "Metric-drop diagnosis simulator: find the hidden root cause", long_about = None)]
 pub struct Cli {
@@ -15,6 +19,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// List the metrics queries know, with their definitions
+    Metrics(metrics::MetricsArgs),
+    /// Investigate: compare segments, follow a trend, walk the funnel
+    Query(query::QueryArgs),
+    /// Run polars SQL over sessions, orders and the context tables
+    Sql(sql::SqlArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         #[arg(value_enum)]
@@ -44,6 +54,9 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Metrics(args) => metrics::run(args),
+        Command::Query(args) => query::run(args),
+        Command::Sql(args) => sql::run(args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dropcase", &mut out);

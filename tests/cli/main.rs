@@ -1,3 +1,6 @@
 //! Integration tests of the `dropcase` binary: one test binary, one module per subcommand.
 
+mod metrics;
+mod query;
+mod sql;
 mod support;
