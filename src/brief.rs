@@ -37,10 +37,7 @@ impl Window {
                 .with_context(|| format!("'{s}' in window '{text}' is not a YYYY-MM-DD date"))
         };
         let (from, to) = (parse(from)?, parse(to)?);
-        anyhow::ensure!(
-            from <= to,
-            "window '{text}' ends before it starts: write the earlier date first"
-        );
+        anyhow::ensure!(from <= to, "window '{text}' ends before it starts: write the earlier date first");
         Ok(Self { from, to })
     }
 }

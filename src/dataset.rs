@@ -12,7 +12,7 @@ use polars::prelude::*;
 use serde::Deserialize;
 
 use crate::brief::{Brief, Window};
-use crate::query::suggest::did_you_mean;
+use crate::query::did_you_mean;
 use crate::schema::{files, sessions as s};
 
 /// A lazily scanned table and its (mapped) schema.
@@ -25,7 +25,10 @@ pub struct Table {
 impl Table {
     fn scan(frame: LazyFrame, what: &str) -> anyhow::Result<Self> {
         let mut frame = frame;
-        let schema = frame.collect_schema().map_err(anyhow::Error::from).with_context(|| format!("cannot read {what}"))?;
+        let schema = frame
+            .collect_schema()
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot read {what}"))?;
         Ok(Self { frame, schema })
     }
 
@@ -342,7 +345,9 @@ impl Dataset {
 }
 
 fn pl_path(path: &Path) -> anyhow::Result<PlRefPath> {
-    PlRefPath::try_from_path(path).map_err(anyhow::Error::from).with_context(|| format!("bad path {}", path.display()))
+    PlRefPath::try_from_path(path)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("bad path {}", path.display()))
 }
 
 fn scan_parquet(path: &Path, partitioned: bool) -> anyhow::Result<LazyFrame> {
@@ -412,8 +417,8 @@ fn normalize(raw: Table, what: &str) -> anyhow::Result<(Table, Vec<String>)> {
     }
     // Known dimensions first, in their listing order; then the data's own.
     dimensions.sort_by_key(|d| s::DIMENSIONS.iter().position(|k| k == d).unwrap_or(usize::MAX));
-    let needs_rewrite = exprs.len() != raw.schema.len()
-        || raw.schema.iter().any(|(n, t)| conform_needed(n.as_str(), t));
+    let needs_rewrite =
+        exprs.len() != raw.schema.len() || raw.schema.iter().any(|(n, t)| conform_needed(n.as_str(), t));
     let table = if needs_rewrite { Table::scan(raw.frame.select(exprs), what)? } else { raw };
     Ok((table, dimensions))
 }
@@ -474,12 +479,7 @@ fn conform(
 }
 
 /// Applies a `--schema` map: only mapped columns stay visible, in dropcase's names.
-fn apply_map(
-    raw: Table,
-    map: &ColumnMap,
-    file: &Path,
-    what: &str,
-) -> anyhow::Result<(Table, Vec<String>)> {
+fn apply_map(raw: Table, map: &ColumnMap, file: &Path, what: &str) -> anyhow::Result<(Table, Vec<String>)> {
     let columns = raw.column_names();
     let missing = |key: &str, theirs: &str| {
         anyhow::anyhow!(

@@ -25,7 +25,10 @@ pub fn run(args: MetricsArgs) -> anyhow::Result<()> {
         .map(|m| {
             vec![
                 m.name.to_string(),
-                serde_json::to_value(m.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                serde_json::to_value(m.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
                 measure_name(Some(m.numerator)),
                 measure_name(m.denominator),
                 m.definition.to_string(),

@@ -1,13 +1,19 @@
 //! The command line: clap definitions, one file per subcommand, and the one place that
 //! prints. Exit codes: 0 success, 1 a user error (bad file, bad value), 2 a usage error.
 
+pub mod ab;
+mod ab_data;
+
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+pub mod drill;
+pub mod generate;
 pub mod metrics;
 pub mod query;
+pub mod scenarios;
 pub mod sql;
 
 #[derive(Debug, Parser)]
@@ -19,6 +25,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// A/B statistics: tests, intervals, SRM, sample size, sequential, CUPED, Bayesian.
+    Ab(ab::AbArgs),
+    /// Practise: start a case, investigate, take hints, answer, get graded.
+    Drill(drill::DrillArgs),
+    /// Generate a drill folder from a scenario and a seed.
+    Generate(generate::GenerateArgs),
+    /// List, show and check scenario files.
+    Scenarios(scenarios::ScenariosArgs),
     /// List the metrics queries know, with their definitions
     Metrics(metrics::MetricsArgs),
     /// Investigate: compare segments, follow a trend, walk the funnel
@@ -43,7 +57,10 @@ pub fn main() -> ExitCode {
         }
     };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            log_to_drill();
+            ExitCode::SUCCESS
+        }
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -54,6 +71,10 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Ab(args) => ab::run(args),
+        Command::Drill(args) => drill::run(args),
+        Command::Generate(args) => generate::run(args),
+        Command::Scenarios(args) => scenarios::run(args),
         Command::Metrics(args) => metrics::run(args),
         Command::Query(args) => query::run(args),
         Command::Sql(args) => sql::run(args),
@@ -63,6 +84,30 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             emit(&String::from_utf8_lossy(&out))
         }
     }
+}
+
+/// Records an investigative command in the drill it ran on (`--data DIR` or the current one).
+fn log_to_drill() {
+    let argv: Vec<String> = std::env::args().collect();
+    let mut words = vec!["dropcase".to_string()];
+    words.extend(argv.iter().skip(1).map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }));
+    let command = words.join(" ");
+    let drill_step = matches!(argv.get(1).map(String::as_str), Some("drill"))
+        && matches!(argv.get(2).map(String::as_str), Some("hint" | "answer" | "reveal"));
+    if !crate::drill::workspace::is_investigation(&command) && !drill_step {
+        return;
+    }
+    let explicit =
+        argv.iter().position(|a| a == "--data").and_then(|i| argv.get(i + 1)).map(std::path::PathBuf::from);
+    let dir = match explicit {
+        Some(dir) if dir.join(crate::schema::files::BRIEF).exists() => dir,
+        Some(_) => return,
+        None => match crate::drill::current_drill_dir() {
+            Ok(dir) => dir,
+            Err(_) => return,
+        },
+    };
+    crate::drill::workspace::log_command(&dir, &command);
 }
 
 /// Writes a command's result to stdout. A closed pipe (`dropcase ... | head`) is not an error.
@@ -78,9 +123,7 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
 

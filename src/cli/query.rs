@@ -279,17 +279,29 @@ pub fn render_comparison(c: &Comparison, metric: &Metric, format: Format, color:
                 ]);
                 row
             };
-            let mut rows: Vec<Vec<String>> =
-                c.segments.iter().map(|r| csv_row(r, r.segment.values().map(String::from).collect())).collect();
+            let mut rows: Vec<Vec<String>> = c
+                .segments
+                .iter()
+                .map(|r| csv_row(r, r.segment.values().map(String::from).collect()))
+                .collect();
             rows.push(csv_row(&c.total, c.by.iter().map(|_| "(total)".to_string()).collect()));
             output::csv(&header, &rows)
         }
         Format::Table => {
             let style = Style::of(metric);
-            let dims: Vec<&str> = if c.by.is_empty() { vec!["segment"] } else { c.by.iter().map(String::as_str).collect() };
+            let dims: Vec<&str> =
+                if c.by.is_empty() { vec!["segment"] } else { c.by.iter().map(String::as_str).collect() };
             let mut header = dims.clone();
             header.extend([
-                "baseline", "current", "change", "abs", "n base → cur", "share base → cur", "mix", "rate", "contrib",
+                "baseline",
+                "current",
+                "change",
+                "abs",
+                "n base → cur",
+                "share base → cur",
+                "mix",
+                "rate",
+                "contrib",
                 "p",
             ]);
             let mut table = output::table(&header);
@@ -300,7 +312,11 @@ pub fn render_comparison(c: &Comparison, metric: &Metric, format: Format, color:
                     Cell::new(style.value(r.current_value)),
                     output::change_cell(signed_opt_pct(r.rel_change), r.rel_change.unwrap_or(0.0), color),
                     Cell::new(style.change(r.abs_change)),
-                    Cell::new(format!("{} → {}", output::thousands(r.baseline_n), output::thousands(r.current_n))),
+                    Cell::new(format!(
+                        "{} → {}",
+                        output::thousands(r.baseline_n),
+                        output::thousands(r.current_n)
+                    )),
                     Cell::new(format!("{} → {}", opt_pct(r.baseline_share), opt_pct(r.current_share))),
                     Cell::new(style.change(r.mix_effect)),
                     Cell::new(style.change(r.rate_effect)),
@@ -310,17 +326,18 @@ pub fn render_comparison(c: &Comparison, metric: &Metric, format: Format, color:
                 table.add_row(cells);
             };
             for r in &c.segments {
-                let labels = r.segment.values().map(|v| if v.is_empty() { "(none)".to_string() } else { v.to_string() });
+                let labels = r
+                    .segment
+                    .values()
+                    .map(|v| if v.is_empty() { "(none)".to_string() } else { v.to_string() });
                 add(r, labels.collect());
             }
             let mut total_labels = vec!["total".to_string()];
             total_labels.resize(dims.len(), String::new());
             add(&c.total, total_labels);
             let by = if c.by.is_empty() { String::new() } else { format!(" by {}", c.by.join(", ")) };
-            let mut out = format!(
-                "{}{by}: baseline {} → current {}\n{table}\n",
-                c.metric, c.baseline, c.current
-            );
+            let mut out =
+                format!("{}{by}: baseline {} → current {}\n{table}\n", c.metric, c.baseline, c.current);
             if c.segments.iter().any(|r| r.segment.values().any(|v| v == OTHER)) {
                 out.push_str("(other) sums the segments beyond --top.\n");
             }

@@ -29,7 +29,13 @@ const TABLE_LIMIT: usize = 200;
 
 fn cell_text(cell: &SqlCell, table: bool) -> String {
     match cell {
-        SqlCell::Null => if table { "null".into() } else { String::new() },
+        SqlCell::Null => {
+            if table {
+                "null".into()
+            } else {
+                String::new()
+            }
+        }
         SqlCell::Bool(b) => b.to_string(),
         SqlCell::Int(i) => i.to_string(),
         SqlCell::Float(x) if table => output::number(*x),
@@ -48,7 +54,11 @@ pub fn run(args: SqlArgs) -> anyhow::Result<()> {
                 let header: Vec<&str> = result.columns.iter().map(String::as_str).collect();
                 let rows: Vec<Vec<String>> =
                     result.rows.iter().map(|r| r.iter().map(|c| cell_text(c, false)).collect()).collect();
-                if format == Format::Table { format!("{}\n", plain_table(&header, rows)) } else { output::csv(&header, &rows) }
+                if format == Format::Table {
+                    format!("{}\n", plain_table(&header, rows))
+                } else {
+                    output::csv(&header, &rows)
+                }
             }
         };
         return emit(&text);

@@ -65,7 +65,8 @@ pub fn compare_segments(ds: &Dataset, spec: &CompareSpec) -> anyhow::Result<Comp
     let (measures, layout) = layout(metric);
     let buckets = Buckets::Windows(spec.baseline, spec.current);
     let needed_by = format!("metric {}", metric.name);
-    let request = Request { measures: &measures, by: &spec.by, filter: &spec.filter, buckets, needed_by: &needed_by };
+    let request =
+        Request { measures: &measures, by: &spec.by, filter: &spec.filter, buckets, needed_by: &needed_by };
     let aggregates = aggregate(ds, &request)?;
     let cells: Vec<(Key, Stat, Stat)> = aggregates
         .keys
@@ -85,9 +86,8 @@ pub fn compare_segments(ds: &Dataset, spec: &CompareSpec) -> anyhow::Result<Comp
         (at(0), at(1))
     };
     let days = (spec.baseline.days() as f64, spec.current.days() as f64);
-    let sum_base = |pick: fn(&(Key, Stat, Stat)) -> &Stat| -> f64 {
-        cells.iter().map(|c| pick(c).base(metric)).sum()
-    };
+    let sum_base =
+        |pick: fn(&(Key, Stat, Stat)) -> &Stat| -> f64 { cells.iter().map(|c| pick(c).base(metric)).sum() };
     let (base0, base1) = (sum_base(|c| &c.1), sum_base(|c| &c.2));
 
     let effects: Option<Vec<Effects>> = if metric.is_decomposable() {
@@ -196,9 +196,7 @@ fn sort_by_contribution(segments: &mut [SegmentChange], total_change: f64) {
     // Rounded so that rounding noise (±1e-17 for a segment that nets to zero) cannot
     // reorder ties.
     let rounded = |r: &SegmentChange| (score(r) * 1e9).round();
-    segments.sort_by(|a, b| {
-        rounded(b).total_cmp(&rounded(a)).then_with(|| a.segment.0.cmp(&b.segment.0))
-    });
+    segments.sort_by(|a, b| rounded(b).total_cmp(&rounded(a)).then_with(|| a.segment.0.cmp(&b.segment.0)));
 }
 
 /// Keeps `top` rows and folds the rest into one `(other)` row whose effects, shares and

@@ -81,10 +81,8 @@ mod tests {
 
     fn cell() -> impl Strategy<Value = Cell> {
         // Denominators 0..10⁶ (zero = segment absent), numerators up to their denominator.
-        (0u32..1_000_000, 0.0f64..=1.0).prop_map(|(den, rate)| Cell {
-            num: (f64::from(den) * rate).floor(),
-            den: f64::from(den),
-        })
+        (0u32..1_000_000, 0.0f64..=1.0)
+            .prop_map(|(den, rate)| Cell { num: (f64::from(den) * rate).floor(), den: f64::from(den) })
     }
 
     proptest! {

@@ -10,9 +10,9 @@ use chrono::{DateTime, NaiveDateTime};
 use polars::prelude::*;
 use serde::Serialize;
 
+use super::did_you_mean;
 use super::filter::{Condition, Filter};
 use super::metric::Measure;
-use super::suggest::did_you_mean;
 use crate::brief::Window;
 use crate::dataset::{Dataset, Table};
 use crate::schema::{orders as o, rollup as r, sessions as s};
@@ -92,7 +92,10 @@ pub fn aggregate(ds: &Dataset, req: &Request) -> anyhow::Result<Aggregates> {
         }
     }
     for condition in &req.filter.conditions {
-        ds.require_dimension(&condition.dimension, &format!(" in --where\n{}", req.filter.point_at(condition)))?;
+        ds.require_dimension(
+            &condition.dimension,
+            &format!(" in --where\n{}", req.filter.point_at(condition)),
+        )?;
     }
     let session_measures: Vec<(usize, Measure)> =
         req.measures.iter().copied().enumerate().filter(|(_, m)| !m.from_orders()).collect();
@@ -128,7 +131,8 @@ pub fn aggregate(ds: &Dataset, req: &Request) -> anyhow::Result<Aggregates> {
                 );
             }
         }
-        let exprs = order_measures.iter().map(|(i, _)| len().cast(DataType::Float64).alias(slot(*i))).collect();
+        let exprs =
+            order_measures.iter().map(|(i, _)| len().cast(DataType::Float64).alias(slot(*i))).collect();
         let df = run(orders, exprs, &order_measures, req, TimeColumns::Full, "orders")?;
         merge(&mut out, &df, req, &order_measures)?;
     }
@@ -265,9 +269,7 @@ fn run(
         Buckets::Grain(grain, window) => {
             let millis = DataType::Datetime(TimeUnit::Milliseconds, None);
             let start = match (grain, time) {
-                (Grain::Hour, TimeColumns::Full) => {
-                    col(s::TS).cast(millis.clone()).dt().truncate(lit("1h"))
-                }
+                (Grain::Hour, TimeColumns::Full) => col(s::TS).cast(millis.clone()).dt().truncate(lit("1h")),
                 (Grain::Hour, TimeColumns::DateOnly) => unreachable!("hourly trends never use the rollup"),
                 (Grain::Day, _) => col(s::DATE).cast(millis.clone()),
                 (Grain::Week, _) => col(s::DATE).dt().truncate(lit("1w")).cast(millis.clone()),
@@ -362,11 +364,7 @@ fn merge(
     measures: &[(usize, Measure)],
 ) -> anyhow::Result<()> {
     let buckets = df.column(BUCKET)?.i64()?;
-    let dims = req
-        .by
-        .iter()
-        .map(|d| Ok(df.column(d)?.str()?.clone()))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let dims = req.by.iter().map(|d| Ok(df.column(d)?.str()?.clone())).collect::<anyhow::Result<Vec<_>>>()?;
     let slots = measures
         .iter()
         .map(|(i, _)| Ok((*i, df.column(&slot(*i))?.f64()?.clone())))

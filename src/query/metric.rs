@@ -116,7 +116,13 @@ pub const METRICS: [Metric; 15] = [
     ),
     Metric {
         sum_sq: Some(M::RevenueSq),
-        ..metric("aov", Kind::Mean, M::Revenue, Some(M::Purchased), "average order value: revenue / purchased sessions")
+        ..metric(
+            "aov",
+            Kind::Mean,
+            M::Revenue,
+            Some(M::Purchased),
+            "average order value: revenue / purchased sessions",
+        )
     },
     metric("revenue", Kind::Sum, M::Revenue, None, "sum of session revenue"),
     Metric {
@@ -142,7 +148,7 @@ impl Metric {
             let names: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
             anyhow::anyhow!(
                 "unknown metric '{name}'{}; metrics: {} (see `dropcase metrics`)",
-                super::suggest::did_you_mean(name, names.iter().copied()),
+                super::did_you_mean(name, names.iter().copied()),
                 names.join(", ")
             )
         })

@@ -10,7 +10,6 @@ pub mod funnel;
 pub mod metric;
 pub mod significance;
 pub mod sql;
-pub mod suggest;
 pub mod trend;
 
 use serde::Serialize;
@@ -22,6 +21,12 @@ pub use filter::Filter;
 pub use funnel::{Funnel, FunnelSpec, FunnelStep, funnel};
 pub use metric::{Kind, METRICS, Measure, Metric};
 pub use trend::{Trend, TrendPoint, TrendSpec, trend};
+
+/// `" (did you mean 'x'?)"`, or nothing when no candidate is near.
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    crate::suggest::nearest(word, &candidates).map(|c| format!(" (did you mean '{c}'?)")).unwrap_or_default()
+}
 
 /// A segment's dimension values, in `--by` order. Serialises as `{"platform": "android"}`
 /// so result rows can flatten it into their own fields; a missing value is `null`.

@@ -72,13 +72,20 @@ pub fn describe_tables(ds: &Dataset) -> anyhow::Result<SqlResult> {
     frames.extend(ds.context.iter().cloned());
     let mut rows = Vec::new();
     for (name, mut frame) in frames {
-        let schema = frame.collect_schema().map_err(anyhow::Error::from).with_context(|| format!("cannot read table {name}"))?;
+        let schema = frame
+            .collect_schema()
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot read table {name}"))?;
         for (column, dtype) in schema.iter() {
             let dtype = match dtype {
                 DataType::Enum(..) => "enum".to_string(),
                 other => other.to_string(),
             };
-            rows.push(vec![SqlCell::Text(name.clone()), SqlCell::Text(column.to_string()), SqlCell::Text(dtype)]);
+            rows.push(vec![
+                SqlCell::Text(name.clone()),
+                SqlCell::Text(column.to_string()),
+                SqlCell::Text(dtype),
+            ]);
         }
     }
     Ok(SqlResult { columns: vec!["table".into(), "column".into(), "type".into()], rows, truncated: false })

@@ -1,5 +1,6 @@
 //! Integration tests of the `dropcase` binary: one test binary, one module per subcommand.
 
+mod ab;
 mod metrics;
 mod query;
 mod sql;

@@ -10,9 +10,21 @@ fn lists_every_metric_with_its_definition() {
     assert_eq!(
         names,
         [
-            "sessions", "users", "orders", "conversion", "view_rate", "cart_rate", "checkout_rate",
-            "purchase_rate", "aov", "revenue", "revenue_per_session", "backend_conversion",
-            "sessions_per_user", "page_load_p50", "page_load_p75"
+            "sessions",
+            "users",
+            "orders",
+            "conversion",
+            "view_rate",
+            "cart_rate",
+            "checkout_rate",
+            "purchase_rate",
+            "aov",
+            "revenue",
+            "revenue_per_session",
+            "backend_conversion",
+            "sessions_per_user",
+            "page_load_p50",
+            "page_load_p75"
         ]
     );
     assert_eq!(json[3]["numerator"], "purchased");

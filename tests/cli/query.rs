@@ -78,7 +78,9 @@ fn every_metric_matches_the_hand_computation_from_rollup_and_from_raw_sessions()
 fn every_session_metric_matches_on_a_plain_csv() {
     let sandbox = Sandbox::new();
     let csv = fixture("tiny/sessions.csv");
-    for (metric, baseline, current) in HAND.iter().filter(|(m, ..)| !m.contains("orders") && !m.starts_with("backend")) {
+    for (metric, baseline, current) in
+        HAND.iter().filter(|(m, ..)| !m.contains("orders") && !m.starts_with("backend"))
+    {
         let json = json_of(&mut compare(&sandbox, csv.to_str().unwrap(), &["--metric", metric]));
         let (b, c) = total_values(&json);
         assert!(close(b, *baseline) && close(c, *current), "{metric}: {b} → {c}");
@@ -137,8 +139,18 @@ fn compare_json_has_the_documented_shape() {
     assert_eq!(json["baseline"], serde_json::json!({"from": "2026-03-01", "to": "2026-03-02"}));
     assert_eq!(json["current"], serde_json::json!({"from": "2026-03-03", "to": "2026-03-04"}));
     let fields = [
-        "baseline_value", "current_value", "abs_change", "rel_change", "baseline_n", "current_n",
-        "baseline_share", "current_share", "mix_effect", "rate_effect", "contribution", "p_value",
+        "baseline_value",
+        "current_value",
+        "abs_change",
+        "rel_change",
+        "baseline_n",
+        "current_n",
+        "baseline_share",
+        "current_share",
+        "mix_effect",
+        "rate_effect",
+        "contribution",
+        "p_value",
     ];
     let segments = json["segments"].as_array().unwrap();
     assert_eq!(segments.len(), 6);
@@ -192,7 +204,8 @@ fn where_filters_and_top_folds_the_rest() {
     let segments = json["segments"].as_array().unwrap();
     assert_eq!(segments.len(), 2);
     assert_eq!(segments[1]["platform"], "(other)");
-    let sum: f64 = segments.iter().map(|s| s["mix_effect"].as_f64().unwrap() + s["rate_effect"].as_f64().unwrap()).sum();
+    let sum: f64 =
+        segments.iter().map(|s| s["mix_effect"].as_f64().unwrap() + s["rate_effect"].as_f64().unwrap()).sum();
     assert!((sum - json["total"]["abs_change"].as_f64().unwrap()).abs() < 1e-12);
 }
 
@@ -221,13 +234,17 @@ fn funnel_table_snapshot_and_the_broken_step() {
     let steps = json["steps"].as_array().unwrap();
     let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap()).collect();
     assert_eq!(names, ["sessions", "viewed_product", "added_to_cart", "reached_checkout", "purchased"]);
-    let counts: Vec<(u64, u64)> =
-        steps.iter().map(|s| (s["baseline_count"].as_u64().unwrap(), s["current_count"].as_u64().unwrap())).collect();
+    let counts: Vec<(u64, u64)> = steps
+        .iter()
+        .map(|s| (s["baseline_count"].as_u64().unwrap(), s["current_count"].as_u64().unwrap()))
+        .collect();
     assert_eq!(counts, [(20, 20), (15, 15), (9, 10), (6, 7), (5, 4)]);
     assert!(steps[0]["baseline_rate"].is_null());
     assert!(close(steps[4]["abs_change"].as_f64().unwrap(), 4.0 / 7.0 - 5.0 / 6.0));
 
-    let json = json_of(&mut sandbox.cmd(&["query", "funnel", "--data", drill, "--by", "platform", "--format", "json"]));
+    let json = json_of(
+        &mut sandbox.cmd(&["query", "funnel", "--data", drill, "--by", "platform", "--format", "json"]),
+    );
     assert_eq!(json["steps"].as_array().unwrap().len(), 15);
 }
 
@@ -244,7 +261,9 @@ fn trend_by_day_and_week_and_hour() {
     let points = json["points"].as_array().unwrap();
     assert_eq!(points.len(), 4 * 3);
     let at = |period: &str, platform: &str| {
-        points.iter().find(|p| p["period"] == period && p["platform"] == platform).unwrap()["value"].as_f64().unwrap()
+        points.iter().find(|p| p["period"] == period && p["platform"] == platform).unwrap()["value"]
+            .as_f64()
+            .unwrap()
     };
     assert_eq!(at("2026-03-01", "android"), 8.0);
     assert_eq!(at("2026-03-02", "android"), 0.0);
@@ -252,7 +271,16 @@ fn trend_by_day_and_week_and_hour() {
     // 2026-03-01 is a Sunday: its week starts Monday 2026-02-23; the other days fall in
     // the week of 2026-03-02.
     let json = json_of(&mut sandbox.cmd(&[
-        "query", "trend", "--data", drill, "--metric", "conversion", "--grain", "week", "--format", "json",
+        "query",
+        "trend",
+        "--data",
+        drill,
+        "--metric",
+        "conversion",
+        "--grain",
+        "week",
+        "--format",
+        "json",
     ]));
     let points = json["points"].as_array().unwrap();
     assert_eq!(points[0]["period"], "2026-02-23");
@@ -270,7 +298,8 @@ fn trend_by_day_and_week_and_hour() {
 fn csv_output_has_a_header_and_a_total_row() {
     let sandbox = Sandbox::new();
     let drill = tiny_drill(&sandbox);
-    let mut args = vec!["query", "compare", "--data", drill.to_str().unwrap(), "--by", "platform", "--format", "csv"];
+    let mut args =
+        vec!["query", "compare", "--data", drill.to_str().unwrap(), "--by", "platform", "--format", "csv"];
     args.extend_from_slice(&WINDOWS);
     let out = sandbox.cmd(&args).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
@@ -334,14 +363,26 @@ fn bad_input_is_explained() {
     };
     fails(&["compare", "--metric", "convrsion"], "unknown metric 'convrsion' (did you mean 'conversion'?)");
     fails(&["compare", "--by", "platfrom"], "unknown dimension 'platfrom' (did you mean 'platform'?)");
-    fails(&["compare", "--where", "platform=andriod"], "'platform' has no value 'andriod' (did you mean 'android'?)");
-    fails(&["compare", "--where", "platform=ios,app_version"], "malformed --where: 'app_version' has no = or !=");
+    fails(
+        &["compare", "--where", "platform=andriod"],
+        "'platform' has no value 'andriod' (did you mean 'android'?)",
+    );
+    fails(
+        &["compare", "--where", "platform=ios,app_version"],
+        "malformed --where: 'app_version' has no = or !=",
+    );
     fails(
         &["compare", "--current", "2026-03-03..2026-03-09"],
         "outside the data, which covers 2026-03-01..2026-03-04",
     );
-    fails(&["compare", "--metric", "orders", "--by", "device"], "orders can be cut by platform, country, payment_method");
-    fails(&["trend", "--metric", "sessions", "--window", "2025-01-01..2025-01-02"], "covers 2026-03-01..2026-03-04");
+    fails(
+        &["compare", "--metric", "orders", "--by", "device"],
+        "orders can be cut by platform, country, payment_method",
+    );
+    fails(
+        &["trend", "--metric", "sessions", "--window", "2025-01-01..2025-01-02"],
+        "covers 2026-03-01..2026-03-04",
+    );
     // A window that is not FROM..TO is a usage error.
     sandbox.cmd(&["query", "compare", "--baseline", "yesterday"]).assert().code(2);
 }
@@ -381,10 +422,13 @@ fn partitioned_parquet_folders_are_read() {
     let root = sandbox.join("parts");
     for day in ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"] {
         let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
-        let mut part = sessions.clone().lazy().filter(col("date").eq(lit(date))).drop(cols(["date"])).collect().unwrap();
+        let mut part =
+            sessions.clone().lazy().filter(col("date").eq(lit(date))).drop(cols(["date"])).collect().unwrap();
         let dir = root.join(format!("date={day}"));
         std::fs::create_dir_all(&dir).unwrap();
-        ParquetWriter::new(std::fs::File::create(dir.join("part-0.parquet")).unwrap()).finish(&mut part).unwrap();
+        ParquetWriter::new(std::fs::File::create(dir.join("part-0.parquet")).unwrap())
+            .finish(&mut part)
+            .unwrap();
     }
     let json = json_of(&mut compare(&sandbox, root.to_str().unwrap(), &["--by", "platform"]));
     assert!(close(json["total"]["abs_change"].as_f64().unwrap(), -0.05));

@@ -25,10 +25,18 @@ fn sql_reads_sessions_orders_and_context_tables() {
         ])
     );
     let json = json_of(&mut sandbox.cmd(&[
-        "sql", "SELECT COUNT(*) AS orders FROM orders WHERE platform = 'android'", "--data", drill, "--format", "json",
+        "sql",
+        "SELECT COUNT(*) AS orders FROM orders WHERE platform = 'android'",
+        "--data",
+        drill,
+        "--format",
+        "json",
     ]));
     assert_eq!(json, serde_json::json!([{"orders": 5}]));
-    let out = sandbox.cmd(&["sql", "SELECT note FROM releases ORDER BY date", "--data", drill, "--format", "csv"]).output().unwrap();
+    let out = sandbox
+        .cmd(&["sql", "SELECT note FROM releases ORDER BY date", "--data", drill, "--format", "csv"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "note\nbug fixes\nnew checkout screen\n");
 }
 
@@ -51,6 +59,7 @@ fn sql_lists_tables_and_limits_tables() {
     let out = sandbox.cmd(&["sql", "--tables", "--data", drill, "--format", "csv"]).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("sessions,platform,enum\n") && text.contains("releases,note,str\n"), "{text}");
-    let out = sandbox.cmd(&["sql", "SELECT * FROM sessions", "--data", drill, "--limit", "3"]).output().unwrap();
+    let out =
+        sandbox.cmd(&["sql", "SELECT * FROM sessions", "--data", drill, "--limit", "3"]).output().unwrap();
     assert!(String::from_utf8(out.stderr).unwrap().contains("showing the first 3 rows"));
 }

@@ -55,8 +55,15 @@ pub fn tiny_drill(sandbox: &Sandbox) -> PathBuf {
     let dir = sandbox.join("tiny-drill");
     std::fs::create_dir_all(dir.join("context")).unwrap();
     let dims = [
-        "platform", "app_version", "os_version", "browser", "device", "country", "traffic_source",
-        "user_type", "payment_method",
+        "platform",
+        "app_version",
+        "os_version",
+        "browser",
+        "device",
+        "country",
+        "traffic_source",
+        "user_type",
+        "payment_method",
     ];
     let read_csv = |name: &str, text: &[&str]| -> DataFrame {
         let text: Vec<String> = text.iter().map(|s| s.to_string()).collect();
@@ -154,10 +161,6 @@ definition = "purchased / sessions"
 /// Parses a command's stdout as JSON, failing loudly with stderr on error.
 pub fn json_of(cmd: &mut Command) -> serde_json::Value {
     let out = cmd.output().expect("command runs");
-    assert!(
-        out.status.success(),
-        "command failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "command failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }

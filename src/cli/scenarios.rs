@@ -1,0 +1,120 @@
+//! `dropcase scenarios list|show|check`: the catalogue and the scenario checker.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use crate::output::{self, Format};
+use crate::scenario::{Kind, Scenario, catalogue};
+
+#[derive(Debug, Args)]
+pub struct ScenariosArgs {
+    #[command(subcommand)]
+    pub command: ScenariosCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScenariosCommand {
+    /// List the embedded catalogue.
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show a scenario's public brief (never its cause).
+    Show { name: String },
+    /// Validate a scenario file and report every problem.
+    Check { file: PathBuf },
+}
+
+/// One row of `scenarios list` (JSON field names are a documented contract).
+#[derive(Debug, Serialize)]
+pub struct ScenarioEntry {
+    pub name: String,
+    pub kind: &'static str,
+    pub family: Vec<String>,
+    pub difficulty: &'static str,
+    pub title: String,
+}
+
+pub fn entries() -> anyhow::Result<Vec<ScenarioEntry>> {
+    Ok(catalogue::all()?
+        .into_iter()
+        .map(|s| ScenarioEntry {
+            kind: match s.kind {
+                Kind::Drop => "drop",
+                Kind::Experiment => "experiment",
+            },
+            family: s.families().iter().map(|f| f.name().to_string()).collect(),
+            difficulty: s.difficulty.name(),
+            title: s.title.clone(),
+            name: s.name,
+        })
+        .collect())
+}
+
+pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
+    match args.command {
+        ScenariosCommand::List { format } => {
+            let entries = entries()?;
+            let text = match format {
+                Format::Json => output::json(&entries),
+                Format::Csv | Format::Table => {
+                    let header = ["name", "kind", "family", "difficulty", "title"];
+                    let rows: Vec<Vec<String>> = entries
+                        .iter()
+                        .map(|e| {
+                            vec![
+                                e.name.clone(),
+                                e.kind.into(),
+                                e.family.join("|"),
+                                e.difficulty.into(),
+                                e.title.clone(),
+                            ]
+                        })
+                        .collect();
+                    if format == Format::Csv {
+                        output::csv(&header, &rows)
+                    } else {
+                        let mut table = output::table(&header);
+                        for row in rows {
+                            table.add_row(row);
+                        }
+                        table.to_string()
+                    }
+                }
+            };
+            super::emit(&text)
+        }
+        ScenariosCommand::Show { name } => {
+            let s = Scenario::load(&name)?;
+            let (baseline, current) = s.windows();
+            let text = format!(
+                "{} — {}\nkind: {:?}, difficulty: {}\nperiod: {} to {} ({} days), about {} sessions a day\ncompares: baseline {} vs current {} on {}\n(the cause is hidden: start a drill with `dropcase drill start --scenario {}`)",
+                s.name,
+                s.title,
+                s.kind,
+                s.difficulty.name(),
+                s.period.start,
+                s.end(),
+                s.period.days,
+                output::thousands(s.traffic.sessions_per_day.round() as u64),
+                baseline,
+                current,
+                s.metric,
+                s.name
+            );
+            super::emit(&text)
+        }
+        ScenariosCommand::Check { file } => {
+            let s = Scenario::read(&file)?;
+            super::emit(&format!(
+                "{}: ok ({} — {}, {})",
+                file.display(),
+                s.name,
+                s.title,
+                s.families().iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
+            ))
+        }
+    }
+}

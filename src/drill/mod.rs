@@ -1,0 +1,11 @@
+//! The practice loop: start a drill, investigate, take hints, answer, be graded, see the
+//! truth. A drill is a folder (data, brief, sealed answer, progress); the current drill is
+//! remembered under `$DROPCASE_HOME` so commands need no flags.
+
+pub mod evidence;
+pub mod grade;
+pub mod hint;
+pub mod workspace;
+
+pub use grade::{Diagnosis, Grade, Process};
+pub use workspace::{Drill, Progress, current_drill_dir};

@@ -1,0 +1,86 @@
+//! The solvability self-check: a drill is handed out only if its headline lies in the
+//! scenario's range and its cause's signature is statistically visible (or, for the noise
+//! family, if the "drop" is really within normal variation).
+
+use crate::stats::Alternative;
+use crate::stats::proportion::{Counts, two_proportion_test};
+
+use crate::scenario::{Case, Family};
+
+use super::model::{DayCounts, Model};
+use super::truth::window_counts;
+
+/// Two-sided p-value of the pooled two-proportion z-test (1 when either side is empty).
+pub fn two_proportion_p(x0: u64, n0: u64, x1: u64, n1: u64) -> f64 {
+    let (Ok(before), Ok(after)) = (Counts::new("baseline", x0, n0), Counts::new("current", x1, n1)) else {
+        return 1.0;
+    };
+    two_proportion_test(before, after, 0.05, Alternative::TwoSided).map(|t| t.p_value).unwrap_or(1.0)
+}
+
+/// What the target's current stage rate is compared with: the target itself in the baseline,
+/// or, when the target did not exist then (a new version), the rest of its parent segment
+/// in the current window.
+pub fn reference_counts(baseline: &DayCounts, current: &DayCounts) -> (u64, u64) {
+    if baseline.target_den >= 200 {
+        (baseline.target_num, baseline.target_den)
+    } else {
+        (current.control_num, current.control_den)
+    }
+}
+
+/// `Ok` if the case is fit to hand out; otherwise why not.
+pub fn solvable(case: &Case, counts: &[DayCounts]) -> Result<(), String> {
+    let (b, c) = window_counts(case, counts);
+    let cause = &case.cause;
+    let [low, high] = case.scenario.headline;
+    let change = (c.purchases as f64 / c.sessions as f64) / (b.purchases as f64 / b.sessions as f64) - 1.0;
+    if !(low..=high).contains(&change) {
+        return Err(format!(
+            "headline change {:+.2}% outside the scenario's range [{:+.1}%, {:+.1}%]",
+            change * 100.0,
+            low * 100.0,
+            high * 100.0
+        ));
+    }
+    let p = two_proportion_p(b.purchases, b.sessions, c.purchases, c.sessions);
+    if cause.family == Family::Noise {
+        return if p > 0.05 { Ok(()) } else { Err(format!("a noise case moved significantly (p = {p:.4})")) };
+    }
+    if Model::signature_stage(cause.family, cause.stage).is_some() && !cause.target.is_empty() {
+        let (x0, n0) = reference_counts(&b, &c);
+        let p = two_proportion_p(x0, n0, c.target_num, c.target_den);
+        let fell = (c.target_num as f64 / c.target_den.max(1) as f64) < (x0 as f64 / n0.max(1) as f64);
+        if !(p < 1e-3 && fell) {
+            return Err(format!("the target segment's step rate did not fall visibly (p = {p:.2e})"));
+        }
+    }
+    let volume = |up: bool| {
+        let ratio = (c.target_sessions as f64 / c.sessions as f64)
+            / (b.target_sessions.max(1) as f64 / b.sessions as f64);
+        if (up && ratio > 1.15) || (!up && ratio < 0.9) {
+            Ok(())
+        } else {
+            Err(format!("the target's share of sessions moved only ×{ratio:.2}"))
+        }
+    };
+    match cause.family {
+        Family::BotTraffic | Family::LowIntentCampaign | Family::DuplicateSessions => volume(true),
+        Family::HighIntentChannelEnd => volume(false),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_sides_are_not_evidence() {
+        assert_eq!(two_proportion_p(0, 0, 1, 10), 1.0);
+        // Python: p = 450/20000; z = 0.005 / sqrt(p*(1-p)*2/10000);
+        // math.erfc(z / sqrt(2)) → 0.01712582887219502 (z = 2.38399513284); tolerance 1e-9 relative.
+        let p = two_proportion_p(200, 10_000, 250, 10_000);
+        assert!((p / 0.01712582887219502 - 1.0).abs() < 1e-9, "{p}");
+    }
+}

@@ -1,0 +1,507 @@
+//! From a scenario and a seed to a drill folder: draw the hidden parameters, simulate the
+//! sessions chunk by chunk on every core, write Parquet (plain or Hive-partitioned), check
+//! the case is solvable, and seal the answer. The folder is built under a temporary name
+//! and renamed into place, so a failure never leaves a half-written drill.
+
+pub mod check;
+pub mod context;
+pub mod model;
+pub mod seal;
+pub mod truth;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use anyhow::Context as _;
+use chrono::{Duration, NaiveDate};
+use polars::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::brief::{Brief, Definition, DrillKind, TableNote};
+use crate::scenario::{Case, DIMENSIONS, Scenario};
+use crate::schema::{files, orders as order_cols, rollup as rollup_cols, sessions as cols};
+
+pub use model::{Chunk, DayCounts, Model};
+pub use truth::Truth;
+
+/// How many times the hidden parameters are redrawn before a case is declared unsolvable.
+const MAX_ATTEMPTS: u64 = 12;
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Total sessions (before cause-added sessions); default: the scenario's volume.
+    pub sessions: Option<u64>,
+    /// Days of data; default: the scenario's period.
+    pub days: Option<u32>,
+    /// Write `sessions/date=YYYY-MM-DD/part-N.parquet` instead of one file.
+    pub partitioned: bool,
+    /// Replace an existing folder.
+    pub force: bool,
+}
+
+/// What a finished generation reports.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub dir: PathBuf,
+    pub brief: Brief,
+    pub truth: Truth,
+    pub sessions: u64,
+    pub orders: u64,
+    pub attempts: u64,
+}
+
+/// Applies `--sessions` and `--days` to a scenario, keeping its shape.
+pub fn resize(scenario: &Scenario, options: &Options) -> anyhow::Result<Scenario> {
+    let mut sc = scenario.clone();
+    if let Some(days) = options.days {
+        let min = sc.period.baseline_days + sc.period.current_days;
+        anyhow::ensure!(
+            days >= min && days <= 3660,
+            "--days {days} is too short for this scenario: it compares {} baseline days with {} current days, so it needs at least {min} days (and at most 3660)",
+            sc.period.baseline_days,
+            sc.period.current_days
+        );
+        // Keep the windows at the end: move the start so the end date stays put.
+        let end = sc.end();
+        sc.period.start = end - Duration::days(i64::from(days) - 1);
+        sc.period.days = days;
+    }
+    if let Some(sessions) = options.sessions {
+        anyhow::ensure!(
+            sessions >= 1000,
+            "--sessions {sessions} is too few for a case to be visible; use at least 1000"
+        );
+        sc.traffic.sessions_per_day = sessions as f64 / f64::from(sc.period.days);
+    }
+    Ok(sc)
+}
+
+/// Generates a drill folder at `out`. `progress` is called with (done, total) sessions.
+pub fn generate(
+    scenario: &Scenario,
+    seed: u64,
+    out: &Path,
+    options: &Options,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<Generated> {
+    let scenario = resize(scenario, options)?;
+    if out.exists() {
+        let empty = out.is_dir() && std::fs::read_dir(out)?.next().is_none();
+        anyhow::ensure!(
+            empty || options.force,
+            "{} already exists; pass --force to replace it, or choose another --out",
+            out.display()
+        );
+    }
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "drill".into());
+
+    let mut last_failure = String::new();
+    for attempt in 0..MAX_ATTEMPTS {
+        let mut rng = ChaCha8Rng::seed_from_u64(model::mix_seed(&[seed, 0xCA5E, attempt]));
+        let mut case = scenario.draw(&mut rng, seed);
+        case.seed = model::mix_seed(&[seed, attempt]);
+        let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp)?;
+        }
+        let result = write_drill(&case, seed, &tmp, options.partitioned, progress);
+        match result {
+            Ok(written) => match check::solvable(&case, &written.counts) {
+                Ok(()) => {
+                    let truth = Truth::new(&case, &written.counts);
+                    let brief = brief(&case, seed, &written.counts);
+                    std::fs::write(tmp.join(files::BRIEF), brief.to_toml())?;
+                    let sealed = seal::seal(&serde_json::to_vec(&truth)?, model::mix_seed(&[seed, 0x5EA1]));
+                    std::fs::write(tmp.join(files::ANSWER), sealed)?;
+                    if out.exists() {
+                        std::fs::remove_dir_all(out)
+                            .with_context(|| format!("cannot replace {}", out.display()))?;
+                    }
+                    std::fs::rename(&tmp, out)
+                        .with_context(|| format!("cannot move the new drill into {}", out.display()))?;
+                    return Ok(Generated {
+                        dir: out.to_path_buf(),
+                        brief,
+                        truth,
+                        sessions: written.counts.iter().map(|c| c.sessions).sum(),
+                        orders: written.counts.iter().map(|c| c.orders).sum(),
+                        attempts: attempt + 1,
+                    });
+                }
+                Err(why) => {
+                    last_failure = why;
+                    std::fs::remove_dir_all(&tmp)?;
+                }
+            },
+            Err(err) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(err);
+            }
+        }
+    }
+    anyhow::bail!(
+        "scenario '{}' with seed {seed} gave no solvable case in {MAX_ATTEMPTS} draws (last: {last_failure}); try another --seed, or more --sessions so the signature is visible",
+        scenario.name
+    )
+}
+
+/// Windows and headline as the learner is told them.
+pub fn brief(case: &Case, seed: u64, counts: &[DayCounts]) -> Brief {
+    let change = truth::headline_change(case, counts);
+    let verb = if change < 0.0 { "fell" } else { "rose" };
+    let span = |w: &crate::brief::Window| format!("{}–{}", w.from.format("%b %-d"), w.to.format("%b %-d"));
+    let period = if case.baseline.days() == 7 && case.current.days() == 7 {
+        "week over week".to_string()
+    } else {
+        "between the two windows".to_string()
+    };
+    let prompt = format!(
+        "Conversion {verb} {:.1}% {period}: {} vs {}. Find out why.",
+        change.abs() * 100.0,
+        span(&case.current),
+        span(&case.baseline)
+    );
+    let (b, c) = truth::window_counts(case, counts);
+    let definitions = vec![
+        Definition {
+            metric: "conversion".into(),
+            definition: "sessions with purchased = true / all sessions (client-side analytics)".into(),
+        },
+        Definition {
+            metric: "backend_conversion".into(),
+            definition: "orders in orders.parquet / sessions (orders come from the payment backend)".into(),
+        },
+        Definition {
+            metric: "session".into(),
+            definition:
+                "a visit as logged by the client SDK; a new session starts after a period of inactivity"
+                    .into(),
+        },
+    ];
+    Brief {
+        kind: DrillKind::Drop,
+        prompt,
+        metric: "conversion".into(),
+        baseline: case.baseline,
+        current: case.current,
+        data_from: case.data_start(),
+        data_to: case.data_end(),
+        seed,
+        sessions: counts.iter().map(|c| c.sessions).sum(),
+        tables: vec![
+            TableNote {
+                name: "sessions".into(),
+                about: format!(
+                    "client analytics, one row per session ({} in the baseline window, {} in the current)",
+                    b.sessions, c.sessions
+                ),
+            },
+            TableNote { name: "orders".into(), about: "backend orders, the second source of truth".into() },
+            TableNote {
+                name: "rollup".into(),
+                about: "sessions pre-aggregated per date and dimension combination".into(),
+            },
+            TableNote {
+                name: "releases, marketing, config_changes".into(),
+                about: "context logs (context/*.csv); not every entry matters".into(),
+            },
+        ],
+        definitions,
+    }
+}
+
+struct Written {
+    counts: Vec<DayCounts>,
+}
+
+/// Enum dtypes of the dimension columns, built once per case.
+struct Dictionaries {
+    dtypes: Vec<DataType>,
+}
+
+impl Dictionaries {
+    fn new(model: &Model) -> PolarsResult<Self> {
+        let dtypes = model
+            .values
+            .iter()
+            .map(|values| {
+                FrozenCategories::new(values.iter().map(String::as_str)).map(DataType::from_frozen_categories)
+            })
+            .collect::<PolarsResult<Vec<_>>>()?;
+        Ok(Self { dtypes })
+    }
+
+    fn column(&self, slot: usize, name: &str, codes: &[u8]) -> Column {
+        let physical = UInt8Chunked::from_iter_options(
+            name.into(),
+            codes.iter().map(|&c| (c != model::NULL).then_some(c)),
+        );
+        Categorical8Chunked::from_cats_and_dtype(physical, self.dtypes[slot].clone())
+            .into_series()
+            .into_column()
+    }
+}
+
+fn date_column(name: &str, day: NaiveDate, len: usize) -> Column {
+    let days = (day - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
+    Int32Chunked::full(name.into(), days, len).into_date().into_series().into_column()
+}
+
+fn datetime_column(name: &str, ms: &[i64]) -> Column {
+    Int64Chunked::from_slice(name.into(), ms)
+        .into_datetime(TimeUnit::Milliseconds, None)
+        .into_series()
+        .into_column()
+}
+
+fn sessions_frame(
+    model: &Model,
+    dict: &Dictionaries,
+    chunk: &Chunk,
+    first_id: u64,
+) -> PolarsResult<DataFrame> {
+    let n = chunk.len();
+    let day = model.start + Duration::days(i64::from(chunk.day));
+    let mut columns = vec![
+        UInt64Chunked::from_vec(cols::SESSION_ID.into(), (first_id..first_id + n as u64).collect())
+            .into_column(),
+        UInt64Chunked::from_slice(cols::USER_ID.into(), &chunk.user_id).into_column(),
+        datetime_column(cols::TS, &chunk.ts),
+        date_column(cols::DATE, day, n),
+    ];
+    for (slot, name) in DIMENSIONS.iter().enumerate().take(model::PAYMENT) {
+        columns.push(dict.column(slot, name, &chunk.dims[slot]));
+    }
+    for (name, flags) in cols::FUNNEL.iter().zip(&chunk.flags) {
+        columns.push(BooleanChunked::from_slice((*name).into(), flags).into_column());
+    }
+    columns.push(Float64Chunked::from_slice(cols::REVENUE.into(), &chunk.revenue).into_column());
+    columns.push(Float64Chunked::from_slice(cols::PAGE_LOAD_MS.into(), &chunk.page_load_ms).into_column());
+    columns.push(dict.column(model::PAYMENT, cols::PAYMENT_METHOD, &chunk.dims[model::PAYMENT]));
+    DataFrame::new(n, columns)
+}
+
+fn orders_frame(model: &Model, dict: &Dictionaries, chunk: &Chunk, first_id: u64) -> PolarsResult<DataFrame> {
+    let o = &chunk.orders;
+    let n = o.amount.len();
+    let day = model.start + Duration::days(i64::from(chunk.day));
+    let status: Vec<&str> = o.refunded.iter().map(|&r| if r { "refunded" } else { "completed" }).collect();
+    DataFrame::new(
+        n,
+        vec![
+            UInt64Chunked::from_vec(order_cols::ORDER_ID.into(), (first_id..first_id + n as u64).collect())
+                .into_column(),
+            UInt64Chunked::from_slice(order_cols::USER_ID.into(), &o.user_id).into_column(),
+            datetime_column(order_cols::TS, &o.ts),
+            date_column(order_cols::DATE, day, n),
+            dict.column(model::PLATFORM, order_cols::PLATFORM, &o.platform),
+            dict.column(model::COUNTRY, order_cols::COUNTRY, &o.country),
+            dict.column(model::PAYMENT, order_cols::PAYMENT_METHOD, &o.payment),
+            Float64Chunked::from_slice(order_cols::AMOUNT.into(), &o.amount).into_column(),
+            StringChunked::from_slice(order_cols::STATUS.into(), &status).into_column(),
+        ],
+    )
+}
+
+/// Sums per (day, dimension combination): the rollup table's rows.
+#[derive(Debug, Default, Clone, Copy)]
+struct RollupCell {
+    sessions: u64,
+    steps: [u64; 4],
+    revenue: f64,
+    revenue_sq: f64,
+}
+
+type Rollup = HashMap<[u8; model::N_DIMS], RollupCell>;
+
+fn rollup_chunk(chunk: &Chunk) -> Rollup {
+    let mut cells: Rollup = HashMap::with_capacity(1024);
+    for i in 0..chunk.len() {
+        let key: [u8; model::N_DIMS] = std::array::from_fn(|d| chunk.dims[d][i]);
+        let cell = cells.entry(key).or_default();
+        cell.sessions += 1;
+        for (s, flags) in chunk.flags.iter().enumerate() {
+            cell.steps[s] += u64::from(flags[i]);
+        }
+        cell.revenue += chunk.revenue[i];
+        cell.revenue_sq += chunk.revenue[i] * chunk.revenue[i];
+    }
+    cells
+}
+
+fn rollup_frame(model: &Model, dict: &Dictionaries, days: &[(u32, Rollup)]) -> PolarsResult<DataFrame> {
+    let mut keys: Vec<(u32, [u8; model::N_DIMS], RollupCell)> =
+        days.iter().flat_map(|(day, cells)| cells.iter().map(move |(k, v)| (*day, *k, *v))).collect();
+    keys.sort_by_key(|k| (k.0, k.1));
+    let n = keys.len();
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    let start = (model.start - epoch).num_days() as i32;
+    let mut columns = vec![
+        Int32Chunked::from_vec(cols::DATE.into(), keys.iter().map(|k| start + k.0 as i32).collect())
+            .into_date()
+            .into_series()
+            .into_column(),
+    ];
+    for (slot, name) in DIMENSIONS.iter().enumerate() {
+        let codes: Vec<u8> = keys.iter().map(|k| k.1[slot]).collect();
+        columns.push(dict.column(slot, name, &codes));
+    }
+    columns.push(
+        UInt64Chunked::from_vec(rollup_cols::SESSIONS.into(), keys.iter().map(|k| k.2.sessions).collect())
+            .into_column(),
+    );
+    for (s, name) in [
+        rollup_cols::VIEWED_PRODUCT,
+        rollup_cols::ADDED_TO_CART,
+        rollup_cols::REACHED_CHECKOUT,
+        rollup_cols::PURCHASED,
+    ]
+    .iter()
+    .enumerate()
+    {
+        columns.push(
+            UInt64Chunked::from_vec((*name).into(), keys.iter().map(|k| k.2.steps[s]).collect())
+                .into_column(),
+        );
+    }
+    columns.push(
+        Float64Chunked::from_vec(rollup_cols::REVENUE.into(), keys.iter().map(|k| k.2.revenue).collect())
+            .into_column(),
+    );
+    columns.push(
+        Float64Chunked::from_vec(
+            rollup_cols::REVENUE_SQ.into(),
+            keys.iter().map(|k| k.2.revenue_sq).collect(),
+        )
+        .into_column(),
+    );
+    DataFrame::new(n, columns)
+}
+
+fn parquet(file: File) -> ParquetWriter<File> {
+    ParquetWriter::new(file).with_compression(ParquetCompression::Zstd(None))
+}
+
+fn create(path: &Path) -> anyhow::Result<File> {
+    File::create(path).with_context(|| format!("cannot create {}", path.display()))
+}
+
+/// A simulated chunk with everything derived from it off the writer's thread.
+struct Produced {
+    chunk: Chunk,
+    counts: DayCounts,
+    rollup: Rollup,
+}
+
+/// Simulates every chunk (in parallel, in day order) and writes all tables into `dir`.
+fn write_drill(
+    case: &Case,
+    seed: u64,
+    dir: &Path,
+    partitioned: bool,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<Written> {
+    let _ = seed;
+    std::fs::create_dir_all(dir.join(files::CONTEXT_DIR))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let model = Model::new(case);
+    let dict = Dictionaries::new(&model)?;
+    let total: u64 = model.day_sessions.iter().sum();
+    let work: Vec<(u32, u32, u32)> = (0..model.days)
+        .flat_map(|day| {
+            let parts = model.parts(day);
+            (0..parts).map(move |part| (day, part, parts))
+        })
+        .collect();
+
+    let mut counts = vec![DayCounts::default(); model.days as usize];
+    let mut rollups: Vec<(u32, Rollup)> = Vec::new();
+    let mut session_writer = None;
+    let mut order_writer = None;
+    let (mut next_session, mut next_order, mut done) = (1u64, 1u64, 0u64);
+    let threads = rayon::current_num_threads().max(1);
+
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let (tx, rx) = mpsc::sync_channel::<Vec<Produced>>(1);
+        let model_ref = &model;
+        let work_ref = &work;
+        scope.spawn(move || {
+            for batch in work_ref.chunks(threads) {
+                let produced: Vec<Produced> = batch
+                    .par_iter()
+                    .map(|&(day, part, parts)| {
+                        let chunk = model_ref.simulate(day, part, parts);
+                        let counts = model_ref.count(&chunk);
+                        let rollup = rollup_chunk(&chunk);
+                        Produced { chunk, counts, rollup }
+                    })
+                    .collect();
+                if tx.send(produced).is_err() {
+                    return; // the writer failed and hung up
+                }
+            }
+        });
+        for produced in rx {
+            for p in produced {
+                let chunk = &p.chunk;
+                counts[chunk.day as usize].add(&p.counts);
+                match rollups.last_mut() {
+                    Some((day, cells)) if *day == chunk.day => {
+                        for (k, v) in p.rollup {
+                            let cell = cells.entry(k).or_default();
+                            cell.sessions += v.sessions;
+                            for s in 0..4 {
+                                cell.steps[s] += v.steps[s];
+                            }
+                            cell.revenue += v.revenue;
+                            cell.revenue_sq += v.revenue_sq;
+                        }
+                    }
+                    _ => rollups.push((chunk.day, p.rollup)),
+                }
+                let sessions = sessions_frame(&model, &dict, chunk, next_session)?;
+                let orders = orders_frame(&model, &dict, chunk, next_order)?;
+                next_session += sessions.height() as u64;
+                next_order += orders.height() as u64;
+                if partitioned {
+                    let date = model.start + Duration::days(i64::from(chunk.day));
+                    for (table, frame) in [("sessions", sessions), ("orders", orders)] {
+                        let folder = dir.join(table).join(format!("date={}", date.format("%Y-%m-%d")));
+                        std::fs::create_dir_all(&folder)?;
+                        let mut frame = frame.drop(cols::DATE)?;
+                        let n = std::fs::read_dir(&folder)?.count();
+                        parquet(create(&folder.join(format!("part-{n}.parquet")))?).finish(&mut frame)?;
+                    }
+                } else {
+                    if session_writer.is_none() {
+                        session_writer =
+                            Some(parquet(create(&dir.join(files::SESSIONS))?).batched(sessions.schema())?);
+                        order_writer =
+                            Some(parquet(create(&dir.join(files::ORDERS))?).batched(orders.schema())?);
+                    }
+                    session_writer.as_mut().expect("opened above").write_batch(&sessions)?;
+                    order_writer.as_mut().expect("opened above").write_batch(&orders)?;
+                }
+                done += chunk.len() as u64;
+                progress(done.min(total), total);
+            }
+        }
+        Ok(())
+    })?;
+    if let (Some(s), Some(o)) = (session_writer, order_writer) {
+        s.finish()?;
+        o.finish()?;
+    }
+    let mut rollup = rollup_frame(&model, &dict, &rollups)?;
+    parquet(create(&dir.join(files::ROLLUP))?).finish(&mut rollup)?;
+    for (name, text) in context::ContextTables::new(case).files() {
+        std::fs::write(dir.join(files::CONTEXT_DIR).join(name), text)?;
+    }
+    Ok(Written { counts })
+}

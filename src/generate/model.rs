@@ -1,0 +1,766 @@
+//! The funnel model: a resolved [`Case`] compiled into lookup tables, and the hot loop that
+//! simulates one chunk of sessions. Every chunk has its own RNG seeded from (seed, day,
+//! part), so the data is identical whatever the number of threads.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+use crate::scenario::{Case, Cause, Family, PLATFORMS, Stage};
+
+/// Marks a null dimension value (browser in an app, app version on the web, ...).
+pub const NULL: u8 = u8::MAX;
+
+/// Dimension slots of a session, in `scenario::DIMENSIONS` order.
+pub const PLATFORM: usize = 0;
+pub const APP_VERSION: usize = 1;
+pub const OS_VERSION: usize = 2;
+pub const BROWSER: usize = 3;
+pub const DEVICE: usize = 4;
+pub const COUNTRY: usize = 5;
+pub const SOURCE: usize = 6;
+pub const USER_TYPE: usize = 7;
+pub const PAYMENT: usize = 8;
+pub const N_DIMS: usize = 9;
+
+const WEB: u8 = 2;
+
+/// Share of a day's sessions starting in each hour (UTC), a typical e-commerce curve.
+const HOURLY: [f64; 24] = [
+    1.6, 1.1, 0.8, 0.6, 0.6, 0.8, 1.5, 2.6, 3.6, 4.3, 4.8, 5.1, 5.4, 5.3, 5.2, 5.3, 5.5, 5.8, 6.2, 6.8, 7.2,
+    6.6, 4.9, 2.9,
+];
+
+/// Sessions per chunk: bounds memory however large the dataset (100M+ sessions).
+pub const CHUNK_SESSIONS: usize = 400_000;
+
+/// A cumulative distribution over category codes.
+#[derive(Debug, Clone)]
+struct Categorical {
+    codes: Vec<u8>,
+    cdf: Vec<f64>,
+}
+
+impl Categorical {
+    fn new(pairs: impl IntoIterator<Item = (u8, f64)>) -> Self {
+        let pairs: Vec<(u8, f64)> = pairs.into_iter().filter(|(_, w)| *w > 0.0).collect();
+        let total: f64 = pairs.iter().map(|(_, w)| w).sum();
+        let mut acc = 0.0;
+        let mut codes = Vec::with_capacity(pairs.len());
+        let mut cdf = Vec::with_capacity(pairs.len());
+        for (code, w) in pairs {
+            acc += w / total;
+            codes.push(code);
+            cdf.push(acc);
+        }
+        if let Some(last) = cdf.last_mut() {
+            *last = 1.0;
+        }
+        Self { codes, cdf }
+    }
+
+    fn draw(&self, u: f64) -> u8 {
+        let i = self.cdf.iter().position(|&c| u < c).unwrap_or(self.cdf.len() - 1);
+        self.codes[i]
+    }
+}
+
+/// A compiled rollout: new version share at hour `t` since the data start.
+#[derive(Debug, Clone, Copy)]
+struct CompiledRollout {
+    old: u8,
+    new: u8,
+    start_hour: f64,
+    adoption_hours: f64,
+    max_share: f64,
+}
+
+impl CompiledRollout {
+    fn share(&self, t: f64) -> f64 {
+        if t < self.start_hour {
+            0.0
+        } else {
+            // ~95% of max adoption after `adoption_hours`.
+            self.max_share * (1.0 - (-3.0 * (t - self.start_hour) / self.adoption_hours).exp())
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CompiledCause {
+    family: Family,
+    target: Vec<(usize, u8)>,
+    stage: Option<Stage>,
+    start_hour: f64,
+    end_hour: f64,
+    size: f64,
+    ramp_hours: f64,
+}
+
+impl CompiledCause {
+    fn strength(&self, t: f64) -> f64 {
+        if t < self.start_hour || t >= self.end_hour {
+            0.0
+        } else if self.ramp_hours <= 0.0 {
+            self.size
+        } else {
+            self.size * ((t - self.start_hour) / self.ramp_hours).min(1.0)
+        }
+    }
+
+    /// Whether a session matches the target; the payment method is judged only once known.
+    fn matches(&self, dims: &[u8; N_DIMS]) -> bool {
+        self.target.iter().all(|&(d, v)| dims[d] == v)
+    }
+
+    fn targets_payment(&self) -> bool {
+        self.target.iter().any(|&(d, _)| d == PAYMENT)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CompiledEffect {
+    target: Vec<(usize, u8)>,
+    step: usize,
+    multiplier: f64,
+}
+
+/// Everything the hot loop needs, precomputed once per case.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub seed: u64,
+    pub start: NaiveDate,
+    pub days: u32,
+    /// Category names per dimension slot, code = index.
+    pub values: Vec<Vec<String>>,
+    /// Expected base sessions per day (before extra bot/campaign sessions).
+    pub day_sessions: Vec<u64>,
+    hour_cdf: [f64; 24],
+    platform: Categorical,
+    country: Categorical,
+    source: Categorical,
+    user_type: Categorical,
+    browser: Categorical,
+    web_device: Categorical,
+    app_device: Categorical,
+    payment: [Categorical; 3],
+    app_rollout: [CompiledRollout; 2],
+    os_rollout: [CompiledRollout; 2],
+    base: [f64; 4],
+    weekly_conversion: [f64; 7],
+    first_weekday: usize,
+    effects: Vec<CompiledEffect>,
+    causes: Vec<CompiledCause>,
+    order_mu: f64,
+    order_sigma: f64,
+    load_mu: f64,
+    load_sigma: f64,
+    returning_pool: u64,
+    new_pool: u64,
+    returning_code: u8,
+    new_code: u8,
+    mobile_codes: Vec<u8>,
+    /// Hours from the data start to the end of the last day.
+    end_hour: f64,
+}
+
+/// One simulated chunk of sessions (part of one day) and the backend orders it produced.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    pub day: u32,
+    pub user_id: Vec<u64>,
+    /// Milliseconds since the Unix epoch, UTC.
+    pub ts: Vec<i64>,
+    pub dims: [Vec<u8>; N_DIMS],
+    pub flags: [Vec<bool>; 4],
+    pub revenue: Vec<f64>,
+    pub page_load_ms: Vec<f64>,
+    pub orders: Orders,
+}
+
+#[derive(Debug, Default)]
+pub struct Orders {
+    pub user_id: Vec<u64>,
+    pub ts: Vec<i64>,
+    pub platform: Vec<u8>,
+    pub country: Vec<u8>,
+    pub payment: Vec<u8>,
+    pub amount: Vec<f64>,
+    pub refunded: Vec<bool>,
+}
+
+impl Chunk {
+    pub fn len(&self) -> usize {
+        self.user_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.user_id.is_empty()
+    }
+
+    fn push(&mut self, s: &Session) {
+        self.user_id.push(s.user_id);
+        self.ts.push(s.ts_ms);
+        for (col, v) in self.dims.iter_mut().zip(s.dims) {
+            col.push(v);
+        }
+        for (col, v) in self.flags.iter_mut().zip(s.flags) {
+            col.push(v);
+        }
+        self.revenue.push(s.revenue);
+        self.page_load_ms.push(s.page_load_ms);
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Session {
+    user_id: u64,
+    ts_ms: i64,
+    dims: [u8; N_DIMS],
+    flags: [bool; 4],
+    revenue: f64,
+    page_load_ms: f64,
+}
+
+fn code_of(values: &[String], value: &str) -> u8 {
+    values.iter().position(|v| v == value).expect("scenario validation checked every value") as u8
+}
+
+fn hours_since(start: NaiveDate, t: NaiveDateTime) -> f64 {
+    (t - start.and_time(NaiveTime::MIN)).num_seconds() as f64 / 3600.0
+}
+
+/// A 64-bit mix of several integers (SplitMix64 finaliser): independent seeds per chunk.
+pub fn mix_seed(parts: &[u64]) -> u64 {
+    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
+    for &p in parts {
+        h ^= p.wrapping_add(0x9E37_79B9_7F4A_7C15).wrapping_add(h << 6).wrapping_add(h >> 2);
+        let mut z = h;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        h = z ^ (z >> 31);
+    }
+    h
+}
+
+impl Model {
+    /// Compiles a resolved case into lookup tables.
+    pub fn new(case: &Case) -> Model {
+        let sc = &case.scenario;
+        let dim_values = sc.dimension_values();
+        let values: Vec<Vec<String>> =
+            crate::scenario::DIMENSIONS.iter().map(|d| dim_values[d].clone()).collect();
+        let shares = |slot: usize, map: &std::collections::BTreeMap<String, f64>| {
+            Categorical::new(map.iter().map(|(k, w)| (code_of(&values[slot], k), *w)))
+        };
+        let d = &sc.dimensions;
+        let payment_for = |platform: &str| {
+            Categorical::new(d.payment_method.iter().map(|(k, w)| {
+                let allowed = match k.as_str() {
+                    "apple_pay" => platform == "ios",
+                    "google_pay" => platform == "android",
+                    _ => true,
+                };
+                (code_of(&values[PAYMENT], k), if allowed { *w } else { 0.0 })
+            }))
+        };
+        let (_, current) = (case.baseline, case.current);
+        let rollout = |dim: &str, platform: &str, slot: usize| {
+            let r = case
+                .rollouts
+                .iter()
+                .find(|r| r.dimension == dim && r.platform == platform)
+                .expect("validation requires one rollout per platform and dimension");
+            let start = (current.from + Duration::days(r.start_day)).and_time(NaiveTime::MIN);
+            CompiledRollout {
+                old: code_of(&values[slot], &r.old),
+                new: code_of(&values[slot], &r.new),
+                start_hour: hours_since(sc.period.start, start) + 8.0,
+                adoption_hours: r.adoption_days * 24.0,
+                max_share: r.max_share,
+            }
+        };
+        let compile_target = |terms: &[(String, String)]| {
+            terms
+                .iter()
+                .map(|(dim, value)| {
+                    let slot = crate::scenario::DIMENSIONS
+                        .iter()
+                        .position(|d| d == dim)
+                        .expect("validated dimension");
+                    (slot, code_of(&values[slot], value))
+                })
+                .collect::<Vec<_>>()
+        };
+        let compile_cause = |c: &Cause| CompiledCause {
+            family: c.family,
+            target: compile_target(&c.target),
+            stage: c.stage,
+            start_hour: hours_since(sc.period.start, c.start),
+            end_hour: c.end.map(|e| hours_since(sc.period.start, e)).unwrap_or(f64::INFINITY),
+            size: c.size,
+            ramp_hours: c.ramp_days * 24.0,
+        };
+        let causes: Vec<CompiledCause> =
+            std::iter::once(&case.cause).chain(&case.decoys).map(compile_cause).collect();
+        let effects = sc
+            .effects
+            .iter()
+            .map(|e| CompiledEffect {
+                target: compile_target(&crate::scenario::parse_terms(&e.target).expect("validated")),
+                step: e.step.index(),
+                multiplier: e.multiplier,
+            })
+            .collect();
+
+        // Daily volume: weekly pattern × trend × log-normal day noise × holiday lift.
+        let mut volume_rng = ChaCha8Rng::seed_from_u64(mix_seed(&[case.seed, 0xDA7]));
+        let first_weekday = Case::weekday(sc.period.start);
+        let day_sessions = (0..sc.period.days)
+            .map(|day| {
+                let weekday = (first_weekday + day as usize) % 7;
+                let noise: f64 = volume_rng.sample(StandardNormal);
+                let trend = (1.0 + sc.traffic.trend_per_week).powf(f64::from(day) / 7.0);
+                let midday = f64::from(day) * 24.0 + 12.0;
+                let holiday: f64 = causes
+                    .iter()
+                    .filter(|c| c.family == Family::HolidayHangover)
+                    .map(|c| 1.0 + 0.6 * c.strength(midday))
+                    .product();
+                let expected = sc.traffic.sessions_per_day
+                    * sc.traffic.weekly[weekday]
+                    * trend
+                    * (sc.traffic.noise * noise).exp()
+                    * holiday;
+                expected.round().max(0.0) as u64
+            })
+            .collect::<Vec<_>>();
+        let total: u64 = day_sessions.iter().sum();
+
+        let mut hour_cdf = [0.0; 24];
+        let hour_total: f64 = HOURLY.iter().sum();
+        let mut acc = 0.0;
+        for (h, w) in HOURLY.iter().enumerate() {
+            acc += w / hour_total;
+            hour_cdf[h] = acc;
+        }
+        hour_cdf[23] = 1.0;
+
+        let user_values = &values[USER_TYPE];
+        let returning_code = user_values.iter().position(|v| v == "returning").unwrap_or(0) as u8;
+        let new_code = user_values.iter().position(|v| v == "new").unwrap_or(0) as u8;
+        let mobile_codes = values[DEVICE]
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.as_str() != "desktop")
+            .map(|(i, _)| i as u8)
+            .collect();
+        let returning_pool = ((total as f64) * sc.traffic.user_pool).max(10.0) as u64;
+
+        Model {
+            seed: case.seed,
+            start: sc.period.start,
+            days: sc.period.days,
+            day_sessions,
+            hour_cdf,
+            platform: Categorical::new(
+                PLATFORMS.iter().map(|p| (code_of(&values[PLATFORM], p), d.platform[*p])),
+            ),
+            country: shares(COUNTRY, &d.country),
+            source: shares(SOURCE, &d.traffic_source),
+            user_type: shares(USER_TYPE, &d.user_type),
+            browser: shares(BROWSER, &d.browser),
+            web_device: shares(DEVICE, &d.web_device),
+            app_device: shares(DEVICE, &d.app_device),
+            payment: [payment_for("ios"), payment_for("android"), payment_for("web")],
+            app_rollout: [
+                rollout("app_version", "ios", APP_VERSION),
+                rollout("app_version", "android", APP_VERSION),
+            ],
+            os_rollout: [
+                rollout("os_version", "ios", OS_VERSION),
+                rollout("os_version", "android", OS_VERSION),
+            ],
+            base: sc.funnel.steps(),
+            weekly_conversion: sc.traffic.weekly_conversion,
+            first_weekday,
+            effects,
+            causes,
+            order_mu: sc.order_value.median.ln(),
+            order_sigma: sc.order_value.sigma,
+            load_mu: sc.page_load.median_ms.ln(),
+            load_sigma: sc.page_load.sigma,
+            returning_pool,
+            new_pool: returning_pool * 4,
+            returning_code,
+            new_code,
+            mobile_codes,
+            end_hour: f64::from(sc.period.days) * 24.0,
+            values,
+        }
+    }
+
+    /// The chunks a day is split into, so no chunk exceeds [`CHUNK_SESSIONS`].
+    pub fn parts(&self, day: u32) -> u32 {
+        (self.day_sessions[day as usize] as usize).div_ceil(CHUNK_SESSIONS).max(1) as u32
+    }
+
+    fn epoch_ms(&self, t_hours: f64) -> i64 {
+        let start = self.start.and_time(NaiveTime::MIN).and_utc().timestamp_millis();
+        start + (t_hours * 3_600_000.0) as i64
+    }
+
+    fn draw_hour(&self, rng: &mut ChaCha8Rng) -> f64 {
+        let u: f64 = rng.random();
+        let h = self.hour_cdf.iter().position(|&c| u < c).unwrap_or(23);
+        h as f64 + rng.random::<f64>()
+    }
+
+    /// Simulates part `part` of `parts` of day `day`.
+    pub fn simulate(&self, day: u32, part: u32, parts: u32) -> Chunk {
+        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(&[self.seed, u64::from(day), u64::from(part)]));
+        let base_n = self.day_sessions[day as usize];
+        let n = base_n / u64::from(parts) + u64::from(u64::from(part) < base_n % u64::from(parts));
+        let mut chunk = Chunk { day, ..Default::default() };
+        let weekday = (self.first_weekday + day as usize) % 7;
+        let day_hour = f64::from(day) * 24.0;
+
+        for _ in 0..n {
+            let t = day_hour + self.draw_hour(&mut rng);
+            self.session(&mut rng, &mut chunk, t, weekday, None);
+        }
+        // Extra sessions that campaigns and bots add on top of organic traffic.
+        for (i, cause) in self.causes.iter().enumerate() {
+            if !matches!(cause.family, Family::BotTraffic | Family::LowIntentCampaign) {
+                continue;
+            }
+            let peak = cause.size;
+            if cause.start_hour >= day_hour + 24.0 || cause.end_hour <= day_hour || peak <= 0.0 {
+                continue;
+            }
+            let extra = (n as f64 * peak).round() as u64;
+            for _ in 0..extra {
+                let t = day_hour + self.draw_hour(&mut rng);
+                let s = cause.strength(t);
+                // Thin to the strength at this hour (ramps, start mid-day).
+                if s <= 0.0 || rng.random::<f64>() >= s / peak {
+                    continue;
+                }
+                self.session(&mut rng, &mut chunk, t, weekday, Some(i));
+            }
+        }
+        chunk
+    }
+
+    /// Simulates one session at hour `t`; `extra` is the index of a bot/campaign cause
+    /// that created it.
+    fn session(&self, rng: &mut ChaCha8Rng, chunk: &mut Chunk, t: f64, weekday: usize, extra: Option<usize>) {
+        let mut dims = [NULL; N_DIMS];
+        let extra_cause = extra.map(|i| &self.causes[i]);
+        let is_bot = extra_cause.is_some_and(|c| c.family == Family::BotTraffic);
+        if is_bot {
+            dims[PLATFORM] = WEB;
+            dims[BROWSER] = 0;
+            dims[DEVICE] = self.web_device.codes[0];
+            dims[COUNTRY] = self.country.draw(rng.random());
+            dims[SOURCE] = self.source.draw(rng.random());
+            dims[USER_TYPE] = self.new_code;
+        } else {
+            dims[PLATFORM] = self.platform.draw(rng.random());
+            dims[COUNTRY] = self.country.draw(rng.random());
+            dims[SOURCE] = self.source.draw(rng.random());
+            dims[USER_TYPE] = self.user_type.draw(rng.random());
+            if extra_cause.is_some() {
+                // Campaign traffic is new users.
+                dims[USER_TYPE] = self.new_code;
+            }
+            if dims[PLATFORM] == WEB {
+                dims[BROWSER] = self.browser.draw(rng.random());
+                dims[DEVICE] = self.web_device.draw(rng.random());
+            } else {
+                let p = dims[PLATFORM] as usize;
+                let app = &self.app_rollout[p];
+                dims[APP_VERSION] = if rng.random::<f64>() < app.share(t) { app.new } else { app.old };
+                let os = &self.os_rollout[p];
+                dims[OS_VERSION] = if rng.random::<f64>() < os.share(t) { os.new } else { os.old };
+                dims[DEVICE] = self.app_device.draw(rng.random());
+            }
+        }
+        if let Some(cause) = extra_cause {
+            // The cause's own target pins its segment (e.g. traffic_source=paid_social).
+            for &(d, v) in &cause.target {
+                if d != PLATFORM || !is_bot {
+                    dims[d] = v;
+                }
+            }
+        }
+
+        // Mix causes act on who arrives, not on rates, so they run before any rate is set.
+        for cause in &self.causes {
+            let s = cause.strength(t);
+            if s <= 0.0 {
+                continue;
+            }
+            match cause.family {
+                Family::HighIntentChannelEnd if cause.matches(&dims) && rng.random::<f64>() < s => return,
+                Family::NewReturningMix
+                    if dims[USER_TYPE] == self.returning_code && rng.random::<f64>() < s =>
+                {
+                    dims[USER_TYPE] = self.new_code;
+                }
+                _ => {}
+            }
+        }
+        let mobile = self.mobile_codes.contains(&dims[DEVICE]);
+        let mut steps = self.base;
+        steps[3] *= self.weekly_conversion[weekday];
+        for e in &self.effects {
+            if e.target.iter().all(|&(d, v)| dims[d] == v) {
+                steps[e.step] *= e.multiplier;
+            }
+        }
+        let mut load_factor = if dims[PLATFORM] == WEB { 1.0 } else { 0.8 };
+        let mut revenue_factor = 1.0;
+        let mut tracking_loss = 0.0;
+        let mut duplicate = 0.0;
+        let mut split = 0.0;
+        let mut late_loss = 0.0;
+        for cause in &self.causes {
+            let s = cause.strength(t);
+            if s <= 0.0 {
+                continue;
+            }
+            if cause.targets_payment() || !cause.matches(&dims) {
+                continue;
+            }
+            match cause.family {
+                Family::ReleaseBug | Family::BrowserBug | Family::OsUpdate | Family::UiStepChange => {
+                    let stage = cause.stage.expect("validated: stage required").index();
+                    steps[stage] *= 1.0 - s;
+                }
+                Family::LatencyRegression => {
+                    let weight = if mobile { 1.0 } else { 0.45 };
+                    for step in &mut steps {
+                        *step *= 1.0 - s * weight;
+                    }
+                    load_factor *= 1.0 + s * if mobile { 25.0 } else { 12.0 };
+                }
+                Family::PriceChange => {
+                    steps[1] *= 1.0 - s;
+                    revenue_factor *= 1.0 + 1.2 * s;
+                }
+                Family::RegionalEvent => {
+                    steps[0] *= 1.0 - 0.3 * s;
+                    steps[2] *= 1.0 - 0.5 * s;
+                    steps[3] *= 1.0 - s;
+                }
+                Family::CompetitorPromo => {
+                    steps[2] *= 1.0 - s;
+                    steps[3] *= 1.0 - 0.5 * s;
+                }
+                Family::HolidayHangover => {
+                    steps[1] *= 1.0 + 0.5 * s;
+                    steps[3] *= 1.0 + s;
+                }
+                Family::LowIntentCampaign if extra.is_some() => {
+                    steps[1] *= 0.3;
+                    steps[3] *= 0.6;
+                }
+                Family::TrackingLoss => tracking_loss = s,
+                Family::DuplicateSessions => duplicate = s,
+                Family::DefinitionChange => split = s,
+                Family::PartialDay => {
+                    // Late events of the newest hours are not ingested yet.
+                    late_loss = s * (-(self.end_hour - t) / 14.0).exp();
+                }
+                _ => {}
+            }
+        }
+
+        let user_id = if dims[USER_TYPE] == self.returning_code {
+            rng.random_range(1..=self.returning_pool)
+        } else {
+            self.returning_pool + rng.random_range(1..=self.new_pool)
+        };
+        let ts_ms = self.epoch_ms(t);
+        let load: f64 = rng.sample(StandardNormal);
+        let bot_load = if is_bot { 0.35 } else { 1.0 };
+        let page_load_ms = (self.load_mu + self.load_sigma * load).exp() * load_factor * bot_load;
+        let mut session = Session {
+            user_id,
+            ts_ms,
+            dims,
+            flags: [false; 4],
+            revenue: 0.0,
+            page_load_ms: page_load_ms.round(),
+        };
+
+        if is_bot {
+            // Bots look at a page, never at a cart.
+            session.flags[0] = rng.random::<f64>() < 0.2;
+            chunk.push(&session);
+            return;
+        }
+        let mut reached = 0;
+        while reached < 4 && rng.random::<f64>() < steps[reached].min(1.0) {
+            session.flags[reached] = true;
+            if reached == 2 {
+                let p = session.dims[PLATFORM] as usize;
+                session.dims[PAYMENT] = self.payment[p].draw(rng.random());
+                // Causes bound to a payment method act once the method is chosen.
+                for cause in &self.causes {
+                    if cause.targets_payment() && cause.matches(&session.dims) {
+                        let s = cause.strength(t);
+                        if cause.family == Family::PaymentOutage || cause.stage == Some(Stage::Purchase) {
+                            steps[3] *= 1.0 - s;
+                        }
+                    }
+                }
+            }
+            reached += 1;
+        }
+        if session.flags[3] {
+            let value: f64 = rng.sample(StandardNormal);
+            let amount =
+                ((self.order_mu + self.order_sigma * value).exp() * revenue_factor * 100.0).round() / 100.0;
+            let order_ts = ts_ms + rng.random_range(60_000..1_800_000);
+            let o = &mut chunk.orders;
+            o.user_id.push(user_id);
+            o.ts.push(order_ts);
+            o.platform.push(session.dims[PLATFORM]);
+            o.country.push(session.dims[COUNTRY]);
+            o.payment.push(session.dims[PAYMENT]);
+            o.amount.push(amount);
+            o.refunded.push(rng.random::<f64>() < 0.02);
+            session.revenue = amount;
+            // Client-side event loss: the order happened, the analytics event did not arrive.
+            if tracking_loss > 0.0 && rng.random::<f64>() < tracking_loss {
+                session.flags[3] = false;
+                session.revenue = 0.0;
+            }
+        }
+        if late_loss > 0.0 {
+            // Later steps are ingested later, so they are missing more often.
+            for (step, weight) in [(3, 1.0), (2, 0.5), (1, 0.2)] {
+                if session.flags[step] && rng.random::<f64>() < late_loss * weight {
+                    for flag in &mut session.flags[step..] {
+                        *flag = false;
+                    }
+                    session.revenue = 0.0;
+                    if step <= 2 {
+                        session.dims[PAYMENT] = NULL;
+                    }
+                }
+            }
+        }
+        chunk.push(&session);
+        if duplicate > 0.0 && rng.random::<f64>() < duplicate {
+            // The client logs the session start twice: same user, same time, no events.
+            let mut copy = session;
+            copy.flags = [false; 4];
+            copy.revenue = 0.0;
+            copy.dims[PAYMENT] = NULL;
+            chunk.push(&copy);
+        }
+        if split > 0.0 && rng.random::<f64>() < split {
+            // A shorter inactivity timeout cuts a visit in two: the fragment carries no events.
+            let mut fragment = session;
+            fragment.flags = [false; 4];
+            fragment.revenue = 0.0;
+            fragment.dims[PAYMENT] = NULL;
+            let day_end = self.epoch_ms(f64::from(chunk.day + 1) * 24.0) - 1;
+            fragment.ts_ms = (fragment.ts_ms + rng.random_range(600_000..3_600_000)).min(day_end);
+            chunk.push(&fragment);
+        }
+    }
+}
+
+/// Counts behind the solvability check and the reveal, gathered per chunk.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DayCounts {
+    pub sessions: u64,
+    pub purchases: u64,
+    pub orders: u64,
+    /// Sessions in the cause's target segment.
+    pub target_sessions: u64,
+    /// The cause's stage in its target: sessions that reached the step before, and the step.
+    pub target_den: u64,
+    pub target_num: u64,
+    /// The same stage for the rest of the target's parent segment (the target without its
+    /// version terms, e.g. android users on other app versions): the comparison when the
+    /// target (a new version) did not exist in the baseline.
+    pub control_den: u64,
+    pub control_num: u64,
+}
+
+impl DayCounts {
+    pub fn add(&mut self, other: &DayCounts) {
+        self.sessions += other.sessions;
+        self.purchases += other.purchases;
+        self.orders += other.orders;
+        self.target_sessions += other.target_sessions;
+        self.target_den += other.target_den;
+        self.target_num += other.target_num;
+        self.control_den += other.control_den;
+        self.control_num += other.control_num;
+    }
+}
+
+impl Model {
+    /// The stage a cause's signature shows in, when it acts on a step.
+    pub fn signature_stage(family: Family, stage: Option<Stage>) -> Option<Stage> {
+        stage.or(match family {
+            Family::TrackingLoss | Family::PaymentOutage | Family::RegionalEvent => Some(Stage::Purchase),
+            Family::CompetitorPromo => Some(Stage::Checkout),
+            Family::PriceChange => Some(Stage::Cart),
+            _ => None,
+        })
+    }
+
+    pub fn count(&self, chunk: &Chunk) -> DayCounts {
+        let cause = &self.causes[0];
+        let stage = Self::signature_stage(cause.family, cause.stage);
+        let mut counts = DayCounts {
+            sessions: chunk.len() as u64,
+            purchases: chunk.flags[3].iter().filter(|&&p| p).count() as u64,
+            orders: chunk.orders.amount.len() as u64,
+            ..DayCounts::default()
+        };
+        let is_version = |d: usize| d == APP_VERSION || d == OS_VERSION;
+        let has_version = cause.target.iter().any(|&(d, _)| is_version(d));
+        for i in 0..chunk.len() {
+            let parent =
+                cause.target.iter().filter(|&&(d, _)| !is_version(d)).all(|&(d, v)| chunk.dims[d][i] == v);
+            let in_target = parent && cause.target.iter().all(|&(d, v)| chunk.dims[d][i] == v);
+            // Sessions with a null version (the web) are not a version's control group.
+            let in_control = has_version
+                && parent
+                && !in_target
+                && cause
+                    .target
+                    .iter()
+                    .filter(|&&(d, _)| is_version(d))
+                    .all(|&(d, _)| chunk.dims[d][i] != NULL);
+            if !in_target && !in_control {
+                continue;
+            }
+            counts.target_sessions += u64::from(in_target);
+            if let Some(stage) = stage {
+                let step = stage.index();
+                let reached_before = step == 0 || chunk.flags[step - 1][i];
+                if reached_before {
+                    let reached = u64::from(chunk.flags[step][i]);
+                    if in_target {
+                        counts.target_den += 1;
+                        counts.target_num += reached;
+                    } else {
+                        counts.control_den += 1;
+                        counts.control_num += reached;
+                    }
+                }
+            }
+        }
+        counts
+    }
+}

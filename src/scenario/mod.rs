@@ -1,0 +1,934 @@
+//! Scenario files: the TOML that describes a synthetic shop, its funnel and the hidden
+//! cause of a metric drop. Parsing validates everything up front and reports every problem
+//! with file, line, key, the bad value and what is allowed; `draw` then resolves the
+//! parameters the seed randomizes (segment, start day, size) into a concrete [`Case`].
+
+pub mod catalogue;
+pub mod family;
+mod locate;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+pub use family::{Family, Group, Stage};
+
+use crate::brief::Window;
+
+/// Platforms are fixed: the generator ties app versions and OS versions to the apps and
+/// browsers to the web.
+pub const PLATFORMS: [&str; 3] = ["ios", "android", "web"];
+/// Dimensions a target, an effect or a `--where` may name.
+pub const DIMENSIONS: [&str; 9] = [
+    "platform",
+    "app_version",
+    "os_version",
+    "browser",
+    "device",
+    "country",
+    "traffic_source",
+    "user_type",
+    "payment_method",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Drop,
+    Experiment,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Difficulty {
+    Easy,
+    Medium,
+    Hard,
+}
+
+impl Difficulty {
+    pub fn name(self) -> &'static str {
+        match self {
+            Difficulty::Easy => "easy",
+            Difficulty::Medium => "medium",
+            Difficulty::Hard => "hard",
+        }
+    }
+}
+
+/// A scenario file as written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    pub kind: Kind,
+    pub title: String,
+    pub difficulty: Difficulty,
+    /// The headline metric (default `conversion`).
+    #[serde(default = "default_metric")]
+    pub metric: String,
+    /// Allowed relative change of the headline metric, e.g. `[-0.10, -0.03]`.
+    #[serde(default = "default_headline")]
+    pub headline: [f64; 2],
+    /// Free text for teachers reading the file; never shown to a learner.
+    #[serde(default)]
+    pub notes: String,
+    pub period: Period,
+    pub traffic: Traffic,
+    pub funnel: Funnel,
+    pub order_value: OrderValue,
+    pub page_load: PageLoad,
+    pub dimensions: Dimensions,
+    #[serde(default, rename = "rollout")]
+    pub rollouts: Vec<Rollout>,
+    #[serde(default, rename = "effect")]
+    pub effects: Vec<Effect>,
+    #[serde(rename = "cause")]
+    pub causes: Vec<CauseSpec>,
+    #[serde(default, rename = "decoy")]
+    pub decoys: Vec<CauseSpec>,
+    #[serde(default, rename = "context")]
+    pub context: Vec<ContextEntry>,
+}
+
+fn default_metric() -> String {
+    "conversion".into()
+}
+
+fn default_headline() -> [f64; 2] {
+    [-0.10, -0.03]
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Period {
+    pub start: NaiveDate,
+    pub days: u32,
+    #[serde(default = "seven")]
+    pub baseline_days: u32,
+    #[serde(default = "seven")]
+    pub current_days: u32,
+}
+
+fn seven() -> u32 {
+    7
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Traffic {
+    pub sessions_per_day: f64,
+    /// Volume multipliers Monday..Sunday.
+    #[serde(default = "flat_week")]
+    pub weekly: [f64; 7],
+    /// Purchase-step multipliers Monday..Sunday (weekends convert differently).
+    #[serde(default = "flat_week")]
+    pub weekly_conversion: [f64; 7],
+    /// Relative volume growth per week.
+    #[serde(default)]
+    pub trend_per_week: f64,
+    /// Day-to-day standard deviation of log volume.
+    #[serde(default = "default_noise")]
+    pub noise: f64,
+    /// Returning-user pool size as a fraction of all sessions (smaller ⇒ more sessions per user).
+    #[serde(default = "default_user_pool")]
+    pub user_pool: f64,
+}
+
+fn flat_week() -> [f64; 7] {
+    [1.0; 7]
+}
+
+fn default_noise() -> f64 {
+    0.03
+}
+
+fn default_user_pool() -> f64 {
+    0.3
+}
+
+/// Step probabilities, each conditional on the step before.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Funnel {
+    pub view: f64,
+    pub cart: f64,
+    pub checkout: f64,
+    pub purchase: f64,
+}
+
+impl Funnel {
+    pub fn steps(&self) -> [f64; 4] {
+        [self.view, self.cart, self.checkout, self.purchase]
+    }
+}
+
+/// Log-normal order value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderValue {
+    pub median: f64,
+    pub sigma: f64,
+}
+
+/// Log-normal page load time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageLoad {
+    pub median_ms: f64,
+    pub sigma: f64,
+}
+
+/// Value shares per dimension. App and OS versions come from `[[rollout]]`s.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dimensions {
+    pub platform: BTreeMap<String, f64>,
+    pub country: BTreeMap<String, f64>,
+    pub traffic_source: BTreeMap<String, f64>,
+    pub user_type: BTreeMap<String, f64>,
+    /// Web only.
+    pub browser: BTreeMap<String, f64>,
+    /// Device shares on the web.
+    pub web_device: BTreeMap<String, f64>,
+    /// Device shares in the apps.
+    pub app_device: BTreeMap<String, f64>,
+    /// `apple_pay` is offered on iOS only, `google_pay` on Android only.
+    pub payment_method: BTreeMap<String, f64>,
+}
+
+impl Dimensions {
+    pub fn shares(&self) -> [(&'static str, &BTreeMap<String, f64>); 8] {
+        [
+            ("platform", &self.platform),
+            ("country", &self.country),
+            ("traffic_source", &self.traffic_source),
+            ("user_type", &self.user_type),
+            ("browser", &self.browser),
+            ("web_device", &self.web_device),
+            ("app_device", &self.app_device),
+            ("payment_method", &self.payment_method),
+        ]
+    }
+}
+
+/// A new app or OS version that users adopt over some days.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rollout {
+    /// `app_version` or `os_version`.
+    pub dimension: String,
+    /// `ios` or `android`.
+    pub platform: String,
+    pub old: String,
+    pub new: String,
+    /// Release day as an offset from the first day of the current window.
+    pub start_day: i64,
+    /// Days until adoption is ~95% of `max_share`.
+    pub adoption_days: f64,
+    pub max_share: f64,
+    /// Release note shown in the context release log.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A steady per-segment multiplier on one funnel step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Effect {
+    /// `dim=value` terms joined by commas.
+    pub target: String,
+    pub step: Stage,
+    pub multiplier: f64,
+}
+
+/// A cause as written, with the ranges the seed draws from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CauseSpec {
+    pub family: Family,
+    /// Fixed target segment (`dim=value,...`).
+    #[serde(default)]
+    pub target: Option<String>,
+    /// The seed picks one of these targets.
+    #[serde(default)]
+    pub target_choices: Vec<String>,
+    #[serde(default)]
+    pub stage: Option<Stage>,
+    /// Start day as `[earliest, latest]` offsets from the first day of the current window.
+    pub start_day: [i64; 2],
+    /// Hour of day the cause starts (0–23); default: a random hour for time-boxed causes, else 0.
+    #[serde(default)]
+    pub start_hour: Option<u32>,
+    /// Size as `[low, high]`; what it means depends on the family (see the scenario guide).
+    pub size: [f64; 2],
+    /// For time-boxed causes: duration in hours as `[low, high]`.
+    #[serde(default)]
+    pub duration_hours: Option<[f64; 2]>,
+    /// Days over which the effect grows to full size.
+    #[serde(default)]
+    pub ramp_days: f64,
+    /// Context entry that goes with this cause (release log, marketing calendar, config log).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A line in a context table that is not tied to a cause (usually a decoy).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextEntry {
+    /// `releases`, `marketing` or `config_changes`.
+    pub table: String,
+    pub day: i64,
+    pub text: String,
+    #[serde(default)]
+    pub platform: Option<String>,
+}
+
+/// Something wrong in a scenario file, located as precisely as the file allows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub line: Option<usize>,
+    pub key: String,
+    pub value: String,
+    pub allowed: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read scenario file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{origin}: {message}")]
+    Syntax { origin: String, message: String },
+    #[error("{}", render_problems(origin, problems))]
+    Invalid { origin: String, problems: Vec<Problem> },
+    #[error(
+        "unknown scenario '{name}'{suggestion}; `dropcase scenarios list` shows the catalogue, or pass a path to a .toml file"
+    )]
+    Unknown { name: String, suggestion: String },
+}
+
+fn render_problems(origin: &str, problems: &[Problem]) -> String {
+    let mut out = format!("{origin} has {} problem(s):", problems.len());
+    for p in problems {
+        let place = p.line.map(|l| format!("{origin}:{l}")).unwrap_or_else(|| origin.to_string());
+        out.push_str(&format!(
+            "\n  {place}: key `{}` has bad value {}; allowed: {}",
+            p.key, p.value, p.allowed
+        ));
+    }
+    out
+}
+
+impl Scenario {
+    /// Parses and validates scenario text; `origin` names it in messages (a path or `catalogue:NAME`).
+    pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = toml::from_str(text).map_err(|err| ScenarioError::Syntax {
+            origin: origin.to_string(),
+            message: err.to_string().trim_end().to_string(),
+        })?;
+        let problems = scenario.problems(text);
+        if problems.is_empty() {
+            Ok(scenario)
+        } else {
+            Err(ScenarioError::Invalid { origin: origin.to_string(), problems })
+        }
+    }
+
+    pub fn read(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ScenarioError::Read { path: path.display().to_string(), source })?;
+        Scenario::parse(&text, &path.display().to_string())
+    }
+
+    /// A catalogue name or a path to a `.toml` file.
+    pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+        let path = Path::new(name_or_path);
+        if name_or_path.ends_with(".toml") || path.exists() {
+            return Scenario::read(path);
+        }
+        catalogue::find(name_or_path)
+    }
+
+    pub fn families(&self) -> Vec<Family> {
+        let mut families: Vec<Family> = self.causes.iter().map(|c| c.family).collect();
+        families.dedup();
+        families
+    }
+
+    pub fn end(&self) -> NaiveDate {
+        self.period.start + Duration::days(i64::from(self.period.days) - 1)
+    }
+
+    /// The comparison windows: the last `current_days`, and the `baseline_days` before them.
+    pub fn windows(&self) -> (Window, Window) {
+        let end = self.end();
+        let current_from = end - Duration::days(i64::from(self.period.current_days) - 1);
+        let baseline_to = current_from - Duration::days(1);
+        let baseline_from = baseline_to - Duration::days(i64::from(self.period.baseline_days) - 1);
+        (Window::new(baseline_from, baseline_to), Window::new(current_from, end))
+    }
+
+    /// Every value each dimension can take in generated data, in a fixed order.
+    pub fn dimension_values(&self) -> BTreeMap<&'static str, Vec<String>> {
+        let keys = |m: &BTreeMap<String, f64>| m.keys().cloned().collect::<Vec<_>>();
+        let mut values: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        values.insert("platform", PLATFORMS.iter().map(|s| s.to_string()).collect());
+        for dim in ["app_version", "os_version"] {
+            let mut versions = Vec::new();
+            for r in self.rollouts.iter().filter(|r| r.dimension == dim) {
+                for v in [&r.old, &r.new] {
+                    if !versions.contains(v) {
+                        versions.push(v.clone());
+                    }
+                }
+            }
+            values.insert(dim, versions);
+        }
+        values.insert("browser", keys(&self.dimensions.browser));
+        let mut devices = keys(&self.dimensions.web_device);
+        for d in self.dimensions.app_device.keys() {
+            if !devices.contains(d) {
+                devices.push(d.clone());
+            }
+        }
+        values.insert("device", devices);
+        values.insert("country", keys(&self.dimensions.country));
+        let mut sources = keys(&self.dimensions.traffic_source);
+        // A campaign can bring a source the shop never had; it must exist as a value.
+        for cause in self.causes.iter().chain(&self.decoys) {
+            if cause.family == Family::LowIntentCampaign {
+                for target in cause.targets() {
+                    for (dim, value) in parse_terms(target).unwrap_or_default() {
+                        if dim == "traffic_source" && !sources.contains(&value) {
+                            sources.push(value);
+                        }
+                    }
+                }
+            }
+        }
+        values.insert("traffic_source", sources);
+        values.insert("user_type", keys(&self.dimensions.user_type));
+        values.insert("payment_method", keys(&self.dimensions.payment_method));
+        values
+    }
+
+    fn problems(&self, text: &str) -> Vec<Problem> {
+        let loc = locate::Locator::new(text);
+        let mut out = Vec::new();
+        let mut bad = |line: Option<usize>, key: &str, value: String, allowed: &str| {
+            out.push(Problem { line, key: key.to_string(), value, allowed: allowed.to_string() })
+        };
+        if self.kind != Kind::Drop {
+            bad(
+                loc.key(None, "kind"),
+                "kind",
+                "\"experiment\"".into(),
+                "\"drop\" (experiment scenarios are not supported by this version)",
+            );
+        }
+        if self.name.trim().is_empty()
+            || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            bad(loc.key(None, "name"), "name", format!("{:?}", self.name), "letters, digits, '_' and '-'");
+        }
+        if self.headline[0].partial_cmp(&self.headline[1]) != Some(std::cmp::Ordering::Less) {
+            bad(
+                loc.key(None, "headline"),
+                "headline",
+                format!("{:?}", self.headline),
+                "[low, high] with low < high, e.g. [-0.10, -0.03]",
+            );
+        }
+        if self.metric != "conversion" {
+            bad(loc.key(None, "metric"), "metric", format!("{:?}", self.metric), "\"conversion\"");
+        }
+        // period
+        let p = &self.period;
+        if p.days < p.baseline_days + p.current_days
+            || p.days > 3660
+            || p.baseline_days == 0
+            || p.current_days == 0
+        {
+            bad(
+                loc.key(Some(("period", None)), "days"),
+                "period.days",
+                p.days.to_string(),
+                "at least baseline_days + current_days (both ≥ 1), at most 3660",
+            );
+        }
+        // traffic
+        let t = &self.traffic;
+        if !(t.sessions_per_day.is_finite() && t.sessions_per_day >= 1.0) {
+            bad(
+                loc.key(Some(("traffic", None)), "sessions_per_day"),
+                "traffic.sessions_per_day",
+                t.sessions_per_day.to_string(),
+                "a number ≥ 1",
+            );
+        }
+        for (key, week) in [("weekly", &t.weekly), ("weekly_conversion", &t.weekly_conversion)] {
+            if week.iter().any(|w| !(w.is_finite() && *w > 0.0)) {
+                bad(
+                    loc.key(Some(("traffic", None)), key),
+                    &format!("traffic.{key}"),
+                    format!("{week:?}"),
+                    "seven positive numbers, Monday first",
+                );
+            }
+        }
+        if !(t.noise.is_finite() && (0.0..=1.0).contains(&t.noise)) {
+            bad(
+                loc.key(Some(("traffic", None)), "noise"),
+                "traffic.noise",
+                t.noise.to_string(),
+                "a standard deviation of log volume in [0, 1]",
+            );
+        }
+        if !(t.user_pool.is_finite() && t.user_pool > 0.0 && t.user_pool <= 1.0) {
+            bad(
+                loc.key(Some(("traffic", None)), "user_pool"),
+                "traffic.user_pool",
+                t.user_pool.to_string(),
+                "a fraction in (0, 1]",
+            );
+        }
+        // funnel
+        for (stage, value) in Stage::ALL.iter().zip(self.funnel.steps()) {
+            if !(value.is_finite() && value > 0.0 && value <= 1.0) {
+                bad(
+                    loc.key(Some(("funnel", None)), stage.name()),
+                    &format!("funnel.{}", stage.name()),
+                    value.to_string(),
+                    "a probability in (0, 1]",
+                );
+            }
+        }
+        for (key, median, sigma) in [
+            ("order_value", self.order_value.median, self.order_value.sigma),
+            ("page_load", self.page_load.median_ms, self.page_load.sigma),
+        ] {
+            if !(median.is_finite() && median > 0.0 && sigma.is_finite() && (0.0..=3.0).contains(&sigma)) {
+                bad(
+                    loc.header(key, None),
+                    key,
+                    format!("median {median}, sigma {sigma}"),
+                    "median > 0 and sigma in [0, 3]",
+                );
+            }
+        }
+        // dimensions
+        for (dim, shares) in self.dimensions.shares() {
+            let line = loc.key(Some(("dimensions", None)), dim);
+            let key = format!("dimensions.{dim}");
+            if shares.is_empty() {
+                bad(line, &key, "{}".into(), "at least one value with a share");
+                continue;
+            }
+            for (value, share) in shares {
+                if !(share.is_finite() && (0.0..=1.0).contains(share)) {
+                    bad(line, &key, format!("{value} = {share}"), "shares in [0, 1]");
+                }
+            }
+            let sum: f64 = shares.values().sum();
+            if (sum - 1.0).abs() > 1e-6 {
+                bad(line, &key, format!("shares summing to {sum:.6}"), "shares that sum to 1");
+            }
+        }
+        let platforms: Vec<&String> = self.dimensions.platform.keys().collect();
+        if platforms.len() != 3 || !PLATFORMS.iter().all(|p| self.dimensions.platform.contains_key(*p)) {
+            bad(
+                loc.key(Some(("dimensions", None)), "platform"),
+                "dimensions.platform",
+                format!("{platforms:?}"),
+                "exactly ios, android and web",
+            );
+        }
+        // rollouts
+        let (_, current) = self.windows();
+        let day_ok = |offset: i64| {
+            let date = current.from + Duration::days(offset);
+            date >= self.period.start && date <= self.end()
+        };
+        let range_text = format!(
+            "offsets from the current window's first day ({}) that stay inside the period {}..{}: {}..{}",
+            current.from,
+            self.period.start,
+            self.end(),
+            (self.period.start - current.from).num_days(),
+            (self.end() - current.from).num_days()
+        );
+        for (i, r) in self.rollouts.iter().enumerate() {
+            let here = Some(("rollout", Some(i)));
+            if r.dimension != "app_version" && r.dimension != "os_version" {
+                bad(
+                    loc.key(here, "dimension"),
+                    &format!("rollout[{i}].dimension"),
+                    format!("{:?}", r.dimension),
+                    "\"app_version\" or \"os_version\"",
+                );
+            }
+            if r.platform != "ios" && r.platform != "android" {
+                bad(
+                    loc.key(here, "platform"),
+                    &format!("rollout[{i}].platform"),
+                    format!("{:?}", r.platform),
+                    "\"ios\" or \"android\"",
+                );
+            }
+            if !(r.max_share > 0.0 && r.max_share <= 1.0) {
+                bad(
+                    loc.key(here, "max_share"),
+                    &format!("rollout[{i}].max_share"),
+                    r.max_share.to_string(),
+                    "a share in (0, 1]",
+                );
+            }
+            if !(r.adoption_days > 0.0 && r.adoption_days.is_finite()) {
+                bad(
+                    loc.key(here, "adoption_days"),
+                    &format!("rollout[{i}].adoption_days"),
+                    r.adoption_days.to_string(),
+                    "a positive number of days",
+                );
+            }
+            if !day_ok(r.start_day) {
+                bad(
+                    loc.key(here, "start_day"),
+                    &format!("rollout[{i}].start_day"),
+                    r.start_day.to_string(),
+                    &range_text,
+                );
+            }
+            if r.old == r.new {
+                bad(
+                    loc.key(here, "new"),
+                    &format!("rollout[{i}].new"),
+                    format!("{:?}", r.new),
+                    "a version different from `old`",
+                );
+            }
+        }
+        for platform in ["ios", "android"] {
+            for dim in ["app_version", "os_version"] {
+                let n = self.rollouts.iter().filter(|r| r.platform == platform && r.dimension == dim).count();
+                if n != 1 {
+                    bad(
+                        loc.header("rollout", None),
+                        "rollout",
+                        format!("{n} {dim} rollouts for {platform}"),
+                        "exactly one app_version and one os_version rollout per app platform",
+                    );
+                }
+            }
+        }
+        let values = self.dimension_values();
+        let check_target =
+            |text: &str, line: Option<usize>, key: &str, out: &mut Vec<Problem>| match parse_terms(text) {
+                Err(message) => {
+                    out.push(Problem { line, key: key.into(), value: format!("{text:?}"), allowed: message })
+                }
+                Ok(terms) => {
+                    for (dim, value) in terms {
+                        match values.get(dim.as_str()) {
+                            None => out.push(Problem {
+                                line,
+                                key: key.into(),
+                                value: format!("dimension {dim:?}"),
+                                allowed: DIMENSIONS.join(", "),
+                            }),
+                            Some(known) if !known.contains(&value) => out.push(Problem {
+                                line,
+                                key: key.into(),
+                                value: format!("{dim}={value}"),
+                                allowed: format!("{dim} values: {}", known.join(", ")),
+                            }),
+                            Some(_) => {}
+                        }
+                    }
+                }
+            };
+        for (i, e) in self.effects.iter().enumerate() {
+            let here = Some(("effect", Some(i)));
+            check_target(&e.target, loc.key(here, "target"), &format!("effect[{i}].target"), &mut out);
+            if !(e.multiplier.is_finite() && e.multiplier > 0.0 && e.multiplier <= 5.0) {
+                out.push(Problem {
+                    line: loc.key(here, "multiplier"),
+                    key: format!("effect[{i}].multiplier"),
+                    value: e.multiplier.to_string(),
+                    allowed: "a multiplier in (0, 5]".into(),
+                });
+            }
+        }
+        if self.causes.len() != 1 {
+            out.push(Problem {
+                line: loc.header("cause", None),
+                key: "cause".into(),
+                value: format!("{} [[cause]] tables", self.causes.len()),
+                allowed: "exactly one [[cause]] (add look-alikes as [[decoy]])".into(),
+            });
+        }
+        for (table, causes) in [("cause", &self.causes), ("decoy", &self.decoys)] {
+            for (i, c) in causes.iter().enumerate() {
+                let here = Some((table, Some(i)));
+                let key = |k: &str| format!("{table}[{i}].{k}");
+                if table == "decoy" && c.family == Family::Noise {
+                    out.push(Problem {
+                        line: loc.key(here, "family"),
+                        key: key("family"),
+                        value: "\"noise\"".into(),
+                        allowed: "a real cause (noise is not a decoy)".into(),
+                    });
+                }
+                for target in c.targets() {
+                    let line = loc.key(here, if c.target.is_some() { "target" } else { "target_choices" });
+                    check_target(target, line, &key("target"), &mut out);
+                }
+                if c.family.has_segment() && c.targets().is_empty() {
+                    out.push(Problem {
+                        line: loc.key(here, "family"),
+                        key: key("target"),
+                        value: "nothing".into(),
+                        allowed: format!("a `target` or `target_choices`: {} needs a segment", c.family),
+                    });
+                }
+                if c.target.is_some() && !c.target_choices.is_empty() {
+                    out.push(Problem {
+                        line: loc.key(here, "target_choices"),
+                        key: key("target_choices"),
+                        value: "both target and target_choices".into(),
+                        allowed: "one of them".into(),
+                    });
+                }
+                let needs_stage = matches!(
+                    c.family,
+                    Family::ReleaseBug | Family::BrowserBug | Family::OsUpdate | Family::UiStepChange
+                );
+                if needs_stage && c.stage.is_none() {
+                    out.push(Problem {
+                        line: loc.key(here, "family"),
+                        key: key("stage"),
+                        value: "nothing".into(),
+                        allowed: format!(
+                            "a stage ({}) for {}",
+                            Stage::ALL.map(|s| s.name()).join(", "),
+                            c.family
+                        ),
+                    });
+                }
+                if c.start_day[0] > c.start_day[1] || !day_ok(c.start_day[0]) || !day_ok(c.start_day[1]) {
+                    out.push(Problem {
+                        line: loc.key(here, "start_day"),
+                        key: key("start_day"),
+                        value: format!("{:?}", c.start_day),
+                        allowed: format!("[earliest, latest] {range_text}"),
+                    });
+                }
+                if c.family != Family::Noise
+                    && !(c.size[0] <= c.size[1] && c.size[0] > 0.0 && c.size[1] <= 1.0)
+                {
+                    out.push(Problem {
+                        line: loc.key(here, "size"),
+                        key: key("size"),
+                        value: format!("{:?}", c.size),
+                        allowed: "[low, high] with 0 < low ≤ high ≤ 1".into(),
+                    });
+                }
+                if let Some(hours) = c.duration_hours
+                    && !(hours[0] > 0.0 && hours[0] <= hours[1] && hours[1] <= 24.0 * 14.0)
+                {
+                    out.push(Problem {
+                        line: loc.key(here, "duration_hours"),
+                        key: key("duration_hours"),
+                        value: format!("{hours:?}"),
+                        allowed: "[low, high] hours with 0 < low ≤ high ≤ 336".into(),
+                    });
+                }
+                if let Some(hour) = c.start_hour
+                    && hour > 23
+                {
+                    out.push(Problem {
+                        line: loc.key(here, "start_hour"),
+                        key: key("start_hour"),
+                        value: hour.to_string(),
+                        allowed: "an hour 0–23".into(),
+                    });
+                }
+                if !(c.ramp_days.is_finite() && c.ramp_days >= 0.0) {
+                    out.push(Problem {
+                        line: loc.key(here, "ramp_days"),
+                        key: key("ramp_days"),
+                        value: c.ramp_days.to_string(),
+                        allowed: "days ≥ 0".into(),
+                    });
+                }
+            }
+        }
+        for (i, e) in self.context.iter().enumerate() {
+            let here = Some(("context", Some(i)));
+            if !["releases", "marketing", "config_changes"].contains(&e.table.as_str()) {
+                out.push(Problem {
+                    line: loc.key(here, "table"),
+                    key: format!("context[{i}].table"),
+                    value: format!("{:?}", e.table),
+                    allowed: "\"releases\", \"marketing\" or \"config_changes\"".into(),
+                });
+            }
+            if !day_ok(e.day) {
+                out.push(Problem {
+                    line: loc.key(here, "day"),
+                    key: format!("context[{i}].day"),
+                    value: e.day.to_string(),
+                    allowed: range_text.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Resolves every randomized parameter with `rng` into a concrete case.
+    pub fn draw(&self, rng: &mut impl Rng, seed: u64) -> Case {
+        let (baseline, current) = self.windows();
+        let resolve = |spec: &CauseSpec, rng: &mut dyn rand::RngCore, decoy: bool| {
+            let targets = spec.targets();
+            let target_text =
+                if targets.is_empty() { "" } else { targets[rng.random_range(0..targets.len())] };
+            let target = parse_terms(target_text).expect("validated at parse time");
+            let day = rng.random_range(spec.start_day[0]..=spec.start_day[1]);
+            let hour = match (spec.start_hour, spec.duration_hours) {
+                (Some(h), _) => h,
+                (None, Some(_)) => rng.random_range(6..=20),
+                (None, None) => 0,
+            };
+            let start = (current.from + Duration::days(day)).and_time(NaiveTime::MIN)
+                + Duration::hours(i64::from(hour));
+            let size = if spec.size[0] == spec.size[1] {
+                spec.size[0]
+            } else {
+                rng.random_range(spec.size[0]..=spec.size[1])
+            };
+            let end = spec.duration_hours.map(|h| {
+                let hours = if h[0] == h[1] { h[0] } else { rng.random_range(h[0]..=h[1]) };
+                start + Duration::minutes((hours * 60.0).round() as i64)
+            });
+            Cause {
+                family: spec.family,
+                target,
+                stage: spec.stage,
+                start,
+                end,
+                size,
+                ramp_days: spec.ramp_days,
+                note: spec.note.clone(),
+                decoy,
+            }
+        };
+        let cause = resolve(&self.causes[0], rng, false);
+        let decoys = self.decoys.iter().map(|d| resolve(d, rng, true)).collect::<Vec<_>>();
+        // A version-bound cause ships with its version: the rollout starts when the cause does.
+        let mut rollouts = self.rollouts.clone();
+        for c in std::iter::once(&cause).chain(&decoys) {
+            for (dim, value) in &c.target {
+                if let Some(r) = rollouts.iter_mut().find(|r| &r.dimension == dim && &r.new == value) {
+                    r.start_day = (c.start.date() - current.from).num_days();
+                }
+            }
+        }
+        Case { scenario: self.clone(), seed, baseline, current, cause, decoys, rollouts }
+    }
+}
+
+impl CauseSpec {
+    pub fn targets(&self) -> Vec<&str> {
+        match &self.target {
+            Some(t) => vec![t.as_str()],
+            None => self.target_choices.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// Parses `dim=value,dim2=value2` into pairs (no negation or alternatives: a target is a segment).
+pub fn parse_terms(text: &str) -> Result<Vec<(String, String)>, String> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|term| {
+            let (dim, value) = term.split_once('=').ok_or_else(|| {
+                format!("`dim=value` terms separated by commas; `{}` has no '='", term.trim())
+            })?;
+            let (dim, value) = (dim.trim(), value.trim());
+            if dim.is_empty() || value.is_empty() {
+                return Err(format!("`dim=value` terms; `{}` is missing a side", term.trim()));
+            }
+            Ok((dim.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// A scenario with every random choice made: what the generator builds.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub baseline: Window,
+    pub current: Window,
+    pub cause: Cause,
+    pub decoys: Vec<Cause>,
+    /// Rollouts with release days tied to the causes that ship with them.
+    pub rollouts: Vec<Rollout>,
+}
+
+/// A resolved cause: the truth the learner must find (or a decoy beside it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cause {
+    pub family: Family,
+    pub target: Vec<(String, String)>,
+    pub stage: Option<Stage>,
+    pub start: NaiveDateTime,
+    pub end: Option<NaiveDateTime>,
+    pub size: f64,
+    pub ramp_days: f64,
+    pub note: Option<String>,
+    pub decoy: bool,
+}
+
+impl Cause {
+    /// The strength of the cause at `t` (0 before the start or after the end), ramping linearly.
+    pub fn strength(&self, t: NaiveDateTime) -> f64 {
+        if t < self.start || self.end.is_some_and(|end| t >= end) {
+            return 0.0;
+        }
+        if self.ramp_days <= 0.0 {
+            return self.size;
+        }
+        let days = (t - self.start).num_seconds() as f64 / 86_400.0;
+        self.size * (days / self.ramp_days).min(1.0)
+    }
+
+    pub fn target_text(&self) -> String {
+        self.target.iter().map(|(d, v)| format!("{d}={v}")).collect::<Vec<_>>().join(",")
+    }
+}
+
+impl Case {
+    pub fn data_start(&self) -> NaiveDate {
+        self.scenario.period.start
+    }
+
+    pub fn data_end(&self) -> NaiveDate {
+        self.scenario.end()
+    }
+
+    pub fn days(&self) -> u32 {
+        self.scenario.period.days
+    }
+
+    /// Weekday index, Monday = 0.
+    pub fn weekday(date: NaiveDate) -> usize {
+        date.weekday().num_days_from_monday() as usize
+    }
+}
