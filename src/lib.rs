@@ -7,9 +7,11 @@
 
 pub mod brief;
 pub mod cli;
+pub mod dataset;
 pub mod drill;
 pub mod generate;
 pub mod output;
+pub mod query;
 pub mod scenario;
 pub mod schema;
 pub mod stats;

@@ -11,7 +11,10 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 pub mod drill;
 pub mod generate;
+pub mod metrics;
+pub mod query;
 pub mod scenarios;
+pub mod sql;
 
 #[derive(Debug, Parser)]
 #[command(name = "dropcase", version, about = "Metric-drop diagnosis simulator: find the hidden root cause", long_about = None)]
@@ -30,6 +33,12 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// List, show and check scenario files.
     Scenarios(scenarios::ScenariosArgs),
+    /// List the metrics queries know, with their definitions
+    Metrics(metrics::MetricsArgs),
+    /// Investigate: compare segments, follow a trend, walk the funnel
+    Query(query::QueryArgs),
+    /// Run polars SQL over sessions, orders and the context tables
+    Sql(sql::SqlArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         #[arg(value_enum)]
@@ -66,6 +75,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Drill(args) => drill::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Scenarios(args) => scenarios::run(args),
+        Command::Metrics(args) => metrics::run(args),
+        Command::Query(args) => query::run(args),
+        Command::Sql(args) => sql::run(args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dropcase", &mut out);

@@ -2,4 +2,7 @@
 
 mod ab;
 mod drill;
+mod metrics;
+mod query;
+mod sql;
 mod support;
