@@ -17,7 +17,7 @@ pub mod scenarios;
 pub mod sql;
 
 #[derive(Debug, Parser)]
-#[command(name = "dropcase", version, about = "Metric-drop diagnosis simulator: find the hidden root cause", long_about = None)]
+#[command(name = "dropcase", bin_name = "dropcase", version, about = "Metric-drop diagnosis simulator: find the hidden root cause", long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
