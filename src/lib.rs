@@ -10,6 +10,7 @@ pub mod cli;
 pub mod drill;
 pub mod generate;
 pub mod output;
+pub mod plot;
 pub mod scenario;
 pub mod schema;
 pub mod stats;
