@@ -11,6 +11,7 @@ pub mod drill;
 pub mod generate;
 pub mod output;
 pub mod plot;
+pub mod report;
 pub mod scenario;
 pub mod schema;
 pub mod stats;

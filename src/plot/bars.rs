@@ -121,7 +121,8 @@ impl Chart for ContributionChart {
             .label_style(tick_font.clone())
             .axis_desc_style(theme.font(theme.label))
             .x_desc(&self.x_label)
-            .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
+            .max_light_lines(1)
+            .light_line_style(RGBColor(0xF2, 0xF2, 0xF2))
             .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
             .draw()
             .map_err(drawing)?;
@@ -210,7 +211,8 @@ impl Chart for CountsChart {
             .label_style(tick_font.clone())
             .axis_desc_style(theme.font(theme.label))
             .y_desc(&self.y_label)
-            .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
+            .max_light_lines(1)
+            .light_line_style(RGBColor(0xF2, 0xF2, 0xF2))
             .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
             .draw()
             .map_err(drawing)?;

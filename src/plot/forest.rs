@@ -85,7 +85,8 @@ impl Chart for ForestChart {
             .label_style(tick_font.clone())
             .axis_desc_style(theme.font(theme.label))
             .x_desc(&self.x_label)
-            .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
+            .max_light_lines(1)
+            .light_line_style(RGBColor(0xF2, 0xF2, 0xF2))
             .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
             .draw()
             .map_err(drawing)?;

@@ -89,7 +89,8 @@ impl Chart for FunnelChart {
             .label_style(tick_font.clone())
             .axis_desc_style(theme.font(theme.label))
             .y_desc("step rate (% of the previous step's sessions)")
-            .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
+            .max_light_lines(1)
+            .light_line_style(RGBColor(0xF2, 0xF2, 0xF2))
             .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
             .draw()
             .map_err(drawing)?;
@@ -127,7 +128,7 @@ impl Chart for FunnelChart {
                 let font = theme.font(theme.label).color(&color).pos(Pos::new(HPos::Center, VPos::Bottom));
                 let (px, py) = chart.backend_coord(&(x + 0.5, top));
                 let text = if step.significant { format!("{change} (significant)") } else { change };
-                root.draw_text(&text, &font, (px, py - (theme.note * 1.6) as i32)).map_err(drawing)?;
+                root.draw_text(&text, &font, (px, py - (theme.note * 2.6) as i32)).map_err(drawing)?;
             }
         }
         Ok(())

@@ -49,7 +49,14 @@ pub enum Scale {
 impl Scale {
     /// A tick label, with as many decimals as the axis span needs.
     pub fn tick(self, value: f64, span: f64) -> String {
-        let value = if value.abs() < span.abs() * 1e-9 { 0.0 } else { value };
+        if value.abs() < span.abs() * 1e-9 {
+            return match self {
+                Scale::Percent | Scale::SignedPercent => "0%",
+                Scale::PercentPoints => "0 pp",
+                Scale::Count | Scale::Number => "0",
+            }
+            .into();
+        }
         let decimals = |scaled_span: f64| {
             if scaled_span >= 20.0 {
                 0
@@ -61,9 +68,7 @@ impl Scale {
         };
         match self {
             Scale::Percent => format!("{:.*}%", decimals(span * 100.0), value * 100.0),
-            Scale::PercentPoints => {
-                format!("{:+.*} pp", decimals(span * 100.0), value * 100.0).replace("+0.00 pp", "0 pp")
-            }
+            Scale::PercentPoints => format!("{:+.*} pp", decimals(span * 100.0), value * 100.0),
             Scale::SignedPercent => format!("{:+.*}%", decimals(span * 100.0), value * 100.0),
             Scale::Count if value >= 0.0 => thousands(value.round() as u64),
             Scale::Count => format!("-{}", thousands((-value).round() as u64)),
@@ -73,6 +78,9 @@ impl Scale {
 
     /// A value in a label or title: more precise than a tick.
     pub fn value(self, value: f64) -> String {
+        if value == 0.0 {
+            return self.tick(0.0, 1.0);
+        }
         match self {
             Scale::Percent => format!("{:.2}%", value * 100.0),
             Scale::PercentPoints => format!("{:+.2} pp", value * 100.0),

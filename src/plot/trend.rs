@@ -90,7 +90,7 @@ pub struct TrendChart {
     pub reference: Option<f64>,
 }
 
-const SHADE_ALPHA: [f64; 2] = [0.10, 0.22];
+const SHADE_ALPHA: [f64; 2] = [0.06, 0.13];
 
 fn shade_alpha(i: usize) -> f64 {
     SHADE_ALPHA[i.min(SHADE_ALPHA.len() - 1)]
@@ -165,7 +165,7 @@ impl Chart for TrendChart {
         let shade_xs = self.windows.iter().flat_map(|w| {
             let from = Self::x_of(origin, w.from.and_time(NaiveTime::MIN));
             let to = Self::x_of(origin, w.to.and_time(NaiveTime::MIN)) + 1.0;
-            [from - half, to - half]
+            [from, to]
         });
         let (x_lo, x_hi) = extent(xs.chain(shade_xs)).unwrap_or((0.0, 1.0));
         let (x_lo, x_hi) = (x_lo.min(0.0), x_hi + 2.0 * half);
@@ -208,7 +208,8 @@ impl Chart for TrendChart {
             .axis_desc_style(theme.font(theme.label))
             .x_desc(x_desc)
             .y_desc(&self.y_label)
-            .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
+            .max_light_lines(1)
+            .light_line_style(RGBColor(0xF2, 0xF2, 0xF2))
             .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
             .draw()
             .map_err(drawing)?;
@@ -224,14 +225,14 @@ impl Chart for TrendChart {
             root.draw_text(&label, &font, (px, py + 6)).map_err(drawing)?;
         }
 
-        let note_font = theme.font(theme.note).pos(Pos::new(HPos::Left, VPos::Top));
+        let note_font = theme.font(theme.note).pos(Pos::new(HPos::Center, VPos::Top));
         for (i, w) in self.windows.iter().enumerate() {
-            let from = Self::x_of(origin, w.from.and_time(NaiveTime::MIN)) - half;
-            let to = Self::x_of(origin, w.to.and_time(NaiveTime::MIN)) + 1.0 - half;
+            let from = Self::x_of(origin, w.from.and_time(NaiveTime::MIN));
+            let to = Self::x_of(origin, w.to.and_time(NaiveTime::MIN)) + 1.0;
             let rect = Rectangle::new([(from, y_lo), (to, y_hi)], INK.mix(shade_alpha(i)).filled());
             chart.draw_series(std::iter::once(rect)).map_err(drawing)?;
-            let (px, py) = chart.backend_coord(&(from, y_hi));
-            root.draw_text(&w.label, &note_font, (px + 4, py + 4)).map_err(drawing)?;
+            let (px, py) = chart.backend_coord(&((from + to) / 2.0, y_hi));
+            root.draw_text(&w.label, &note_font, (px, py + 4)).map_err(drawing)?;
         }
         if let Some(r) = self.reference {
             chart
