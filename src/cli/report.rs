@@ -37,7 +37,8 @@ fn draws_chart(words: &[String]) -> bool {
     let pair = (words.get(1).map(String::as_str), words.get(2).map(String::as_str));
     matches!(
         pair,
-        (Some("query"), Some("trend" | "compare" | "funnel")) | (Some("ab"), Some("srm" | "analyze" | "daily"))
+        (Some("query"), Some("trend" | "compare" | "funnel"))
+            | (Some("ab"), Some("srm" | "analyze" | "daily"))
     )
 }
 
@@ -88,7 +89,9 @@ fn run_again(entry: &LogEntry, dir: &Path, scratch: &Path, index: usize) -> Step
         .output();
     match output {
         Err(err) => StepOutput::Failed(format!("cannot run {}: {err}", exe.display())),
-        Ok(out) if !out.status.success() => StepOutput::Failed(String::from_utf8_lossy(&out.stderr).into_owned()),
+        Ok(out) if !out.status.success() => {
+            StepOutput::Failed(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
         Ok(out) => StepOutput::Ran {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             chart_svg: svg.and_then(|p| std::fs::read_to_string(p).ok()),
@@ -145,8 +148,13 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let report =
-        Report { brief: drill.brief.clone(), steps, hints: progress.hints, answer: progress.answer.clone(), truth };
+    let report = Report {
+        brief: drill.brief.clone(),
+        steps,
+        hints: progress.hints,
+        answer: progress.answer.clone(),
+        truth,
+    };
     write_atomic(&args.out, render_html(&report).as_bytes())?;
     eprintln!("report written to {}", args.out.display());
     Ok(())
@@ -165,7 +173,21 @@ mod tests {
         let dir = Path::new("/d");
         let svg = Path::new("/tmp/s.svg");
         let args = rerun_args(&words("dropcase query compare --by platform --plot mine.png"), dir, Some(svg));
-        assert_eq!(args, ["query", "compare", "--by", "platform", "--data", "/d", "--plot", "/tmp/s.svg", "--size", "1200x700"]);
+        assert_eq!(
+            args,
+            [
+                "query",
+                "compare",
+                "--by",
+                "platform",
+                "--data",
+                "/d",
+                "--plot",
+                "/tmp/s.svg",
+                "--size",
+                "1200x700"
+            ]
+        );
         let args = rerun_args(&words("dropcase ab srm --counts 5,6"), dir, None);
         assert_eq!(args, ["ab", "srm", "--counts", "5,6"]);
         let args = rerun_args(&words("dropcase sql \"SELECT 1\" --data /x"), dir, None);

@@ -150,7 +150,10 @@ impl Chart for ContributionChart {
             root.draw_text(&row.label, &label_font, (px - 8, py)).map_err(drawing)?;
         }
         chart
-            .draw_series(std::iter::once(PathElement::new(vec![(0.0, 0.0), (0.0, n as f64)], INK.stroke_width(1))))
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, 0.0), (0.0, n as f64)],
+                INK.stroke_width(1),
+            )))
             .map_err(drawing)?;
         Ok(())
     }
@@ -181,8 +184,10 @@ impl Chart for CountsChart {
         DB::ErrorType: 'static,
     {
         let theme = Theme::for_area(root);
-        let legend =
-            [LegendEntry::new("observed", OBSERVED, Swatch::Box), LegendEntry::new("expected from the planned split", EXPECTED, Swatch::Box)];
+        let legend = [
+            LegendEntry::new("observed", OBSERVED, Swatch::Box),
+            LegendEntry::new("expected from the planned split", EXPECTED, Swatch::Box),
+        ];
         let body = style::header(root, &theme, &self.title, &legend)?;
         if self.groups.is_empty() {
             return style::footnote(root, &theme, "no counts to plot");

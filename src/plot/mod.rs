@@ -82,7 +82,10 @@ impl ImageFormat {
         match ext.as_deref() {
             Some("svg") => Ok(ImageFormat::Svg),
             Some("png") => Ok(ImageFormat::Png),
-            _ => bail!("--plot {}: the file name must end in .png or .svg (for example chart.png)", path.display()),
+            _ => bail!(
+                "--plot {}: the file name must end in .png or .svg (for example chart.png)",
+                path.display()
+            ),
         }
     }
 }

@@ -172,14 +172,18 @@ where
         let mid = y + row / 2;
         let c = entry.color;
         let result = match entry.swatch {
-            Swatch::Line => root.draw(&PathElement::new(vec![(x, mid), (x + swatch, mid)], c.stroke_width(4))),
+            Swatch::Line => {
+                root.draw(&PathElement::new(vec![(x, mid), (x + swatch, mid)], c.stroke_width(4)))
+            }
             Swatch::Dashed => root.draw(&plotters::element::DashedPathElement::new(
                 vec![(x, mid), (x + swatch, mid)],
                 5,
                 4,
                 c.stroke_width(2),
             )),
-            Swatch::Box => root.draw(&Rectangle::new([(x, mid - row / 3), (x + swatch, mid + row / 3)], c.filled())),
+            Swatch::Box => {
+                root.draw(&Rectangle::new([(x, mid - row / 3), (x + swatch, mid + row / 3)], c.filled()))
+            }
             Swatch::Shade(alpha) => root.draw(&Rectangle::new(
                 [(x, mid - row / 3), (x + swatch, mid + row / 3)],
                 c.mix(alpha).filled(),
@@ -187,12 +191,8 @@ where
             Swatch::Dot => root.draw(&Circle::new((x + swatch / 2, mid), row / 4, c.filled())),
         };
         result.map_err(drawing)?;
-        root.draw_text(
-            &entry.label,
-            &font.pos(Pos::new(HPos::Left, VPos::Center)),
-            (x + swatch + 6, mid),
-        )
-        .map_err(drawing)?;
+        root.draw_text(&entry.label, &font.pos(Pos::new(HPos::Left, VPos::Center)), (x + swatch + 6, mid))
+            .map_err(drawing)?;
         x += swatch + 6 + text_w + gap;
     }
     if !legend.is_empty() {
@@ -233,7 +233,11 @@ where
 }
 
 /// Draws a note in the bottom-right corner (e.g. how many rows were left out).
-pub fn footnote<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, theme: &Theme, text: &str) -> anyhow::Result<()>
+pub fn footnote<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    theme: &Theme,
+    text: &str,
+) -> anyhow::Result<()>
 where
     DB::ErrorType: 'static,
 {

@@ -1,89 +1,15 @@
-//! Pixel tests of the PNGs (decoded by an independent decoder below, which handles all five
-//! PNG filter types) and structure tests of the SVGs (parsed as XML).
+//! Pixel tests of the PNGs (decoded by the independent decoder in tests/cli/pixels.rs,
+//! which handles all five PNG filter types) and structure tests of the SVGs (parsed as XML).
 
 use std::collections::HashSet;
-use std::io::Read;
 
 use chrono::NaiveDate;
 
 use super::*;
 
-/// A decoded 8-bit RGB or RGBA PNG: width, height, RGB pixels.
-struct Decoded {
-    width: u32,
-    height: u32,
-    rgb: Vec<[u8; 3]>,
-}
-
-fn decode_png(bytes: &[u8]) -> Decoded {
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
-    let (mut pos, mut width, mut height, mut channels) = (8, 0u32, 0u32, 0usize);
-    let mut idat = Vec::new();
-    loop {
-        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
-        let kind = &bytes[pos + 4..pos + 8];
-        let data = &bytes[pos + 8..pos + 8 + len];
-        let crc = u32::from_be_bytes(bytes[pos + 8 + len..pos + 12 + len].try_into().unwrap());
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(kind);
-        hasher.update(data);
-        assert_eq!(hasher.finalize(), crc, "CRC of chunk {}", String::from_utf8_lossy(kind));
-        match kind {
-            b"IHDR" => {
-                width = u32::from_be_bytes(data[0..4].try_into().unwrap());
-                height = u32::from_be_bytes(data[4..8].try_into().unwrap());
-                assert_eq!(data[8], 8, "bit depth");
-                channels = match data[9] {
-                    2 => 3,
-                    6 => 4,
-                    other => panic!("colour type {other} not handled"),
-                };
-                assert_eq!(data[12], 0, "interlace");
-            }
-            b"IDAT" => idat.extend_from_slice(data),
-            b"IEND" => break,
-            _ => {}
-        }
-        pos += 12 + len;
-    }
-    let mut raw = Vec::new();
-    flate2::read::ZlibDecoder::new(&idat[..]).read_to_end(&mut raw).expect("IDAT inflates");
-    let stride = width as usize * channels;
-    assert_eq!(raw.len(), (stride + 1) * height as usize, "scanline bytes");
-    let mut prev = vec![0u8; stride];
-    let mut rgb = Vec::with_capacity(width as usize * height as usize);
-    for line in raw.chunks_exact(stride + 1) {
-        let (filter, data) = (line[0], &line[1..]);
-        let mut cur = vec![0u8; stride];
-        for i in 0..stride {
-            let a = if i >= channels { cur[i - channels] as i16 } else { 0 };
-            let b = prev[i] as i16;
-            let c = if i >= channels { prev[i - channels] as i16 } else { 0 };
-            let predictor = match filter {
-                0 => 0,
-                1 => a,
-                2 => b,
-                3 => (a + b) / 2,
-                4 => {
-                    let p = a + b - c;
-                    let (pa, pb, pc) = ((p - a).abs(), (p - b).abs(), (p - c).abs());
-                    if pa <= pb && pa <= pc {
-                        a
-                    } else if pb <= pc {
-                        b
-                    } else {
-                        c
-                    }
-                }
-                other => panic!("filter {other}"),
-            };
-            cur[i] = data[i].wrapping_add(predictor as u8);
-        }
-        rgb.extend(cur.chunks_exact(channels).map(|p| [p[0], p[1], p[2]]));
-        prev = cur;
-    }
-    Decoded { width, height, rgb }
-}
+#[path = "../../tests/cli/pixels.rs"]
+mod pixels;
+use pixels::{Decoded, decode_png};
 
 fn colours(image: &Decoded) -> HashSet<[u8; 3]> {
     image.rgb.iter().copied().collect()
@@ -159,7 +85,10 @@ fn sample_trend(segments: usize) -> TrendChart {
             Shade { label: "baseline".into(), from: date(15), to: date(21) },
             Shade { label: "current".into(), from: date(22), to: date(28) },
         ],
-        marker: Some(Marker { at: date(22).and_hms_opt(0, 0, 0).unwrap(), label: "change starts Mar 22".into() }),
+        marker: Some(Marker {
+            at: date(22).and_hms_opt(0, 0, 0).unwrap(),
+            label: "change starts Mar 22".into(),
+        }),
         reference: None,
     }
 }
@@ -272,7 +201,10 @@ fn trend_breaks_the_line_at_missing_values_and_survives_empty_input() {
     chart.series[0].points[10].value = f64::NAN;
     let svg = to_svg(&chart, Size::default()).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
-    let runs = doc.descendants().filter(|n| n.tag_name().name() == "polyline" && n.attribute("stroke-width") == Some("3")).count();
+    let runs = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "polyline" && n.attribute("stroke-width") == Some("3"))
+        .count();
     assert_eq!(runs, 2);
     chart.series.clear();
     chart.windows.clear();
@@ -355,11 +287,14 @@ fn save_picks_the_format_by_extension_and_writes_atomically() {
 #[test]
 #[ignore = "writes sample charts for a person to look at"]
 fn render_samples() {
-    let dir = std::path::PathBuf::from(std::env::var("DROPCASE_PLOT_SAMPLES").unwrap_or("/tmp/plot-samples".into()));
+    let dir = std::path::PathBuf::from(
+        std::env::var("DROPCASE_PLOT_SAMPLES").unwrap_or("/tmp/plot-samples".into()),
+    );
     std::fs::create_dir_all(&dir).unwrap();
     for ext in ["png", "svg"] {
         trend(&sample_trend(3), &dir.join(format!("trend.{ext}")), Size::default()).unwrap();
-        contributions(&sample_contributions(), &dir.join(format!("contributions.{ext}")), Size::default()).unwrap();
+        contributions(&sample_contributions(), &dir.join(format!("contributions.{ext}")), Size::default())
+            .unwrap();
         funnel(&sample_funnel(), &dir.join(format!("funnel.{ext}")), Size::default()).unwrap();
         forest(&sample_forest(), &dir.join(format!("forest.{ext}")), Size::default()).unwrap();
         counts(&sample_counts(), &dir.join(format!("counts.{ext}")), Size::default()).unwrap();

@@ -98,7 +98,11 @@ fn shade_alpha(i: usize) -> f64 {
 
 /// A readable date: "Mar 22", or "Mar 22 06:00" off midnight.
 fn date_label(at: NaiveDateTime) -> String {
-    if at.time() == NaiveTime::MIN { at.format("%b %-d").to_string() } else { at.format("%b %-d %H:%M").to_string() }
+    if at.time() == NaiveTime::MIN {
+        at.format("%b %-d").to_string()
+    } else {
+        at.format("%b %-d %H:%M").to_string()
+    }
 }
 
 impl TrendChart {
@@ -116,11 +120,8 @@ impl TrendChart {
     fn ticks(origin: NaiveDateTime, x_lo: f64, x_hi: f64, most: usize) -> Vec<(f64, String)> {
         let span = x_hi - x_lo;
         let steps_hours: [i64; 11] = [1, 2, 3, 6, 12, 24, 48, 168, 336, 672, 1344];
-        let step = steps_hours
-            .iter()
-            .copied()
-            .find(|&h| span * 24.0 / h as f64 <= most as f64)
-            .unwrap_or(2688);
+        let step =
+            steps_hours.iter().copied().find(|&h| span * 24.0 / h as f64 <= most as f64).unwrap_or(2688);
         let mut out = Vec::new();
         let mut hour = (x_lo * 24.0).ceil() as i64;
         hour += (step - hour.rem_euclid(step)) % step;
@@ -171,7 +172,9 @@ impl Chart for TrendChart {
         let (x_lo, x_hi) = (x_lo.min(0.0), x_hi + 2.0 * half);
 
         let values = self.series.iter().flat_map(|s| {
-            s.points.iter().flat_map(|p| [Some(p.value), p.ci.map(|c| c.0), p.ci.map(|c| c.1)].into_iter().flatten())
+            s.points
+                .iter()
+                .flat_map(|p| [Some(p.value), p.ci.map(|c| c.0), p.ci.map(|c| c.1)].into_iter().flatten())
         });
         let (lo, hi) = extent(values.chain(self.reference)).unwrap_or((0.0, 1.0));
         let (mut y_lo, y_hi) = padded(lo, hi, 0.08);
@@ -182,7 +185,8 @@ impl Chart for TrendChart {
         let y_span = y_hi - y_lo;
 
         let tick_font = theme.font(theme.tick);
-        let y_labels: Vec<String> = (0..=10).map(|i| self.scale.tick(y_lo + y_span * i as f64 / 10.0, y_span)).collect();
+        let y_labels: Vec<String> =
+            (0..=10).map(|i| self.scale.tick(y_lo + y_span * i as f64 / 10.0, y_span)).collect();
         let y_area = style::widest(root, &y_labels, &tick_font)? + (theme.label * 2.4) as u32;
         let mut chart = ChartBuilder::on(&body)
             .margin_left(8)
@@ -218,7 +222,10 @@ impl Chart for TrendChart {
         let most = (width as usize / 110).max(3);
         for (x, label) in Self::ticks(origin, x_lo, x_hi, most) {
             chart
-                .draw_series(std::iter::once(PathElement::new(vec![(x, y_lo), (x, y_hi)], RGBColor(0xEE, 0xEE, 0xEE))))
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x, y_lo), (x, y_hi)],
+                    RGBColor(0xEE, 0xEE, 0xEE),
+                )))
                 .map_err(drawing)?;
             let (px, py) = chart.backend_coord(&(x, y_lo));
             let font = tick_font.pos(Pos::new(HPos::Center, VPos::Top));
@@ -236,12 +243,20 @@ impl Chart for TrendChart {
         }
         if let Some(r) = self.reference {
             chart
-                .draw_series(std::iter::once(PathElement::new(vec![(x_lo, r), (x_hi, r)], INK.stroke_width(1))))
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x_lo, r), (x_hi, r)],
+                    INK.stroke_width(1),
+                )))
                 .map_err(drawing)?;
         }
         if let Some(m) = &self.marker {
             let x = Self::x_of(origin, m.at);
-            let line = plotters::element::DashedPathElement::new(vec![(x, y_lo), (x, y_hi)], 8, 5, INK.stroke_width(2));
+            let line = plotters::element::DashedPathElement::new(
+                vec![(x, y_lo), (x, y_hi)],
+                8,
+                5,
+                INK.stroke_width(2),
+            );
             chart.draw_series(std::iter::once(line)).map_err(drawing)?;
         }
 
@@ -254,10 +269,14 @@ impl Chart for TrendChart {
                 let band: Vec<(f64, f64)> = run
                     .iter()
                     .filter_map(|p| p.ci.map(|c| (Self::x_of(origin, p.at) + half, c.1)))
-                    .chain(run.iter().rev().filter_map(|p| p.ci.map(|c| (Self::x_of(origin, p.at) + half, c.0))))
+                    .chain(
+                        run.iter().rev().filter_map(|p| p.ci.map(|c| (Self::x_of(origin, p.at) + half, c.0))),
+                    )
                     .collect();
                 if band.len() >= 4 {
-                    chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.18).filled()))).map_err(drawing)?;
+                    chart
+                        .draw_series(std::iter::once(Polygon::new(band, color.mix(0.18).filled())))
+                        .map_err(drawing)?;
                 }
                 chart
                     .draw_series(LineSeries::new(run.iter().map(xy), color.stroke_width(3)))

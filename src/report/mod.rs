@@ -157,7 +157,11 @@ pub fn truth_chart(dir: &Path, brief: &Brief, truth: &Truth) -> anyhow::Result<T
             } else {
                 truth.start_time
             },
-            label: format!("cause starts {}", truth.start_time.format("%b %-d %H:%M")),
+            label: if truth.start_time.time() == NaiveTime::MIN {
+                format!("cause starts {}", truth.start.format("%b %-d"))
+            } else {
+                format!("cause starts {}", truth.start_time.format("%b %-d %H:%M"))
+            },
         }),
         reference: None,
     })
@@ -230,16 +234,16 @@ pub fn render_html(report: &Report) -> String {
         DrillKind::Drop => "metric-drop drill",
         DrillKind::Experiment => "experiment drill",
     };
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>dropcase report: {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
+         <title>dropcase report: {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>",
         escape(&brief.metric)
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<h1>Investigation report</h1>\n<p class=\"muted\">dropcase {} · {kind} · seed {} · {} sessions · data {} to {}</p>\n",
+        "<h1>Investigation report</h1>\n<p class=\"muted\">dropcase {} · {kind} · seed {} · {} sessions · data {} to {}</p>",
         env!("CARGO_PKG_VERSION"),
         brief.seed,
         crate::output::thousands(brief.sessions),
@@ -248,11 +252,11 @@ pub fn render_html(report: &Report) -> String {
     );
 
     h.push_str("<h2>The brief</h2>\n");
-    let _ = write!(h, "<p class=\"prompt\">{}</p>\n", escape(&brief.prompt));
-    let _ = write!(
+    let _ = writeln!(h, "<p class=\"prompt\">{}</p>", escape(&brief.prompt));
+    let _ = writeln!(
         h,
         "<table><tr><th>metric</th><td>{}</td></tr><tr><th>baseline window</th><td>{}</td></tr>\
-         <tr><th>current window</th><td>{}</td></tr></table>\n",
+         <tr><th>current window</th><td>{}</td></tr></table>",
         escape(&brief.metric),
         escape(&brief.baseline.to_string()),
         escape(&brief.current.to_string())
@@ -265,33 +269,33 @@ pub fn render_html(report: &Report) -> String {
         h.push_str("</table></details>\n");
     }
 
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<h2>The investigation</h2>\n<p class=\"muted\">{} commands in the order they were run; {} hint{} taken. Outputs were computed again from the drill's data when this report was made.</p>\n",
+        "<h2>The investigation</h2>\n<p class=\"muted\">{} commands in the order they were run; {} hint{} taken. Outputs were computed again from the drill's data when this report was made.</p>",
         report.steps.len(),
         report.hints,
         if report.hints == 1 { "" } else { "s" }
     );
     for (i, step) in report.steps.iter().enumerate() {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<section class=\"step\" id=\"step-{n}\"><h3>{n}. <code class=\"cmd\">{}</code> <span class=\"muted\">{}</span></h3>\n",
+            "<section class=\"step\" id=\"step-{n}\"><h3>{n}. <code class=\"cmd\">{}</code> <span class=\"muted\">{}</span></h3>",
             escape(&step.command),
             step.at.format("%Y-%m-%d %H:%M UTC"),
             n = i + 1
         );
         match &step.output {
             StepOutput::Ran { stdout, chart_svg } => {
-                let _ = write!(h, "<pre>{}</pre>\n", escape(strip_ansi(stdout).trim_end()));
+                let _ = writeln!(h, "<pre>{}</pre>", escape(strip_ansi(stdout).trim_end()));
                 if let Some(svg) = chart_svg {
-                    let _ = write!(h, "<figure>{}</figure>\n", inline_svg(svg));
+                    let _ = writeln!(h, "<figure>{}</figure>", inline_svg(svg));
                 }
             }
             StepOutput::Failed(err) => {
-                let _ = write!(h, "<pre class=\"error\">{}</pre>\n", escape(strip_ansi(err).trim_end()));
+                let _ = writeln!(h, "<pre class=\"error\">{}</pre>", escape(strip_ansi(err).trim_end()));
             }
             StepOutput::Recorded(note) => {
-                let _ = write!(h, "<p class=\"muted\">{}</p>\n", escape(note));
+                let _ = writeln!(h, "<p class=\"muted\">{}</p>", escape(note));
             }
         }
         h.push_str("</section>\n");
@@ -306,17 +310,20 @@ pub fn render_html(report: &Report) -> String {
             } else {
                 a.segment.iter().map(|(d, v)| format!("{d}={v}")).collect::<Vec<_>>().join(", ")
             };
-            let _ = write!(
+            let _ = writeln!(
                 h,
                 "<table><tr><th>cause</th><td>{}</td></tr><tr><th>segment</th><td>{}</td></tr>\
-                 <tr><th>stage</th><td>{}</td></tr><tr><th>start</th><td>{}</td></tr>{}</table>\n",
+                 <tr><th>stage</th><td>{}</td></tr><tr><th>start</th><td>{}</td></tr>{}</table>",
                 escape(&a.cause),
                 escape(&segment),
                 escape(a.stage.as_deref().unwrap_or("–")),
                 a.start.map(|d| d.to_string()).unwrap_or_else(|| "–".into()),
-                a.note.as_deref().map(|n| format!("<tr><th>note</th><td>{}</td></tr>", escape(n))).unwrap_or_default()
+                a.note
+                    .as_deref()
+                    .map(|n| format!("<tr><th>note</th><td>{}</td></tr>", escape(n)))
+                    .unwrap_or_default()
             );
-            let _ = write!(h, "<p>Score: <span class=\"score\">{:.0} / 100</span></p>\n", a.grade.score);
+            let _ = writeln!(h, "<p>Score: <span class=\"score\">{:.0} / 100</span></p>", a.grade.score);
             h.push_str("<table><tr><th>component</th><th>earned</th><th>possible</th><th>why</th></tr>");
             for c in &a.grade.breakdown {
                 let _ = write!(
@@ -344,12 +351,12 @@ pub fn render_html(report: &Report) -> String {
             } else {
                 t.segment.iter().map(|(d, v)| format!("{d}={v}")).collect::<Vec<_>>().join(", ")
             };
-            let _ = write!(
+            let _ = writeln!(
                 h,
                 "<div class=\"truth\"><p><strong>{}</strong> — {}</p><table>\
                  <tr><th>cause</th><td>{}</td></tr><tr><th>segment</th><td>{}</td></tr>\
                  <tr><th>stage</th><td>{}</td></tr><tr><th>start</th><td>{}</td></tr>\
-                 <tr><th>looks like</th><td>{}</td></tr><tr><th>the query that shows it</th><td><code class=\"cmd\">{}</code></td></tr></table></div>\n",
+                 <tr><th>looks like</th><td>{}</td></tr><tr><th>the query that shows it</th><td><code class=\"cmd\">{}</code></td></tr></table></div>",
                 escape(&t.title),
                 escape(&t.explanation),
                 escape(t.family.name()),
@@ -360,7 +367,7 @@ pub fn render_html(report: &Report) -> String {
                 escape(&t.evidence_command)
             );
             if let Some(svg) = &section.chart_svg {
-                let _ = write!(h, "<figure>{}</figure>\n", inline_svg(svg));
+                let _ = writeln!(h, "<figure>{}</figure>", inline_svg(svg));
             }
         }
     }
@@ -387,7 +394,10 @@ mod tests {
         let args = ["query", "sql", "SELECT a, \"b\" FROM t", "--by", "platform"];
         let logged = format!(
             "dropcase {}",
-            args.iter().map(|a| if a.contains(' ') { format!("{a:?}") } else { a.to_string() }).collect::<Vec<_>>().join(" ")
+            args.iter()
+                .map(|a| if a.contains(' ') { format!("{a:?}") } else { a.to_string() })
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         let mut expected = vec!["dropcase".to_string()];
         expected.extend(args.iter().map(|a| a.to_string()));

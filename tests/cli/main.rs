@@ -1,4 +1,7 @@
 //! Integration tests of the `dropcase` binary: one test binary, one module per subcommand.
 
 mod ab;
+mod pixels;
+mod plot;
+mod report;
 mod support;
