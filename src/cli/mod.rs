@@ -11,12 +11,15 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 pub mod drill;
 pub mod generate;
+pub mod metrics;
 pub mod plot;
+pub mod query;
 pub mod report;
 pub mod scenarios;
+pub mod sql;
 
 #[derive(Debug, Parser)]
-#[command(name = "dropcase", version, about = "Metric-drop diagnosis simulator: find the hidden root cause", long_about = None)]
+#[command(name = "dropcase", bin_name = "dropcase", version, about = "Metric-drop diagnosis simulator: find the hidden root cause", long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -34,6 +37,12 @@ pub enum Command {
     Report(report::ReportArgs),
     /// List, show and check scenario files.
     Scenarios(scenarios::ScenariosArgs),
+    /// List the metrics queries know, with their definitions
+    Metrics(metrics::MetricsArgs),
+    /// Investigate: compare segments, follow a trend, walk the funnel
+    Query(query::QueryArgs),
+    /// Run polars SQL over sessions, orders and the context tables
+    Sql(sql::SqlArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         #[arg(value_enum)]
@@ -71,6 +80,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Report(args) => report::run(args),
         Command::Scenarios(args) => scenarios::run(args),
+        Command::Metrics(args) => metrics::run(args),
+        Command::Query(args) => query::run(args),
+        Command::Sql(args) => sql::run(args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dropcase", &mut out);

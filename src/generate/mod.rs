@@ -9,7 +9,6 @@ pub mod model;
 pub mod seal;
 pub mod truth;
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -238,11 +237,17 @@ impl Dictionaries {
     }
 
     fn column(&self, slot: usize, name: &str, codes: &[u8]) -> Column {
-        let physical = UInt8Chunked::from_iter_options(
-            name.into(),
-            codes.iter().map(|&c| (c != model::NULL).then_some(c)),
-        );
-        Categorical8Chunked::from_cats_and_dtype(physical, self.dtypes[slot].clone())
+        let physical = if codes.contains(&model::NULL) {
+            UInt8Chunked::from_iter_options(
+                name.into(),
+                codes.iter().map(|&c| (c != model::NULL).then_some(c)),
+            )
+        } else {
+            UInt8Chunked::from_slice(name.into(), codes)
+        };
+        // SAFETY: every non-null code is an index into this slot's category list: the model
+        // only draws codes from that list (`code_of`, `Categorical::new`).
+        unsafe { Categorical8Chunked::from_cats_and_dtype_unchecked(physical, self.dtypes[slot].clone()) }
             .into_series()
             .into_column()
     }
@@ -318,10 +323,10 @@ struct RollupCell {
     revenue_sq: f64,
 }
 
-type Rollup = HashMap<[u8; model::N_DIMS], RollupCell>;
+type Rollup = PlHashMap<[u8; model::N_DIMS], RollupCell>;
 
 fn rollup_chunk(chunk: &Chunk) -> Rollup {
-    let mut cells: Rollup = HashMap::with_capacity(1024);
+    let mut cells: Rollup = PlHashMap::with_capacity(1024);
     for i in 0..chunk.len() {
         let key: [u8; model::N_DIMS] = std::array::from_fn(|d| chunk.dims[d][i]);
         let cell = cells.entry(key).or_default();

@@ -1,7 +1,11 @@
 //! Integration tests of the `dropcase` binary: one test binary, one module per subcommand.
 
 mod ab;
+mod drill;
+mod metrics;
 mod pixels;
 mod plot;
+mod query;
 mod report;
+mod sql;
 mod support;
