@@ -12,7 +12,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 pub mod drill;
 pub mod generate;
 pub mod metrics;
+pub mod plot;
 pub mod query;
+pub mod report;
 pub mod scenarios;
 pub mod sql;
 
@@ -31,6 +33,8 @@ pub enum Command {
     Drill(drill::DrillArgs),
     /// Generate a drill folder from a scenario and a seed.
     Generate(generate::GenerateArgs),
+    /// Write the investigation (brief, commands with tables and charts, answer, truth) as one HTML file.
+    Report(report::ReportArgs),
     /// List, show and check scenario files.
     Scenarios(scenarios::ScenariosArgs),
     /// List the metrics queries know, with their definitions
@@ -74,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ab(args) => ab::run(args),
         Command::Drill(args) => drill::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Report(args) => report::run(args),
         Command::Scenarios(args) => scenarios::run(args),
         Command::Metrics(args) => metrics::run(args),
         Command::Query(args) => query::run(args),
@@ -88,6 +93,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Records an investigative command in the drill it ran on (`--data DIR` or the current one).
 fn log_to_drill() {
+    // `dropcase report` re-runs logged commands; they must not be logged again.
+    if std::env::var_os(report::NO_LOG_ENV).is_some() {
+        return;
+    }
     let argv: Vec<String> = std::env::args().collect();
     let mut words = vec!["dropcase".to_string()];
     words.extend(argv.iter().skip(1).map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }));

@@ -3,6 +3,9 @@
 mod ab;
 mod drill;
 mod metrics;
+mod pixels;
+mod plot;
 mod query;
+mod report;
 mod sql;
 mod support;
