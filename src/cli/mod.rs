@@ -14,6 +14,7 @@ pub mod generate;
 pub mod metrics;
 pub mod plot;
 pub mod query;
+mod query_plot;
 pub mod report;
 pub mod scenarios;
 pub mod sql;
