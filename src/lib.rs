@@ -7,6 +7,7 @@
 
 pub mod brief;
 pub mod cli;
+pub mod diagnose;
 pub mod drill;
 pub mod generate;
 pub mod output;
