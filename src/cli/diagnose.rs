@@ -64,11 +64,19 @@ pub fn run(args: DiagnoseArgs) -> Result<()> {
         let causes = localise_table(&table, args.algorithm, &settings);
         let (actual, expected) = table.total();
         let verdict = match causes.first() {
-            Some(top) => format!("{} explains {:.0}% of the change", top.label(), top.explanatory_power * 100.0),
+            Some(top) => {
+                format!("{} explains {:.0}% of the change", top.label(), top.explanatory_power * 100.0)
+            }
             None => "no localised cause: no element moves beyond normal variation".into(),
         };
-        let result =
-            LeafDiagnosis { leaves: table.len(), actual, expected, algorithm: args.algorithm, verdict, root_causes: &causes };
+        let result = LeafDiagnosis {
+            leaves: table.len(),
+            actual,
+            expected,
+            algorithm: args.algorithm,
+            verdict,
+            root_causes: &causes,
+        };
         return super::emit(&match args.format {
             Format::Json => output::json(&result),
             Format::Csv => causes_csv(&causes),
@@ -143,7 +151,16 @@ fn causes_csv(causes: &[RootCause]) -> String {
         })
         .collect();
     output::csv(
-        &["rank", "terms", "step", "explanatory_power", "change_inside", "change_outside", "confidence", "score"],
+        &[
+            "rank",
+            "terms",
+            "step",
+            "explanatory_power",
+            "change_inside",
+            "change_outside",
+            "confidence",
+            "score",
+        ],
         &rows,
     )
 }
@@ -184,6 +201,10 @@ fn drill_text(d: &DrillDiagnosis) -> String {
             pct(s.share_of_change),
         ]);
     }
-    out.push_str(&format!("{steps}\n\n4. Root causes\n{}\n\nVerdict: {}\n", causes_table(&d.root_causes), d.verdict));
+    out.push_str(&format!(
+        "{steps}\n\n4. Root causes\n{}\n\nVerdict: {}\n",
+        causes_table(&d.root_causes),
+        d.verdict
+    ));
     out
 }

@@ -164,8 +164,9 @@ impl RatioLeaves {
             expected: Vec::with_capacity(self.codes.len()),
         };
         for (i, codes) in self.codes.iter().enumerate() {
-            let predicted = (global * codes.iter().enumerate().map(|(d, &v)| effects[d][v as usize]).product::<f64>())
-                .clamp(0.0, 1.0);
+            let predicted = (global
+                * codes.iter().enumerate().map(|(d, &v)| effects[d][v as usize]).product::<f64>())
+            .clamp(0.0, 1.0);
             let m = prior(predicted.max(global));
             let rate = (self.num_base[i] + m * predicted) / (self.den_base[i] + m);
             table.expected.push(self.den_cur[i] * rate);
@@ -175,7 +176,8 @@ impl RatioLeaves {
 
     /// Drops dimensions (by name) from the leaves, merging leaves that become equal.
     pub fn without(&self, drop: &[&str]) -> RatioLeaves {
-        let keep: Vec<usize> = (0..self.dims.len()).filter(|&d| !drop.contains(&self.dims[d].as_str())).collect();
+        let keep: Vec<usize> =
+            (0..self.dims.len()).filter(|&d| !drop.contains(&self.dims[d].as_str())).collect();
         let mut index: HashMap<Vec<u32>, usize> = HashMap::new();
         let mut out = RatioLeaves {
             dims: keep.iter().map(|&d| self.dims[d].clone()).collect(),

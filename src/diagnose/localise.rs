@@ -60,7 +60,7 @@ impl Default for Settings {
             max_depth: 3,
             beam: 12,
             max_causes: 4,
-            min_llr: 15.0,
+            min_llr: 10.0,
             min_explanatory_power: 0.01,
             overdispersion: 1.0,
         }
@@ -176,8 +176,14 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
     let mut found: Vec<Found> = Vec::new();
     while found.len() < settings.max_causes {
         let total = totals(table, &expected);
-        // Both directions: noise elsewhere can hide a drop in the total.
-        let score = |s: Sums| log_likelihood_ratio(s, total) / phi;
+        // Both directions (noise elsewhere can hide a drop in the total), but an element
+        // moving against the table's change counts half: of two complements (new vs
+        // returning users) with the same likelihood ratio, the one that fell is the cause.
+        let dir = direction(total);
+        let score = |s: Sums| {
+            let llr = log_likelihood_ratio(s, total) / phi;
+            if moves_with(s, total, dir) { llr } else { 0.5 * llr }
+        };
         // An element already explained is not found twice.
         let mut seen: HashSet<Element> = found.iter().map(|f| f.element.clone()).collect();
         let mut layer: Vec<(Element, Sums, f64)> = children(table, &expected, &[])
@@ -227,7 +233,8 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
         if llr < settings.min_llr || excess.abs() < settings.min_explanatory_power * scale {
             break;
         }
-        let outside = Sums { actual: total.actual - inside.actual, expected: total.expected - inside.expected };
+        let outside =
+            Sums { actual: total.actual - inside.actual, expected: total.expected - inside.expected };
         let (r_in, r_out) = (ratio(inside), if outside.expected > 0.0 { ratio(outside) } else { 1.0 });
         // Explain the element away: its leaves now move like the rest.
         let adjust = if r_in > 0.0 { r_in / r_out } else { 0.0 };
@@ -346,7 +353,8 @@ pub fn riskloc(table: &LeafTable, settings: &Settings) -> Vec<Found> {
         if risk_score < 0.5 || llr < settings.min_llr {
             break;
         }
-        let outside = Sums { actual: total.actual - inside.actual, expected: total.expected - inside.expected };
+        let outside =
+            Sums { actual: total.actual - inside.actual, expected: total.expected - inside.expected };
         for (i, r) in removed.iter_mut().enumerate() {
             if table.contains(i, &element) {
                 *r = true;
@@ -387,7 +395,8 @@ pub fn adtributor(table: &LeafTable, settings: &Settings) -> Vec<Found> {
             .filter(|(e, _)| e[0].0 == d)
             .map(|(e, s)| {
                 let ep = (s.expected - s.actual) / change;
-                let surprise = js(s.expected / total.expected, s.actual / total.actual.max(f64::MIN_POSITIVE));
+                let surprise =
+                    js(s.expected / total.expected, s.actual / total.actual.max(f64::MIN_POSITIVE));
                 (e, s, ep, surprise)
             })
             .collect();

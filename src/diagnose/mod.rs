@@ -86,7 +86,13 @@ mod tests {
     use super::synthetic::{micro_f1, planted};
     use super::*;
 
-    fn run(seed: u64, cards: &[usize], n: usize, depths: &[usize], algorithm: Algorithm) -> (Vec<Element>, Vec<Element>) {
+    fn run(
+        seed: u64,
+        cards: &[usize],
+        n: usize,
+        depths: &[usize],
+        algorithm: Algorithm,
+    ) -> (Vec<Element>, Vec<Element>) {
         let p = planted(seed, cards, n, depths);
         let found = localise::localise(&p.table, algorithm, &Settings::default());
         (p.causes, found.into_iter().map(|f| f.element).collect())
@@ -135,7 +141,9 @@ mod tests {
             }
             let f1 = micro_f1(&results);
             for (truth, found) in &results {
-                if algorithm == Algorithm::Scan && truth.iter().collect::<std::collections::BTreeSet<_>>() != found.iter().collect() {
+                if algorithm == Algorithm::Scan
+                    && truth.iter().collect::<std::collections::BTreeSet<_>>() != found.iter().collect()
+                {
                     eprintln!("truth {truth:?} found {found:?}");
                 }
             }

@@ -20,8 +20,11 @@ pub fn planted(seed: u64, cardinalities: &[usize], n_causes: usize, depths: &[us
     let dims: Vec<String> = (0..cardinalities.len()).map(|d| format!("d{d}")).collect();
     let mut table = LeafTable::new(dims);
     let mut dict = Dictionary::default();
-    let names: Vec<Vec<String>> =
-        cardinalities.iter().enumerate().map(|(d, &k)| (0..k).map(|v| format!("v{d}_{v}")).collect()).collect();
+    let names: Vec<Vec<String>> = cardinalities
+        .iter()
+        .enumerate()
+        .map(|(d, &k)| (0..k).map(|v| format!("v{d}_{v}")).collect())
+        .collect();
     // Causes: distinct dimensions per cause, values drawn at random, no cause inside another.
     let mut causes: Vec<Element> = Vec::new();
     while causes.len() < n_causes {
@@ -47,7 +50,8 @@ pub fn planted(seed: u64, cardinalities: &[usize], n_causes: usize, depths: &[us
     let total: usize = cardinalities.iter().product();
     let mut codes = vec![0u32; cardinalities.len()];
     for _ in 0..total {
-        let values: Vec<&str> = codes.iter().enumerate().map(|(d, &v)| names[d][v as usize].as_str()).collect();
+        let values: Vec<&str> =
+            codes.iter().enumerate().map(|(d, &v)| names[d][v as usize].as_str()).collect();
         let expected: f64 = sizes.sample(&mut rng);
         let jitter: f64 = noise.sample(&mut rng);
         let mut mean = expected * jitter.max(0.5);

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use polars::prelude::{
-    DataType, Expr, LazyCsvReader, LazyFileListReader, LazyFrame, PlRefPath, PolarsResult,
-    ScanArgsParquet, StringChunked, col, lit,
+    DataType, Expr, LazyCsvReader, LazyFileListReader, LazyFrame, PlRefPath, PolarsResult, ScanArgsParquet,
+    StringChunked, col, lit,
 };
 
 use super::leaves::{Dictionary, LeafTable, NULL_VALUE};
@@ -38,7 +38,8 @@ fn scan(path: &Path) -> Result<LazyFrame> {
 /// Reads a leaf table file. Rows with the same dimension values are summed.
 pub fn read(path: &Path, columns: &Columns) -> Result<LeafTable> {
     let mut frame = scan(path)?;
-    let schema = frame.collect_schema().with_context(|| format!("--leaves: cannot read {}", path.display()))?;
+    let schema =
+        frame.collect_schema().with_context(|| format!("--leaves: cannot read {}", path.display()))?;
     let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
     if names.is_empty() {
         bail!("--leaves: {} has no columns (is it empty?)", path.display());
@@ -71,10 +72,9 @@ pub fn read(path: &Path, columns: &Columns) -> Result<LeafTable> {
         dims.iter().map(|d| col(d.as_str()).cast(DataType::String).fill_null(lit(NULL_VALUE))).collect();
     exprs.push(col(columns.actual.as_str()).cast(DataType::Float64));
     exprs.push(col(columns.expected.as_str()).cast(DataType::Float64));
-    let data = frame
-        .select(exprs)
-        .collect()
-        .with_context(|| format!("--leaves: reading {} (are --actual and --expected numeric?)", path.display()))?;
+    let data = frame.select(exprs).collect().with_context(|| {
+        format!("--leaves: reading {} (are --actual and --expected numeric?)", path.display())
+    })?;
     if data.height() == 0 {
         bail!("--leaves: {} has no rows", path.display());
     }

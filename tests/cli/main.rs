@@ -1,4 +1,5 @@
 //! Integration tests of the `dropcase` binary: one test binary, one module per subcommand.
 
 mod ab;
+mod diagnose;
 mod support;
