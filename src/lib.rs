@@ -8,6 +8,7 @@
 pub mod brief;
 pub mod cli;
 pub mod dataset;
+pub mod diagnose;
 pub mod drill;
 pub mod generate;
 pub mod output;

@@ -3,6 +3,7 @@
 
 pub mod ab;
 mod ab_data;
+pub mod diagnose;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -30,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// A/B statistics: tests, intervals, SRM, sample size, sequential, CUPED, Bayesian.
     Ab(ab::AbArgs),
+    /// Find the root cause: data-quality and mix checks, then the segments that explain a change.
+    Diagnose(diagnose::DiagnoseArgs),
     /// Practise: start a case, investigate, take hints, answer, get graded.
     Drill(drill::DrillArgs),
     /// Generate a drill folder from a scenario and a seed.
@@ -77,6 +80,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Ab(args) => ab::run(args),
+        Command::Diagnose(args) => diagnose::run(args),
         Command::Drill(args) => drill::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Report(args) => report::run(args),
