@@ -441,3 +441,42 @@ fn partitioned_parquet_folders_are_read() {
     let json = json_of(&mut compare(&sandbox, root.to_str().unwrap(), &["--by", "platform"]));
     assert!(close(json["total"]["abs_change"].as_f64().unwrap(), -0.05));
 }
+
+/// Generated drills with a known, segment-level cause: `compare` by the cause's dimensions
+/// must rank the caused segment first (its share of the drop is the largest).
+#[test]
+fn compare_ranks_the_caused_segment_first_on_generated_drills() {
+    let sandbox = Sandbox::new();
+    for (scenario, seed) in [("app_release_bug", 11), ("web_browser_bug", 3), ("os_update_breaks_checkout", 5)] {
+        let out = sandbox.join(&format!("{scenario}-{seed}"));
+        let out = out.to_str().unwrap();
+        sandbox
+            .cmd(&["generate", "--scenario", scenario, "--seed", &seed.to_string(), "--out", out, "--sessions", "200000"])
+            .assert()
+            .success();
+        let sealed = std::fs::read_to_string(std::path::Path::new(out).join("answer.sealed")).unwrap();
+        let truth: dropcase::generate::Truth =
+            serde_json::from_slice(&dropcase::generate::seal::unseal(&sealed).unwrap()).unwrap();
+        let by: Vec<&str> = truth.segment.keys().map(String::as_str).collect();
+        assert!(!by.is_empty(), "{scenario}: the cause has a segment");
+        let by = by.join(",");
+        for no_rollup in ["0", "1"] {
+            let json = json_of(
+                sandbox
+                    .cmd(&["query", "compare", "--data", out, "--by", &by, "--format", "json"])
+                    .env("DROPCASE_NO_ROLLUP", no_rollup),
+            );
+            let first = &json["segments"][0];
+            for (dim, value) in &truth.segment {
+                assert_eq!(first[dim], value.as_str(), "{scenario} seed {seed} by {by}: {first}");
+            }
+            let sum: f64 = json["segments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["mix_effect"].as_f64().unwrap() + s["rate_effect"].as_f64().unwrap())
+                .sum();
+            assert!((sum - json["total"]["abs_change"].as_f64().unwrap()).abs() < 1e-12);
+        }
+    }
+}
