@@ -2,13 +2,18 @@
 //!
 //! A ratio metric is a share-weighted mean of segment rates, R = Σ sᵢ rᵢ with
 //! sᵢ = denᵢ / Σ den. Its change splits per segment into a mix effect (the segment's share
-//! moved) and a rate effect (its rate moved), using the symmetric (Shapley) split of
-//! Kitagawa (1955), *JASA* 50, 1168–1194:
+//! moved) and a rate effect (its rate moved), with the symmetric (Shapley) weights of
+//! Kitagawa (1955), *JASA* 50, 1168–1194, the mix term measured against the average rate
+//! R̄ = (R0 + R1)/2:
 //!
-//! mixᵢ = (s1ᵢ − s0ᵢ)(r0ᵢ + r1ᵢ)/2,  rateᵢ = (r1ᵢ − r0ᵢ)(s0ᵢ + s1ᵢ)/2,
+//! mixᵢ = (s1ᵢ − s0ᵢ)(r̄ᵢ − R̄),  rateᵢ = (r1ᵢ − r0ᵢ)(s0ᵢ + s1ᵢ)/2,  r̄ᵢ = (r0ᵢ + r1ᵢ)/2.
 //!
-//! so Σ (mixᵢ + rateᵢ) = R1 − R0 exactly: no interaction term is left over. A total (a count
-//! or a sum) is the plain sum of its segments; its change is all "rate".
+//! Because Σ (s1ᵢ − s0ᵢ) = 0, centring changes no sum: Σ (mixᵢ + rateᵢ) = R1 − R0 exactly,
+//! with no interaction term left over. What it changes is attribution: traffic moving to a
+//! segment only counts against the total if that segment converts below average. Without
+//! it, a new app version that takes over from the old one would show a large positive mix
+//! (it "adds" conversions) and the old one a large negative mix, hiding a broken release.
+//! A total (a count or a sum) is the plain sum of its segments; its change is all "rate".
 
 /// One segment's numerator and denominator in one window. For a total, `den` is the count
 /// the share is taken of and `num` equals it.
@@ -34,6 +39,9 @@ pub fn decompose_ratio(segments: &[(Cell, Cell)]) -> Option<Vec<Effects>> {
     if !(den0 > 0.0 && den1 > 0.0) {
         return None;
     }
+    let num0: f64 = segments.iter().map(|(a, _)| a.num).sum();
+    let num1: f64 = segments.iter().map(|(_, b)| b.num).sum();
+    let average = (num0 / den0 + num1 / den1) / 2.0;
     let effects = segments
         .iter()
         .map(|(a, b)| {
@@ -42,9 +50,9 @@ pub fn decompose_ratio(segments: &[(Cell, Cell)]) -> Option<Vec<Effects>> {
                 (true, true) => (a.num / a.den, b.num / b.den),
                 (true, false) => (a.num / a.den, a.num / a.den),
                 (false, true) => (b.num / b.den, b.num / b.den),
-                (false, false) => (0.0, 0.0),
+                (false, false) => (average, average),
             };
-            Effects { mix: (s1 - s0) * (r0 + r1) / 2.0, rate: (r1 - r0) * (s0 + s1) / 2.0 }
+            Effects { mix: (s1 - s0) * ((r0 + r1) / 2.0 - average), rate: (r1 - r0) * (s0 + s1) / 2.0 }
         })
         .collect();
     Some(effects)
@@ -75,8 +83,26 @@ mod tests {
         ];
         let effects = decompose_ratio(&segments).unwrap();
         assert!(effects.iter().all(|e| e.rate.abs() < 1e-15));
+        // Average R̄ = (0.084 + 0.06)/2 = 0.072. Strong segment loses 0.3 of share at 0.10:
+        // −0.3 × 0.028 = −0.0084; weak one gains 0.3 at 0.02: 0.3 × −0.052 = −0.0156.
+        assert!((effects[0].mix + 0.0084).abs() < 1e-15);
+        assert!((effects[1].mix + 0.0156).abs() < 1e-15);
         let total: f64 = effects.iter().map(|e| e.mix).sum();
         assert!((total - (0.06 - 0.084)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn a_new_segment_below_average_counts_against_the_total() {
+        // Version 1 (4%) is replaced in half the traffic by version 2 (2%).
+        let segments = [
+            (Cell { num: 40.0, den: 1000.0 }, Cell { num: 20.0, den: 500.0 }),
+            (Cell { num: 0.0, den: 0.0 }, Cell { num: 10.0, den: 500.0 }),
+        ];
+        let effects = decompose_ratio(&segments).unwrap();
+        // R0 = 0.04, R1 = 0.03, R̄ = 0.035. Version 1: −0.5 × (0.04 − 0.035) = −0.0025;
+        // version 2: 0.5 × (0.02 − 0.035) = −0.0075, the larger part of the −0.01 change.
+        assert!((effects[0].mix + 0.0025).abs() < 1e-15 && effects[0].rate.abs() < 1e-15);
+        assert!((effects[1].mix + 0.0075).abs() < 1e-15 && effects[1].rate.abs() < 1e-15);
     }
 
     fn cell() -> impl Strategy<Value = Cell> {

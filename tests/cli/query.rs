@@ -89,17 +89,24 @@ fn every_session_metric_matches_on_a_plain_csv() {
 
 #[test]
 fn compare_decomposes_conversion_by_platform() {
-    // Shares 8/20, 6/20, 6/20 → 10/20, 5/20, 5/20; rates 2/8, 2/6, 1/6 → 1/10, 2/5, 1/5.
-    // android: mix = (0.5 − 0.4)(0.25 + 0.1)/2 = 0.0175, rate = (0.1 − 0.25)(0.4 + 0.5)/2
-    // = −0.0675, together −0.05 = the whole change; ios and web net to zero.
+    // Shares 8/20, 6/20, 6/20 → 10/20, 5/20, 5/20; rates 2/8, 2/6, 1/6 → 1/10, 2/5, 1/5;
+    // overall 0.25 → 0.20, average R̄ = 0.225.
+    // android: mix = (0.5 − 0.4)((0.25 + 0.1)/2 − 0.225) = −0.005,
+    //          rate = (0.1 − 0.25)(0.4 + 0.5)/2 = −0.0675; together −0.0725 = 145% of −0.05.
+    // ios: mix = (0.25 − 0.3)(0.366667 − 0.225) = −0.0070833, rate = (0.4 − 0.333333) × 0.275
+    //      = +0.0183333; web: mix = −0.05 × (0.183333 − 0.225) = +0.0020833, rate = +0.0091667.
     let sandbox = Sandbox::new();
     let drill = tiny_drill(&sandbox);
     let json = json_of(&mut compare(&sandbox, drill.to_str().unwrap(), &["--by", "platform"]));
     let first = &json["segments"][0];
     assert_eq!(first["platform"], "android");
-    assert!(close(first["mix_effect"].as_f64().unwrap(), 0.0175));
+    assert!(close(first["mix_effect"].as_f64().unwrap(), -0.005));
     assert!(close(first["rate_effect"].as_f64().unwrap(), -0.0675));
-    assert!(close(first["contribution"].as_f64().unwrap(), 1.0));
+    assert!(close(first["contribution"].as_f64().unwrap(), 1.45));
+    let ios = &json["segments"][1];
+    assert_eq!(ios["platform"], "ios");
+    assert!(close(ios["mix_effect"].as_f64().unwrap(), -0.05 * (11.0 / 30.0 - 0.225)));
+    assert!(close(ios["contribution"].as_f64().unwrap(), -0.225));
     // statsmodels proportions_ztest([2, 1], [8, 10]) → p = 0.396144.
     assert!((first["p_value"].as_f64().unwrap() - 0.396144).abs() < 1e-5);
     let total = &json["total"];
@@ -180,8 +187,9 @@ fn a_segment_absent_from_a_window_has_n_zero_and_no_p_value() {
     assert_eq!(new["baseline_n"], 0);
     assert_eq!(new["current_n"], 10);
     assert!(new["baseline_value"].is_null() && new["p_value"].is_null() && new["rel_change"].is_null());
-    // Its whole effect is mix: 10/20 of current traffic at rate 0.1.
-    assert!(close(new["mix_effect"].as_f64().unwrap(), 0.05));
+    // Its whole effect is mix: it took 10/20 of current traffic at rate 0.1, below the
+    // average R̄ = 0.225: 0.5 × (0.1 − 0.225) = −0.0625.
+    assert!(close(new["mix_effect"].as_f64().unwrap(), -0.0625));
     assert!(close(new["rate_effect"].as_f64().unwrap(), 0.0));
     // Web has no app version: a segment with a null value.
     assert!(json["segments"].as_array().unwrap().iter().any(|s| s["app_version"].is_null()));
@@ -487,4 +495,55 @@ fn query_commands_draw_their_results() {
     assert!(sandbox.join("f.svg").exists());
     // A bad extension is a usage error before any work.
     sandbox.cmd(&["query", "funnel", "--data", "d", "--plot", "f.gif"]).assert().code(2);
+}
+
+/// Generated drills with a known, segment-level cause: `compare` by the cause's dimensions
+/// must rank the caused segment first (its share of the drop is the largest).
+#[test]
+fn compare_ranks_the_caused_segment_first_on_generated_drills() {
+    let sandbox = Sandbox::new();
+    for (scenario, seed) in
+        [("app_release_bug", 11), ("web_browser_bug", 3), ("os_update_breaks_checkout", 5)]
+    {
+        let out = sandbox.join(&format!("{scenario}-{seed}"));
+        let out = out.to_str().unwrap();
+        sandbox
+            .cmd(&[
+                "generate",
+                "--scenario",
+                scenario,
+                "--seed",
+                &seed.to_string(),
+                "--out",
+                out,
+                "--sessions",
+                "200000",
+            ])
+            .assert()
+            .success();
+        let sealed = std::fs::read_to_string(std::path::Path::new(out).join("answer.sealed")).unwrap();
+        let truth: dropcase::generate::Truth =
+            serde_json::from_slice(&dropcase::generate::seal::unseal(&sealed).unwrap()).unwrap();
+        let by: Vec<&str> = truth.segment.keys().map(String::as_str).collect();
+        assert!(!by.is_empty(), "{scenario}: the cause has a segment");
+        let by = by.join(",");
+        for no_rollup in ["0", "1"] {
+            let json = json_of(
+                sandbox
+                    .cmd(&["query", "compare", "--data", out, "--by", &by, "--format", "json"])
+                    .env("DROPCASE_NO_ROLLUP", no_rollup),
+            );
+            let first = &json["segments"][0];
+            for (dim, value) in &truth.segment {
+                assert_eq!(first[dim], value.as_str(), "{scenario} seed {seed} by {by}: {first}");
+            }
+            let sum: f64 = json["segments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["mix_effect"].as_f64().unwrap() + s["rate_effect"].as_f64().unwrap())
+                .sum();
+            assert!((sum - json["total"]["abs_change"].as_f64().unwrap()).abs() < 1e-12);
+        }
+    }
 }
