@@ -8,6 +8,7 @@
 pub mod brief;
 pub mod cli;
 pub mod drill;
+pub mod experiment;
 pub mod generate;
 pub mod output;
 pub mod scenario;

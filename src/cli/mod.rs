@@ -3,6 +3,7 @@
 
 pub mod ab;
 mod ab_data;
+mod ab_experiment;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 pub mod drill;
+pub mod exp;
 pub mod generate;
 pub mod scenarios;
 
@@ -26,6 +28,8 @@ pub enum Command {
     Ab(ab::AbArgs),
     /// Practise: start a case, investigate, take hints, answer, get graded.
     Drill(drill::DrillArgs),
+    /// Experiment drills: interpret an A/B test with a hidden truth, decide whether to ship.
+    Exp(exp::ExpArgs),
     /// Generate a drill folder from a scenario and a seed.
     Generate(generate::GenerateArgs),
     /// List, show and check scenario files.
@@ -64,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Ab(args) => ab::run(args),
         Command::Drill(args) => drill::run(args),
+        Command::Exp(args) => exp::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Scenarios(args) => scenarios::run(args),
         Command::Completions { shell } => {
@@ -80,13 +85,16 @@ fn log_to_drill() {
     let mut words = vec!["dropcase".to_string()];
     words.extend(argv.iter().skip(1).map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }));
     let command = words.join(" ");
-    let drill_step = matches!(argv.get(1).map(String::as_str), Some("drill"))
-        && matches!(argv.get(2).map(String::as_str), Some("hint" | "answer" | "reveal"));
+    let drill_step = match argv.get(1).map(String::as_str) {
+        Some("drill") => matches!(argv.get(2).map(String::as_str), Some("hint" | "answer" | "reveal")),
+        Some("exp") => matches!(argv.get(2).map(String::as_str), Some("hint" | "decide" | "reveal")),
+        _ => false,
+    };
     if !crate::drill::workspace::is_investigation(&command) && !drill_step {
         return;
     }
     let explicit =
-        argv.iter().position(|a| a == "--data").and_then(|i| argv.get(i + 1)).map(std::path::PathBuf::from);
+        argv.iter().position(|a| a == "--data" || a == "--dir").and_then(|i| argv.get(i + 1)).map(std::path::PathBuf::from);
     let dir = match explicit {
         Some(dir) if dir.join(crate::schema::files::BRIEF).exists() => dir,
         Some(_) => return,
