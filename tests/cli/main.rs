@@ -2,4 +2,5 @@
 
 mod ab;
 mod drill;
+mod exp;
 mod support;
