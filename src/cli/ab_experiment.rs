@@ -69,7 +69,9 @@ pub struct SegmentsArgs {
 fn parse_metric(text: &str) -> Result<Metric> {
     Metric::parse(text).ok_or_else(|| {
         let names = Metric::names();
-        let hint = crate::suggest::nearest(text, &names).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default();
+        let hint = crate::suggest::nearest(text, &names)
+            .map(|n| format!(" (did you mean '{n}'?)"))
+            .unwrap_or_default();
         anyhow::anyhow!("--metric: unknown metric '{text}'{hint}; choose one of: {}", names.join(", "))
     })
 }
@@ -78,7 +80,10 @@ fn open(data: Option<&PathBuf>) -> Result<(ExperimentDrill, ExperimentData)> {
     if let Some(path) = data
         && !path.is_dir()
     {
-        bail!("--data: {} is not an experiment folder (a file works only with `ab analyze --variant COL --metric COL`)", path.display());
+        bail!(
+            "--data: {} is not an experiment folder (a file works only with `ab analyze --variant COL --metric COL`)",
+            path.display()
+        );
     }
     let drill = ExperimentDrill::open(data.map(PathBuf::as_path))?;
     let experiment = drill.data()?;
@@ -93,7 +98,12 @@ pub fn analyze(a: AnalyzeArgs) -> Result<String> {
     }
     let (drill, data) = open(a.data.as_ref())?;
     let metrics: Vec<Metric> = a.metrics.iter().map(|m| parse_metric(m)).collect::<Result<_>>()?;
-    let readout = analysis::analyze(&data, &drill.brief, (!metrics.is_empty()).then_some(&metrics[..]), a.by.as_deref())?;
+    let readout = analysis::analyze(
+        &data,
+        &drill.brief,
+        (!metrics.is_empty()).then_some(&metrics[..]),
+        a.by.as_deref(),
+    )?;
     Ok(match a.format {
         Format::Json => output::json(&readout),
         Format::Csv => metrics_csv(&readout),
@@ -111,7 +121,9 @@ fn value(metric: Metric, x: f64) -> String {
 
 fn lift_cell(e: &Effect) -> String {
     match (e.lift, e.lift_ci) {
-        (Some(l), Some(ci)) => format!("{} ({} to {})", signed_pct(l), signed_pct(ci.lower), signed_pct(ci.upper)),
+        (Some(l), Some(ci)) => {
+            format!("{} ({} to {})", signed_pct(l), signed_pct(ci.lower), signed_pct(ci.upper))
+        }
         _ => "–".into(),
     }
 }
@@ -135,7 +147,10 @@ fn metrics_csv(r: &Readout) -> String {
             ]
         })
         .collect();
-    output::csv(&["role", "metric", "control", "treatment", "lift", "lift_low", "lift_high", "p_value", "p_adjusted"], &rows)
+    output::csv(
+        &["role", "metric", "control", "treatment", "lift", "lift_low", "lift_high", "p_value", "p_adjusted"],
+        &rows,
+    )
 }
 
 fn render_readout(r: &Readout, brief: &ExperimentBrief) -> String {
@@ -177,7 +192,17 @@ fn render_readout(r: &Readout, brief: &ExperimentBrief) -> String {
         ));
     }
     out.push('\n');
-    let mut t = table(&["role", "metric", r.arms[0].as_str(), r.arms[1].as_str(), "lift (95% CI)", "p", "p (Holm)", "test", "flag"]);
+    let mut t = table(&[
+        "role",
+        "metric",
+        r.arms[0].as_str(),
+        r.arms[1].as_str(),
+        "lift (95% CI)",
+        "p",
+        "p (Holm)",
+        "test",
+        "flag",
+    ]);
     for m in &r.metrics {
         let e = &m.effect;
         let flag = if m.regressed {
@@ -207,7 +232,8 @@ fn render_readout(r: &Readout, brief: &ExperimentBrief) -> String {
             c.covariate,
             c.variance_reduction * 100.0,
             match (c.lift, c.lift_ci) {
-                (Some(l), Some(ci)) => format!("{} ({} to {})", signed_pct(l), signed_pct(ci.lower), signed_pct(ci.upper)),
+                (Some(l), Some(ci)) =>
+                    format!("{} ({} to {})", signed_pct(l), signed_pct(ci.lower), signed_pct(ci.upper)),
                 _ => "–".into(),
             },
             p_value(Some(c.p_value))
@@ -227,7 +253,9 @@ fn render_readout(r: &Readout, brief: &ExperimentBrief) -> String {
             e.metric,
             if e.significant { "moved significantly" } else { "did not move significantly" },
             e.lift.map(signed_pct).unwrap_or_else(|| "–".into()),
-            e.lift_ci.map(|ci| format!("95% CI {} to {}", signed_pct(ci.lower), signed_pct(ci.upper))).unwrap_or_default(),
+            e.lift_ci
+                .map(|ci| format!("95% CI {} to {}", signed_pct(ci.lower), signed_pct(ci.upper)))
+                .unwrap_or_default(),
             p_value(Some(e.p_value)),
             if r.trustworthy { "" } else { " — but the split is broken, so this number means nothing" }
         );
@@ -284,11 +312,30 @@ fn daily_csv(d: &Daily) -> String {
             ]
         })
         .collect();
-    output::csv(&["date", "users_control", "users_treatment", "daily_lift", "daily_p", "cumulative_lift", "cumulative_p"], &rows)
+    output::csv(
+        &[
+            "date",
+            "users_control",
+            "users_treatment",
+            "daily_lift",
+            "daily_p",
+            "cumulative_lift",
+            "cumulative_p",
+        ],
+        &rows,
+    )
 }
 
 fn render_daily(d: &Daily) -> String {
-    let mut t = table(&["day", "date", "users so far", "daily lift (95% CI)", "daily p", "cumulative lift (95% CI)", "cumulative p"]);
+    let mut t = table(&[
+        "day",
+        "date",
+        "users so far",
+        "daily lift (95% CI)",
+        "daily p",
+        "cumulative lift (95% CI)",
+        "cumulative p",
+    ]);
     for r in &d.rows {
         t.add_row(vec![
             (r.day + 1).to_string(),
@@ -304,7 +351,10 @@ fn render_daily(d: &Daily) -> String {
         (Some(s), Some(z)) => format!("Trend of the daily lift: {} per day (z = {z:.2}). ", signed_pct(s)),
         _ => String::new(),
     };
-    format!("{} by day (daily: that day's activity of users exposed so far; cumulative: from the start)\n{t}\n{trend}{}", d.metric, d.note)
+    format!(
+        "{} by day (daily: that day's activity of users exposed so far; cumulative: from the start)\n{t}\n{trend}{}",
+        d.metric, d.note
+    )
 }
 
 pub fn segments(a: SegmentsArgs) -> Result<String> {
@@ -402,7 +452,9 @@ fn analyze_file(a: &AnalyzeArgs, path: &std::path::Path) -> Result<String> {
             format!("{:.4}", m.control),
             format!("{:.4}", m.treatment),
             match (m.lift, m.lift_ci) {
-                (Some(l), Some(ci)) => format!("{} ({} to {})", signed_pct(l), signed_pct(ci.lower), signed_pct(ci.upper)),
+                (Some(l), Some(ci)) => {
+                    format!("{} ({} to {})", signed_pct(l), signed_pct(ci.lower), signed_pct(ci.upper))
+                }
                 _ => "–".into(),
             },
             p_value(Some(m.p_value)),

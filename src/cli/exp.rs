@@ -114,7 +114,8 @@ pub fn run(args: ExpArgs) -> anyhow::Result<()> {
 }
 
 fn nearest_error(kind: &str, text: &str, names: &[&str]) -> anyhow::Error {
-    let hint = crate::suggest::nearest(text, names).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default();
+    let hint =
+        crate::suggest::nearest(text, names).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default();
     anyhow::anyhow!("unknown {kind} '{text}'{hint}; choose one of: {}", names.join(", "))
 }
 
@@ -123,7 +124,9 @@ fn pick_scenario(args: &StartArgs, seed: u64) -> anyhow::Result<(ExperimentScena
         return Ok((ExperimentScenario::load(name)?, true));
     }
     let family = match &args.family {
-        Some(f) => Some(ExpFamily::parse(f).ok_or_else(|| nearest_error("experiment family", f, &ExpFamily::names()))?),
+        Some(f) => Some(
+            ExpFamily::parse(f).ok_or_else(|| nearest_error("experiment family", f, &ExpFamily::names()))?,
+        ),
         None => None,
     };
     let candidates: Vec<ExperimentScenario> = catalogue::experiments()?
@@ -144,7 +147,8 @@ fn pick_scenario(args: &StartArgs, seed: u64) -> anyhow::Result<(ExperimentScena
 fn start(args: StartArgs) -> anyhow::Result<()> {
     let seed = args.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
     let (scenario, named) = pick_scenario(&args, seed)?;
-    let dir = args.dir.clone().unwrap_or_else(|| workspace::home().join("experiments").join(seed.to_string()));
+    let dir =
+        args.dir.clone().unwrap_or_else(|| workspace::home().join("experiments").join(seed.to_string()));
     let generated = crate::experiment::generate::generate(&scenario, seed, &dir, args.users, args.force)?;
     Progress::new().save(&generated.dir)?;
     workspace::set_current(&generated.dir)?;
@@ -169,7 +173,12 @@ fn start(args: StartArgs) -> anyhow::Result<()> {
             brief: &'a ExperimentBrief,
             replay: String,
         }
-        return emit(&output::json(&Started { dir: generated.dir.display().to_string(), seed, brief: &generated.brief, replay }));
+        return emit(&output::json(&Started {
+            dir: generated.dir.display().to_string(),
+            seed,
+            brief: &generated.brief,
+            replay,
+        }));
     }
     emit(&render_brief(&generated.brief, &generated.dir, Some(&replay)))
 }
@@ -201,7 +210,12 @@ fn render_brief(brief: &ExperimentBrief, dir: &std::path::Path, replay: Option<&
     for p in &d.phases {
         out.push_str(&format!("Allocation from {}: {}/{}\n", p.from, p.weights[0], p.weights[1]));
     }
-    out.push_str(&format!("Data: {} to {}, {} users.\n", brief.data_from, brief.data_to, output::thousands(brief.users)));
+    out.push_str(&format!(
+        "Data: {} to {}, {} users.\n",
+        brief.data_from,
+        brief.data_to,
+        output::thousands(brief.users)
+    ));
     for n in &brief.notes {
         out.push_str(&format!("Note: {n}\n"));
     }
@@ -340,7 +354,9 @@ fn decide(args: DecideArgs) -> anyhow::Result<()> {
     let segment = match &args.ship_segment {
         Some(text) => {
             let (dim, values, _) = grade::parse_segment(text).ok_or_else(|| {
-                anyhow::anyhow!("--ship-segment '{text}' is not DIM=VALUE[,VALUE] or DIM!=VALUE (e.g. platform=ios,web)")
+                anyhow::anyhow!(
+                    "--ship-segment '{text}' is not DIM=VALUE[,VALUE] or DIM!=VALUE (e.g. platform=ios,web)"
+                )
             })?;
             let dims = crate::experiment::data::DIMENSIONS;
             let d = dims.iter().position(|x| *x == dim).ok_or_else(|| {
@@ -368,7 +384,12 @@ fn decide(args: DecideArgs) -> anyhow::Result<()> {
         _ => {
             let mut table = output::table(&["component", "points", "of", "why"]);
             for c in &grade.breakdown {
-                table.add_row(vec![c.component.clone(), format!("{:.0}", c.earned), format!("{:.0}", c.possible), c.why.clone()]);
+                table.add_row(vec![
+                    c.component.clone(),
+                    format!("{:.0}", c.earned),
+                    format!("{:.0}", c.possible),
+                    c.why.clone(),
+                ]);
             }
             emit(&format!("Score: {:.0}/100\n{table}\n`dropcase exp reveal` shows the truth.", grade.score))
         }
@@ -435,5 +456,9 @@ fn log(args: DirArgs) -> anyhow::Result<()> {
     for e in &progress.log {
         table.add_row(vec![e.at.format("%H:%M:%S").to_string(), e.command.clone()]);
     }
-    emit(&format!("Started {} · {} command(s)\n{table}", progress.started_at.format("%Y-%m-%d %H:%M"), progress.log.len()))
+    emit(&format!(
+        "Started {} · {} command(s)\n{table}",
+        progress.started_at.format("%Y-%m-%d %H:%M"),
+        progress.log.len()
+    ))
 }

@@ -93,8 +93,11 @@ fn log_to_drill() {
     if !crate::drill::workspace::is_investigation(&command) && !drill_step {
         return;
     }
-    let explicit =
-        argv.iter().position(|a| a == "--data" || a == "--dir").and_then(|i| argv.get(i + 1)).map(std::path::PathBuf::from);
+    let explicit = argv
+        .iter()
+        .position(|a| a == "--data" || a == "--dir")
+        .and_then(|i| argv.get(i + 1))
+        .map(std::path::PathBuf::from);
     let dir = match explicit {
         Some(dir) if dir.join(crate::schema::files::BRIEF).exists() => dir,
         Some(_) => return,

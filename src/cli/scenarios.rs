@@ -5,15 +5,17 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use crate::output::{self, Format};
 use crate::experiment::ExperimentScenario;
+use crate::output::{self, Format};
 use crate::scenario::{Kind, Scenario, catalogue};
 
 /// A path to an experiment file, or the name of an embedded experiment scenario.
 fn is_experiment_name(name: &str) -> bool {
     match std::fs::read_to_string(name) {
         Ok(text) => catalogue::is_experiment(&text),
-        Err(_) => catalogue::EMBEDDED.iter().any(|(file, text)| *file == name && catalogue::is_experiment(text)),
+        Err(_) => {
+            catalogue::EMBEDDED.iter().any(|(file, text)| *file == name && catalogue::is_experiment(text))
+        }
     }
 }
 
@@ -149,7 +151,13 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
             if std::fs::read_to_string(&file).is_ok_and(|t| catalogue::is_experiment(&t)) =>
         {
             let s = ExperimentScenario::read(&file)?;
-            super::emit(&format!("{}: ok ({} — {}, experiment: {})", file.display(), s.name, s.title, s.family))
+            super::emit(&format!(
+                "{}: ok ({} — {}, experiment: {})",
+                file.display(),
+                s.name,
+                s.title,
+                s.family
+            ))
         }
         ScenariosCommand::Check { file } => {
             let s = Scenario::read(&file)?;

@@ -113,7 +113,8 @@ pub fn compare(
     include: &dyn Fn(usize) -> bool,
     alpha: f64,
 ) -> anyhow::Result<Effect> {
-    let cap = if metric == Metric::RevenuePerUserCapped { revenue_cap(totals, include) } else { f64::INFINITY };
+    let cap =
+        if metric == Metric::RevenuePerUserCapped { revenue_cap(totals, include) } else { f64::INFINITY };
     let mut values: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
     for (i, user) in data.users.iter().enumerate() {
         if include(i) {
@@ -121,7 +122,12 @@ pub fn compare(
         }
     }
     let users = [values[0].len() as u64, values[1].len() as u64];
-    anyhow::ensure!(users[0] >= 2 && users[1] >= 2, "too few users to compare {metric} (control {}, treatment {})", users[0], users[1]);
+    anyhow::ensure!(
+        users[0] >= 2 && users[1] >= 2,
+        "too few users to compare {metric} (control {}, treatment {})",
+        users[0],
+        users[1]
+    );
     let two = Alternative::TwoSided;
     Ok(match metric.kind() {
         MetricKind::Proportion => {
@@ -166,7 +172,8 @@ pub fn compare(
         }
         MetricKind::Ratio => {
             let moments = |arg, v: &[(f64, f64)]| {
-                let mut s = Sums { n: v.len() as u64, sum_x: 0.0, sum_y: 0.0, sum_x2: 0.0, sum_y2: 0.0, sum_xy: 0.0 };
+                let mut s =
+                    Sums { n: v.len() as u64, sum_x: 0.0, sum_y: 0.0, sum_x2: 0.0, sum_y2: 0.0, sum_xy: 0.0 };
                 for (x, y) in v {
                     s.sum_x += x;
                     s.sum_y += y;
@@ -220,7 +227,11 @@ pub struct SegmentSplit {
     pub p_value: f64,
 }
 
-fn split(data: &ExperimentData, brief: &ExperimentBrief, include: &dyn Fn(usize) -> bool) -> Option<([u64; 2], [f64; 2])> {
+fn split(
+    data: &ExperimentData,
+    brief: &ExperimentBrief,
+    include: &dyn Fn(usize) -> bool,
+) -> Option<([u64; 2], [f64; 2])> {
     let mut counts = [0u64; 2];
     let mut expected = [0.0f64; 2];
     for (i, u) in data.users.iter().enumerate() {
@@ -237,7 +248,8 @@ fn split(data: &ExperimentData, brief: &ExperimentBrief, include: &dyn Fn(usize)
 }
 
 pub fn srm_check(data: &ExperimentData, brief: &ExperimentBrief) -> anyhow::Result<SrmCheck> {
-    let (counts, expected) = split(data, brief, &|_| true).ok_or_else(|| anyhow::anyhow!("no users in the assignments"))?;
+    let (counts, expected) =
+        split(data, brief, &|_| true).ok_or_else(|| anyhow::anyhow!("no users in the assignments"))?;
     let test = srm_test(&counts, Some(&expected), SRM_ALPHA)?;
     let n = (counts[0] + counts[1]) as f64;
     let mut worst: Option<SegmentSplit> = None;
@@ -426,7 +438,11 @@ pub fn analyze(
         );
     }
     for line in lines.iter().filter(|l| l.regressed) {
-        warnings.push(format!("Guardrail {} is significantly worse (p = {}).", line.effect.metric, crate::output::p_value(Some(line.effect.p_value))));
+        warnings.push(format!(
+            "Guardrail {} is significantly worse (p = {}).",
+            line.effect.metric,
+            crate::output::p_value(Some(line.effect.p_value))
+        ));
     }
     Ok(Readout {
         arms: data.arms.clone(),
@@ -445,13 +461,19 @@ pub fn analyze(
 /// allocation changed, within the last phase (pooled, the phases' different user mixes
 /// would show as an imbalance that randomisation did not cause).
 pub fn compare_pre(data: &ExperimentData, brief: &ExperimentBrief) -> anyhow::Result<Effect> {
-    let pre: Vec<Totals> = data.users.iter().map(|u| Totals { orders: u.pre_orders, ..Totals::default() }).collect();
+    let pre: Vec<Totals> =
+        data.users.iter().map(|u| Totals { orders: u.pre_orders, ..Totals::default() }).collect();
     let from = brief.design.phases.last().map(|p| p.from);
     let include = |i: usize| from.is_none_or(|f| data.date(data.users[i].day) >= f);
     compare(data, &pre, Metric::OrdersPerUser, &include, brief.design.alpha)
 }
 
-fn primary_cuped(data: &ExperimentData, all: &[Totals], metric: Metric, alpha: f64) -> anyhow::Result<CupedLine> {
+fn primary_cuped(
+    data: &ExperimentData,
+    all: &[Totals],
+    metric: Metric,
+    alpha: f64,
+) -> anyhow::Result<CupedLine> {
     anyhow::ensure!(metric.kind() != MetricKind::Ratio, "CUPED here covers per-user metrics");
     let mut sums = [Sums { n: 0, sum_x: 0.0, sum_y: 0.0, sum_x2: 0.0, sum_y2: 0.0, sum_xy: 0.0 }; 2];
     for (i, u) in data.users.iter().enumerate() {
@@ -578,18 +600,32 @@ pub fn segment_dimensions(brief: &ExperimentBrief) -> Vec<&'static str> {
     dims
 }
 
-pub fn segments(data: &ExperimentData, brief: &ExperimentBrief, metric: Metric, dim: &str) -> anyhow::Result<Segments> {
+/// Users of one segment, by index.
+type UserFilter<'a> = Box<dyn Fn(usize) -> bool + 'a>;
+
+pub fn segments(
+    data: &ExperimentData,
+    brief: &ExperimentBrief,
+    metric: Metric,
+    dim: &str,
+) -> anyhow::Result<Segments> {
     let alpha = brief.design.alpha;
     let all = totals(data, |_| true);
     let allowed = segment_dimensions(brief);
-    let groups: Vec<(String, Box<dyn Fn(usize) -> bool + '_>)> = if dim == "phase" && !brief.design.phases.is_empty() {
+    let groups: Vec<(String, UserFilter<'_>)> = if dim == "phase" && !brief.design.phases.is_empty() {
         let phases = &brief.design.phases;
         (0..phases.len())
             .map(|k| {
                 let from = phases[k].from;
                 let to = phases.get(k + 1).map(|p| p.from);
                 let label = match to {
-                    Some(to) => format!("{} to {} ({}/{})", from, to - chrono::Duration::days(1), phases[k].weights[0], phases[k].weights[1]),
+                    Some(to) => format!(
+                        "{} to {} ({}/{})",
+                        from,
+                        to - chrono::Duration::days(1),
+                        phases[k].weights[0],
+                        phases[k].weights[1]
+                    ),
                     None => format!("from {} ({}/{})", from, phases[k].weights[0], phases[k].weights[1]),
                 };
                 let f: Box<dyn Fn(usize) -> bool> = Box::new(move |i: usize| {
@@ -601,14 +637,17 @@ pub fn segments(data: &ExperimentData, brief: &ExperimentBrief, metric: Metric, 
             .collect()
     } else {
         let Some(d) = DIMENSIONS.iter().position(|x| *x == dim) else {
-            let hint = crate::suggest::nearest(dim, &allowed).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default();
+            let hint = crate::suggest::nearest(dim, &allowed)
+                .map(|n| format!(" (did you mean '{n}'?)"))
+                .unwrap_or_default();
             anyhow::bail!("--by: unknown dimension '{dim}'{hint}; choose one of: {}", allowed.join(", "));
         };
         data.dim_values[d]
             .iter()
             .enumerate()
             .map(|(v, value)| {
-                let f: Box<dyn Fn(usize) -> bool> = Box::new(move |i: usize| data.users[i].dims[d] as usize == v);
+                let f: Box<dyn Fn(usize) -> bool> =
+                    Box::new(move |i: usize| data.users[i].dims[d] as usize == v);
                 (value.clone(), f)
             })
             .collect()
@@ -626,7 +665,12 @@ pub fn segments(data: &ExperimentData, brief: &ExperimentBrief, metric: Metric, 
     let rows: Vec<SegmentRow> = effects
         .into_iter()
         .enumerate()
-        .map(|(k, (value, effect))| SegmentRow { value, effect, p_adjusted: adjusted.adjusted[k], significant_adjusted: adjusted.rejected[k] })
+        .map(|(k, (value, effect))| SegmentRow {
+            value,
+            effect,
+            p_adjusted: adjusted.adjusted[k],
+            significant_adjusted: adjusted.rejected[k],
+        })
         .collect();
     let note = format!(
         "{comparisons} segments compared: at alpha {alpha} about {:.1} would look significant by chance alone if nothing differed. Holm-adjusted p-values control that; a segment found by slicing is a hypothesis to retest, not a result.",

@@ -74,7 +74,13 @@ impl ExperimentBrief {
 
     /// Expected treatment share for a user exposed on `date`.
     pub fn weights_on(&self, date: NaiveDate) -> &[f64] {
-        self.design.phases.iter().rev().find(|p| p.from <= date).map(|p| p.weights.as_slice()).unwrap_or(&self.design.weights)
+        self.design
+            .phases
+            .iter()
+            .rev()
+            .find(|p| p.from <= date)
+            .map(|p| p.weights.as_slice())
+            .unwrap_or(&self.design.weights)
     }
 
     pub fn days_run(&self) -> i64 {

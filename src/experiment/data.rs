@@ -77,19 +77,22 @@ impl ExperimentData {
 
     /// Writes both tables into `dir`.
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        let mut assignments = anyhow::Context::context(self.assignments_frame(), "building the assignments table")?;
+        let mut assignments =
+            anyhow::Context::context(self.assignments_frame(), "building the assignments table")?;
         let mut outcomes = anyhow::Context::context(self.outcomes_frame(), "building the outcomes table")?;
         for (name, frame) in [(ASSIGNMENTS, &mut assignments), (OUTCOMES, &mut outcomes)] {
             let path = dir.join(name);
             let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-            let written = ParquetWriter::new(file).with_compression(ParquetCompression::Zstd(None)).finish(frame);
+            let written =
+                ParquetWriter::new(file).with_compression(ParquetCompression::Zstd(None)).finish(frame);
             anyhow::Context::with_context(written, || format!("cannot write {}", path.display()))?;
         }
         Ok(())
     }
 
     fn enum_column(name: &str, values: &[String], codes: Vec<u8>) -> PolarsResult<Column> {
-        let dtype = DataType::from_frozen_categories(FrozenCategories::new(values.iter().map(String::as_str))?);
+        let dtype =
+            DataType::from_frozen_categories(FrozenCategories::new(values.iter().map(String::as_str))?);
         let physical = UInt8Chunked::from_vec(name.into(), codes);
         Ok(Categorical8Chunked::from_cats_and_dtype(physical, dtype).into_series().into_column())
     }
@@ -111,10 +114,20 @@ impl ExperimentData {
                 .into_column(),
         ];
         for (i, name) in DIMENSIONS.iter().enumerate() {
-            columns.push(Self::enum_column(name, &self.dim_values[i], users.iter().map(|u| u.dims[i]).collect())?);
+            columns.push(Self::enum_column(
+                name,
+                &self.dim_values[i],
+                users.iter().map(|u| u.dims[i]).collect(),
+            )?);
         }
-        columns.push(Float64Chunked::from_vec("pre_orders".into(), users.iter().map(|u| u.pre_orders).collect()).into_column());
-        columns.push(Float64Chunked::from_vec("pre_revenue".into(), users.iter().map(|u| u.pre_revenue).collect()).into_column());
+        columns.push(
+            Float64Chunked::from_vec("pre_orders".into(), users.iter().map(|u| u.pre_orders).collect())
+                .into_column(),
+        );
+        columns.push(
+            Float64Chunked::from_vec("pre_revenue".into(), users.iter().map(|u| u.pre_revenue).collect())
+                .into_column(),
+        );
         DataFrame::new(users.len(), columns)
     }
 
@@ -129,8 +142,11 @@ impl ExperimentData {
             Float64Chunked::from_vec(name.into(), rows.iter().map(f).collect()).into_column()
         };
         let columns = vec![
-            UInt64Chunked::from_vec("user_id".into(), rows.iter().map(|r| self.users[r.user as usize].id).collect())
-                .into_column(),
+            UInt64Chunked::from_vec(
+                "user_id".into(),
+                rows.iter().map(|r| self.users[r.user as usize].id).collect(),
+            )
+            .into_column(),
             Int32Chunked::from_vec("date".into(), rows.iter().map(|r| start + i32::from(r.day)).collect())
                 .into_date()
                 .into_series()
@@ -151,7 +167,9 @@ impl ExperimentData {
             let mut exprs = vec![
                 col("user_id").cast(DataType::UInt64),
                 col("variant").cast(DataType::String),
-                col("first_exposure").cast(DataType::Datetime(TimeUnit::Milliseconds, None)).cast(DataType::Int64),
+                col("first_exposure")
+                    .cast(DataType::Datetime(TimeUnit::Milliseconds, None))
+                    .cast(DataType::Int64),
                 col("pre_orders").cast(DataType::Float64),
                 col("pre_revenue").cast(DataType::Float64),
             ];
@@ -172,31 +190,45 @@ impl ExperimentData {
                 col("server_orders").cast(DataType::Float64),
             ],
         )?;
-        from_frames(&assignments, &outcomes, arms).with_context(|| format!("reading the experiment in {}", dir.display()))
+        from_frames(&assignments, &outcomes, arms)
+            .with_context(|| format!("reading the experiment in {}", dir.display()))
     }
 }
 
 fn collect(dir: &Path, name: &str, exprs: Vec<Expr>) -> anyhow::Result<DataFrame> {
     let path = dir.join(name);
-    anyhow::ensure!(path.exists(), "{} has no {name}: is it an experiment folder (`dropcase exp start`)?", dir.display());
+    anyhow::ensure!(
+        path.exists(),
+        "{} has no {name}: is it an experiment folder (`dropcase exp start`)?",
+        dir.display()
+    );
     let source = PlRefPath::try_from_path(&path)?;
-    let frame = LazyFrame::scan_parquet(source, ScanArgsParquet::default()).and_then(|lf| lf.select(exprs).collect());
+    let frame =
+        LazyFrame::scan_parquet(source, ScanArgsParquet::default()).and_then(|lf| lf.select(exprs).collect());
     anyhow::Context::with_context(frame, || {
         format!("cannot read {} (expected the columns of a dropcase experiment)", path.display())
     })
 }
 
-fn from_frames(assignments: &DataFrame, outcomes: &DataFrame, arms: &[String]) -> anyhow::Result<ExperimentData> {
+fn from_frames(
+    assignments: &DataFrame,
+    outcomes: &DataFrame,
+    arms: &[String],
+) -> anyhow::Result<ExperimentData> {
     anyhow::ensure!(arms.len() == 2, "an experiment has two arms, the brief names {}", arms.len());
     let ids = assignments.column("user_id")?.u64()?;
     let variants = assignments.column("variant")?.str()?;
     let exposure = assignments.column("first_exposure")?.i64()?;
     let pre_orders = assignments.column("pre_orders")?.f64()?;
     let pre_revenue = assignments.column("pre_revenue")?.f64()?;
-    let dims: Vec<&StringChunked> =
-        DIMENSIONS.iter().map(|d| assignments.column(d).and_then(|c| c.str())).collect::<PolarsResult<_>>()?;
+    let dims: Vec<&StringChunked> = DIMENSIONS
+        .iter()
+        .map(|d| assignments.column(d).and_then(|c| c.str()))
+        .collect::<PolarsResult<_>>()?;
     let first_ms = exposure.min().context("no users in assignments")?;
-    let start = chrono::DateTime::from_timestamp_millis(first_ms).context("first_exposure is out of range")?.date_naive();
+    let start = chrono::DateTime::from_timestamp_millis(first_ms)
+        .context("first_exposure is out of range")?
+        .date_naive();
     let start_ms = start.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis();
     let mut dim_values: [Vec<String>; 4] = Default::default();
     let mut users = Vec::with_capacity(assignments.height());
@@ -204,7 +236,10 @@ fn from_frames(assignments: &DataFrame, outcomes: &DataFrame, arms: &[String]) -
     for i in 0..assignments.height() {
         let variant = variants.get(i).unwrap_or_default();
         let arm = arms.iter().position(|a| a == variant).with_context(|| {
-            format!("assignments has variant '{variant}', but the brief names the arms {}", arms.join(" and "))
+            format!(
+                "assignments has variant '{variant}', but the brief names the arms {}",
+                arms.join(" and ")
+            )
         })? as u8;
         let ms = exposure.get(i).unwrap_or(first_ms) - start_ms;
         let mut codes = [0u8; 4];

@@ -55,7 +55,8 @@ pub fn generate(
     let mut last_problem = String::new();
     for attempt in 0..MAX_ATTEMPTS {
         let params = Params::draw(scenario, seed, attempt, users);
-        let mut data = simulate::simulate(&params, &scenario.design.arms, scenario.design.start, seed, attempt);
+        let mut data =
+            simulate::simulate(&params, &scenario.design.arms, scenario.design.start, seed, attempt);
         let brief = brief(scenario, &params, &data, seed);
         adjust(&mut data, &brief, &params, seed, attempt)?;
         match solvable(&data, &brief, &params) {
@@ -64,7 +65,10 @@ pub fn generate(
                 data.write(dir)?;
                 crate::drill::workspace::write_atomic(&dir.join(files::BRIEF), brief.to_toml().as_bytes())?;
                 let plain = serde_json::to_vec(&truth)?;
-                crate::drill::workspace::write_atomic(&dir.join(files::ANSWER), seal::seal(&plain, seed).as_bytes())?;
+                crate::drill::workspace::write_atomic(
+                    &dir.join(files::ANSWER),
+                    seal::seal(&plain, seed).as_bytes(),
+                )?;
                 return Ok(Generated { dir: dir.to_path_buf(), brief, attempts: attempt + 1 });
             }
             Err(problem) => last_problem = problem,
@@ -80,14 +84,23 @@ fn prepare(dir: &Path, force: bool) -> anyhow::Result<()> {
     if dir.exists() {
         let occupied = std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false);
         if occupied {
-            anyhow::ensure!(force, "{} already exists and is not empty: pass --force to replace it, or choose another --dir", dir.display());
+            anyhow::ensure!(
+                force,
+                "{} already exists and is not empty: pass --force to replace it, or choose another --dir",
+                dir.display()
+            );
             std::fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))?;
         }
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
 }
 
-fn brief(scenario: &ExperimentScenario, params: &Params, data: &ExperimentData, seed: u64) -> ExperimentBrief {
+fn brief(
+    scenario: &ExperimentScenario,
+    params: &Params,
+    data: &ExperimentData,
+    seed: u64,
+) -> ExperimentBrief {
     let d = &scenario.design;
     let share = d.weights[1] / d.weights.iter().sum::<f64>();
     let planned_users_per_arm = (d.users as f64 * share.min(1.0 - share)).round() as u64;
@@ -112,8 +125,10 @@ fn brief(scenario: &ExperimentScenario, params: &Params, data: &ExperimentData, 
         }
         _ => {}
     }
-    let metric_list: Vec<Metric> =
-        std::iter::once(d.primary).chain(d.secondary.iter().copied()).chain(d.guardrails.iter().copied()).collect();
+    let metric_list: Vec<Metric> = std::iter::once(d.primary)
+        .chain(d.secondary.iter().copied())
+        .chain(d.guardrails.iter().copied())
+        .collect();
     ExperimentBrief {
         kind: DrillKind::Experiment,
         prompt: format!(
@@ -159,13 +174,20 @@ fn brief(scenario: &ExperimentScenario, params: &Params, data: &ExperimentData, 
 }
 
 /// Family mechanisms applied after the simulation, sized from the simulated data.
-fn adjust(data: &mut ExperimentData, brief: &ExperimentBrief, params: &Params, seed: u64, attempt: u64) -> anyhow::Result<()> {
+fn adjust(
+    data: &mut ExperimentData,
+    brief: &ExperimentBrief,
+    params: &Params,
+    seed: u64,
+    attempt: u64,
+) -> anyhow::Result<()> {
     let alpha = brief.design.alpha;
     match params.family {
         ExpFamily::HeavyTailOutlier => {
             simulate::add_whales(data, seed, attempt, |d| {
                 let all = analysis::totals(d, |_| true);
-                analysis::compare(d, &all, Metric::RevenuePerUser, &|_| true, alpha).is_ok_and(|e| e.p_value < 0.03)
+                analysis::compare(d, &all, Metric::RevenuePerUser, &|_| true, alpha)
+                    .is_ok_and(|e| e.p_value < 0.03)
             });
         }
         ExpFamily::MultipleMetrics => {
@@ -209,14 +231,21 @@ pub fn solvable(data: &ExperimentData, brief: &ExperimentBrief, params: &Params)
     }
     let ok = |cond: bool, what: &str| if cond { Ok(()) } else { Err(what.to_string()) };
     match family {
-        ExpFamily::TrueWin => ok(primary.significant && lift > 0.0 && primary.p_value < 0.01, "win not significant"),
-        ExpFamily::TrueLoss => ok(primary.significant && lift < 0.0 && primary.p_value < 0.01, "loss not significant"),
+        ExpFamily::TrueWin => {
+            ok(primary.significant && lift > 0.0 && primary.p_value < 0.01, "win not significant")
+        }
+        ExpFamily::TrueLoss => {
+            ok(primary.significant && lift < 0.0 && primary.p_value < 0.01, "loss not significant")
+        }
         ExpFamily::Flat => ok(primary.p_value > 0.2, "flat case significant"),
         ExpFamily::Srm => {
             let browser = simulate::BROWSERS[params.srm_browser as usize];
             ok(
                 srm.p_value < 0.001
-                    && srm.worst_segment.as_ref().is_some_and(|w| w.dimension == "browser" && w.value == browser),
+                    && srm
+                        .worst_segment
+                        .as_ref()
+                        .is_some_and(|w| w.dimension == "browser" && w.value == browser),
                 "SRM not visible in the browser",
             )
         }
@@ -233,16 +262,23 @@ pub fn solvable(data: &ExperimentData, brief: &ExperimentBrief, params: &Params)
             let seg = analysis::segments(data, brief, brief.design.primary, "phase").map_err(err)?;
             let all_phases_up = seg.rows.iter().all(|r| r.effect.lift.unwrap_or(0.0) > 0.0);
             let late = seg.rows.last().map(|r| r.effect.significant && r.effect.lift.unwrap_or(0.0) > 0.0);
-            ok(all_phases_up && late == Some(true) && !(primary.significant && lift > 0.0), "ramp paradox not visible")
+            ok(
+                all_phases_up && late == Some(true) && !(primary.significant && lift > 0.0),
+                "ramp paradox not visible",
+            )
         }
         ExpFamily::GuardrailRegression => {
             let g = cmp(params.guardrail)?;
-            ok(primary.significant && lift > 0.0 && g.worse() && g.p_value < 0.01, "guardrail regression not visible")
+            ok(
+                primary.significant && lift > 0.0 && g.worse() && g.p_value < 0.01,
+                "guardrail regression not visible",
+            )
         }
         ExpFamily::Heterogeneous => {
             let seg = analysis::segments(data, brief, brief.design.primary, "platform").map_err(err)?;
             let bad = PLATFORMS[params.bad_platform as usize];
-            let bad_ok = seg.rows.iter().any(|r| r.value == bad && r.effect.p_value < 0.001 && r.effect.diff < 0.0);
+            let bad_ok =
+                seg.rows.iter().any(|r| r.value == bad && r.effect.p_value < 0.001 && r.effect.diff < 0.0);
             let others_ok = seg.rows.iter().filter(|r| r.value != bad).all(|r| r.effect.diff > 0.0);
             ok(bad_ok && others_ok && !primary.significant, "segment effect not visible")
         }
@@ -268,7 +304,10 @@ pub fn solvable(data: &ExperimentData, brief: &ExperimentBrief, params: &Params)
             let revenue = cmp(Metric::RevenuePerUser)?;
             let capped = cmp(Metric::RevenuePerUserCapped)?;
             let conversion = cmp(Metric::Conversion)?;
-            ok(revenue.p_value < 0.05 && capped.p_value > 0.1 && conversion.p_value > 0.1, "whales not decisive")
+            ok(
+                revenue.p_value < 0.05 && capped.p_value > 0.1 && conversion.p_value > 0.1,
+                "whales not decisive",
+            )
         }
         ExpFamily::Carryover => {
             let pre = analysis::compare_pre(data, brief).map_err(err)?;
@@ -305,7 +344,12 @@ fn truth(scenario: &ExperimentScenario, p: &Params) -> ExperimentTruth {
         ExpFamily::TelemetryBias => "The new page fires the client purchase event even when payment fails: client-logged orders and conversion rise, but the server-side orders do not move. Trust the server source: no real effect, don't ship.".into(),
     };
     let segment = (p.family == ExpFamily::Heterogeneous).then(|| {
-        let good: Vec<&str> = PLATFORMS.iter().enumerate().filter(|(i, _)| *i != p.bad_platform as usize).map(|(_, v)| *v).collect();
+        let good: Vec<&str> = PLATFORMS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != p.bad_platform as usize)
+            .map(|(_, v)| *v)
+            .collect();
         format!("platform={}", good.join(","))
     });
     ExperimentTruth {

@@ -62,7 +62,9 @@ impl ExperimentProcess {
     }
 
     pub fn looked_segments(&self) -> bool {
-        self.commands.iter().any(|c| is_ab(c, &["segments"]) || (is_ab(c, &["analyze"]) && c.contains("--by")))
+        self.commands
+            .iter()
+            .any(|c| is_ab(c, &["segments"]) || (is_ab(c, &["analyze"]) && c.contains("--by")))
     }
 }
 
@@ -99,7 +101,12 @@ pub fn same_segment(a: &str, b: &str, all_values: &[&str]) -> bool {
     matches!((resolve(a), resolve(b)), (Some(x), Some(y)) if x == y)
 }
 
-pub fn grade(truth: &ExperimentTruth, answer: &ExperimentAnswer, process: &ExperimentProcess, segment_values: &[&str]) -> Grade {
+pub fn grade(
+    truth: &ExperimentTruth,
+    answer: &ExperimentAnswer,
+    process: &ExperimentProcess,
+    segment_values: &[&str],
+) -> Grade {
     let mut breakdown = Vec::new();
     let mut add = |name: &str, earned: f64, possible: f64, why: String| {
         breakdown.push(Component { component: name.into(), earned, possible, why })
@@ -142,7 +149,11 @@ pub fn grade(truth: &ExperimentTruth, answer: &ExperimentAnswer, process: &Exper
     let reason_why = if hits == truth.reasons.len() && extras.is_empty() {
         format!("{} is the reason", names(&truth.reasons))
     } else if hits > 0 {
-        format!("{} is right; {} does not apply", names(&truth.reasons), extras.iter().map(|r| r.name()).collect::<Vec<_>>().join(", "))
+        format!(
+            "{} is right; {} does not apply",
+            names(&truth.reasons),
+            extras.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ")
+        )
     } else {
         format!("the reason is {}: {}", names(&truth.reasons), truth.reasons[0].about())
     };
@@ -164,14 +175,22 @@ pub fn grade(truth: &ExperimentTruth, answer: &ExperimentAnswer, process: &Exper
         "daily_trend",
         if daily { DAILY_POINTS } else { 0.0 },
         DAILY_POINTS,
-        if daily { "looked at the daily lift".into() } else { "look at the daily and cumulative lift (`dropcase ab daily`): novelty, primacy and peeking show there".into() },
+        if daily {
+            "looked at the daily lift".into()
+        } else {
+            "look at the daily and cumulative lift (`dropcase ab daily`): novelty, primacy and peeking show there".into()
+        },
     );
     let segs = process.looked_segments();
     add(
         "segments",
         if segs { SEGMENT_POINTS } else { 0.0 },
         SEGMENT_POINTS,
-        if segs { "looked at segments".into() } else { "look at segments (`dropcase ab segments --by platform`)".into() },
+        if segs {
+            "looked at segments".into()
+        } else {
+            "look at segments (`dropcase ab segments --by platform`)".into()
+        },
     );
     let cost: f64 = HINT_COSTS.iter().take(process.hints as usize).sum();
     if process.hints > 0 {
@@ -195,7 +214,10 @@ mod tests {
 
     #[test]
     fn srm_first_means_before_any_lift() {
-        let p = ExperimentProcess { commands: vec!["dropcase ab daily".into(), "dropcase ab analyze".into()], hints: 0 };
+        let p = ExperimentProcess {
+            commands: vec!["dropcase ab daily".into(), "dropcase ab analyze".into()],
+            hints: 0,
+        };
         assert!(!p.srm_checked_first());
         let p = ExperimentProcess { commands: vec!["dropcase ab srm --counts 1,2".into()], hints: 0 };
         assert!(p.srm_checked_first());

@@ -84,7 +84,9 @@ impl Metric {
     pub fn definition(self) -> &'static str {
         match self {
             Metric::Conversion => "share of exposed users with at least one order (client-logged)",
-            Metric::ServerConversion => "share of exposed users with at least one order in the server-side source",
+            Metric::ServerConversion => {
+                "share of exposed users with at least one order in the server-side source"
+            }
             Metric::OrdersPerUser => "client-logged orders per exposed user",
             Metric::ServerOrdersPerUser => "server-side orders per exposed user",
             Metric::RevenuePerUser => "revenue per exposed user",
@@ -94,7 +96,9 @@ impl Metric {
             Metric::SessionsPerUser => "sessions per exposed user",
             Metric::ActiveDays => "days with at least one session, per exposed user",
             Metric::Aov => "revenue / orders (ratio of per-user sums, delta method)",
-            Metric::PageLoadMs => "mean page load time per session in ms (ratio, delta method; lower is better)",
+            Metric::PageLoadMs => {
+                "mean page load time per session in ms (ratio, delta method; lower is better)"
+            }
             Metric::RefundRate => "refunds / orders (ratio, delta method; lower is better)",
         }
     }

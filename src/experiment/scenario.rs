@@ -138,13 +138,23 @@ impl ExperimentScenario {
             );
         }
         if !(7..=60).contains(&d.planned_days) {
-            bad(loc.key(design, "planned_days"), "design.planned_days", d.planned_days.to_string(), "7 to 60");
+            bad(
+                loc.key(design, "planned_days"),
+                "design.planned_days",
+                d.planned_days.to_string(),
+                "7 to 60",
+            );
         }
         if !(2_000..=2_000_000).contains(&d.users) {
             bad(loc.key(design, "users"), "design.users", d.users.to_string(), "2000 to 2000000");
         }
         if !(d.mde > 0.0 && d.mde < 1.0) {
-            bad(loc.key(design, "mde"), "design.mde", d.mde.to_string(), "a relative effect in (0, 1), e.g. 0.05");
+            bad(
+                loc.key(design, "mde"),
+                "design.mde",
+                d.mde.to_string(),
+                "a relative effect in (0, 1), e.g. 0.05",
+            );
         }
         if !(d.alpha > 0.0 && d.alpha < 0.5) {
             bad(loc.key(design, "alpha"), "design.alpha", d.alpha.to_string(), "a level in (0, 0.5)");

@@ -143,7 +143,13 @@ fn pick(rng: &mut impl Rng, shares: &[f64]) -> usize {
 }
 
 /// Simulates the experiment's assignments and daily outcomes.
-pub fn simulate(params: &Params, arms: &[String], start: chrono::NaiveDate, seed: u64, attempt: u64) -> ExperimentData {
+pub fn simulate(
+    params: &Params,
+    arms: &[String],
+    start: chrono::NaiveDate,
+    seed: u64,
+    attempt: u64,
+) -> ExperimentData {
     let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(&[seed, attempt, 0xE2]));
     let propensity = Gamma::new(2.0, 0.5).expect("valid gamma");
     let aov = LogNormal::new(3.9, 0.6).expect("valid lognormal");
@@ -172,7 +178,8 @@ pub fn simulate(params: &Params, arms: &[String], start: chrono::NaiveDate, seed
         let mut intent = propensity.sample(&mut rng);
         // The launch cohort (exposed before the ramp) came from a launch email: keener
         // during the test, ordinary before it.
-        let launch_boost = if params.family == ExpFamily::SimpsonRamp && day < params.ramp_day { 1.8 } else { 1.0 };
+        let launch_boost =
+            if params.family == ExpFamily::SimpsonRamp && day < params.ramp_day { 1.8 } else { 1.0 };
         if params.family == ExpFamily::Carryover && arm == 1 {
             intent *= 1.0 + params.carryover;
         }
@@ -220,7 +227,9 @@ pub fn simulate(params: &Params, arms: &[String], start: chrono::NaiveDate, seed
             }
             let effect = if arm == 1 { params.effect(&user, t - day) } else { 0.0 };
             let treated = arm == 1;
-            let guard = |m: Metric| treated && params.family == ExpFamily::GuardrailRegression && params.guardrail == m;
+            let guard = |m: Metric| {
+                treated && params.family == ExpFamily::GuardrailRegression && params.guardrail == m
+            };
             let sessions = 1 + extra_sessions.sample(&mut rng) as u32;
             let p = (order_rate * launch_boost * (1.0 + effect)).clamp(0.0, 0.95);
             let mut orders = u32::from(rng.random_bool(p));
@@ -236,7 +245,11 @@ pub fn simulate(params: &Params, arms: &[String], start: chrono::NaiveDate, seed
                 refunds += u32::from(rng.random_bool(refund_p));
             }
             let server_orders = orders;
-            if treated && params.family == ExpFamily::TelemetryBias && orders == 0 && rng.random_bool(params.phantom) {
+            if treated
+                && params.family == ExpFamily::TelemetryBias
+                && orders == 0
+                && rng.random_bool(params.phantom)
+            {
                 // The new confirmation page fires the purchase event on a failed payment.
                 orders = 1;
                 revenue += aov.sample(&mut rng);
@@ -272,9 +285,15 @@ pub fn simulate(params: &Params, arms: &[String], start: chrono::NaiveDate, seed
 
 /// Heavy tail: a few treatment users place huge orders, added one at a time until the
 /// revenue difference turns significant (as it would look to a naive analyst).
-pub fn add_whales(data: &mut ExperimentData, seed: u64, attempt: u64, enough: impl Fn(&ExperimentData) -> bool) -> usize {
+pub fn add_whales(
+    data: &mut ExperimentData,
+    seed: u64,
+    attempt: u64,
+    enough: impl Fn(&ExperimentData) -> bool,
+) -> usize {
     let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(&[seed, attempt, 0xE4]));
-    let treated: Vec<u32> = (0..data.users.len() as u32).filter(|&i| data.users[i as usize].arm == 1).collect();
+    let treated: Vec<u32> =
+        (0..data.users.len() as u32).filter(|&i| data.users[i as usize].arm == 1).collect();
     for whales in 1..=60 {
         let user = treated[rng.random_range(0..treated.len())];
         let u = data.users[user as usize];

@@ -71,7 +71,8 @@ impl ExperimentDrill {
 
     pub fn truth(&self) -> anyhow::Result<ExperimentTruth> {
         let path = self.dir.join(files::ANSWER);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let plain = crate::generate::seal::unseal(&text)?;
         serde_json::from_slice(&plain).context("the sealed truth does not decode")
     }
@@ -79,7 +80,9 @@ impl ExperimentDrill {
     pub fn decision(&self) -> anyhow::Result<Option<DecisionRecord>> {
         let path = self.dir.join(DECISION_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(serde_json::from_str(&text).with_context(|| format!("{} is corrupted", path.display()))?)),
+            Ok(text) => Ok(Some(
+                serde_json::from_str(&text).with_context(|| format!("{} is corrupted", path.display()))?,
+            )),
             Err(_) => Ok(None),
         }
     }

@@ -238,7 +238,10 @@ impl Dictionaries {
 
     fn column(&self, slot: usize, name: &str, codes: &[u8]) -> Column {
         let physical = if codes.contains(&model::NULL) {
-            UInt8Chunked::from_iter_options(name.into(), codes.iter().map(|&c| (c != model::NULL).then_some(c)))
+            UInt8Chunked::from_iter_options(
+                name.into(),
+                codes.iter().map(|&c| (c != model::NULL).then_some(c)),
+            )
         } else {
             UInt8Chunked::from_slice(name.into(), codes)
         };

@@ -37,8 +37,11 @@ pub fn experiments() -> Result<Vec<ExperimentScenario>, ScenarioError> {
 }
 
 fn unknown(name: &str, experiment: bool) -> ScenarioError {
-    let names: Vec<&str> =
-        EMBEDDED.iter().filter(|(_, text)| is_experiment(text) == experiment).map(|(file, _)| *file).collect();
+    let names: Vec<&str> = EMBEDDED
+        .iter()
+        .filter(|(_, text)| is_experiment(text) == experiment)
+        .map(|(file, _)| *file)
+        .collect();
     let suggestion =
         crate::suggest::nearest(name, &names).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default();
     ScenarioError::Unknown { name: name.to_string(), suggestion }
@@ -48,7 +51,9 @@ pub fn find(name: &str) -> Result<Scenario, ScenarioError> {
     match EMBEDDED.iter().find(|(file, _)| *file == name) {
         Some((file, text)) if is_experiment(text) => Err(ScenarioError::Syntax {
             origin: format!("catalogue:{file}"),
-            message: format!("is an experiment scenario: start it with `dropcase exp start --scenario {file}`"),
+            message: format!(
+                "is an experiment scenario: start it with `dropcase exp start --scenario {file}`"
+            ),
         }),
         Some((file, text)) => Scenario::parse(text, &format!("catalogue:{file}")),
         None => Err(unknown(name, false)),
@@ -59,7 +64,9 @@ pub fn find_experiment(name: &str) -> Result<ExperimentScenario, ScenarioError> 
     match EMBEDDED.iter().find(|(file, _)| *file == name) {
         Some((file, text)) if !is_experiment(text) => Err(ScenarioError::Syntax {
             origin: format!("catalogue:{file}"),
-            message: format!("is a metric-drop scenario: start it with `dropcase drill start --scenario {file}`"),
+            message: format!(
+                "is a metric-drop scenario: start it with `dropcase drill start --scenario {file}`"
+            ),
         }),
         Some((file, text)) => ExperimentScenario::parse(text, &format!("catalogue:{file}")),
         None => Err(unknown(name, true)),

@@ -17,7 +17,18 @@ const SESSIONS: &str = "400000";
 
 fn start(sandbox: &Sandbox, scenario: &str, seed: &str, dir: &str) {
     sandbox
-        .cmd(&["drill", "start", "--scenario", scenario, "--seed", seed, "--sessions", SESSIONS, "--dir", dir])
+        .cmd(&[
+            "drill",
+            "start",
+            "--scenario",
+            scenario,
+            "--seed",
+            seed,
+            "--sessions",
+            SESSIONS,
+            "--dir",
+            dir,
+        ])
         .assert()
         .success();
 }
@@ -71,7 +82,11 @@ fn every_family_full_marks_for_the_truth_partial_for_the_lookalike() {
             investigate(&sandbox);
             let graded = score(&sandbox, &answer_args(&truth, lookalike));
             let points = graded["score"].as_f64().unwrap();
-            assert!(points > 0.0 && points < 100.0, "{}: look-alike {lookalike} scored {points}", scenario.name);
+            assert!(
+                points > 0.0 && points < 100.0,
+                "{}: look-alike {lookalike} scored {points}",
+                scenario.name
+            );
         }
     }
 }
@@ -121,12 +136,21 @@ fn the_sealed_answer_is_not_readable_in_any_file() {
 #[test]
 fn random_drills_replay_from_their_seed() {
     let sandbox = Sandbox::new();
-    let first = sandbox.cmd(&["drill", "start", "--seed", "99", "--sessions", SESSIONS, "--dir", "a"]).assert().success();
+    let first = sandbox
+        .cmd(&["drill", "start", "--seed", "99", "--sessions", SESSIONS, "--dir", "a"])
+        .assert()
+        .success();
     let prompt_a = String::from_utf8_lossy(&first.get_output().stdout).lines().nth(2).unwrap().to_string();
-    let again = sandbox.cmd(&["drill", "start", "--seed", "99", "--sessions", SESSIONS, "--dir", "b"]).assert().success();
+    let again = sandbox
+        .cmd(&["drill", "start", "--seed", "99", "--sessions", SESSIONS, "--dir", "b"])
+        .assert()
+        .success();
     let prompt_b = String::from_utf8_lossy(&again.get_output().stdout).lines().nth(2).unwrap().to_string();
     assert_eq!(prompt_a, prompt_b);
-    assert_eq!(std::fs::read(sandbox.join("a/sessions.parquet")).unwrap(), std::fs::read(sandbox.join("b/sessions.parquet")).unwrap());
+    assert_eq!(
+        std::fs::read(sandbox.join("a/sessions.parquet")).unwrap(),
+        std::fs::read(sandbox.join("b/sessions.parquet")).unwrap()
+    );
 }
 
 #[test]
@@ -175,7 +199,13 @@ fn hints_are_staged_and_cost_points() {
     let truth = Drill::open(Some(&sandbox.join("d"))).unwrap().truth().unwrap();
     let mut texts = Vec::new();
     for _ in 0..6 {
-        let out = sandbox.cmd(&["drill", "hint", "--format", "json"]).assert().success().get_output().stdout.clone();
+        let out = sandbox
+            .cmd(&["drill", "hint", "--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         let hint: Value = serde_json::from_slice(&out).unwrap();
         texts.push(hint["hint"].as_str().unwrap().to_string());
     }
@@ -186,7 +216,8 @@ fn hints_are_staged_and_cost_points() {
     let graded = score(&sandbox, &answer_args(&truth, truth.family));
     // 2 + 4 + 5 + 8 + 8 + 15 = 42 points of hints, and no queries were run (−20).
     assert_eq!(graded["score"], 100.0 - 42.0 - 20.0);
-    let log = sandbox.cmd(&["drill", "log", "--format", "json"]).assert().success().get_output().stdout.clone();
+    let log =
+        sandbox.cmd(&["drill", "log", "--format", "json"]).assert().success().get_output().stdout.clone();
     let log: Value = serde_json::from_slice(&log).unwrap();
     assert_eq!(log.as_array().unwrap().len(), 7, "6 hints and the answer: {log}");
 }

@@ -25,7 +25,12 @@ fn start(sandbox: &Sandbox, scenario: &str, dir: &str) {
 }
 
 fn metric<'a>(readout: &'a Value, name: &str) -> &'a Value {
-    readout["metrics"].as_array().unwrap().iter().find(|m| m["metric"] == name).unwrap_or_else(|| panic!("metric {name}"))
+    readout["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == name)
+        .unwrap_or_else(|| panic!("metric {name}"))
 }
 
 /// The family's signature, checked in the `ab` output a learner sees.
@@ -67,8 +72,13 @@ fn check_signature(sandbox: &Sandbox, family: ExpFamily, readout: &Value) {
         }
         Heterogeneous => {
             let seg = json(sandbox, &["ab", "segments", "--by", "platform", "--format", "json"]);
-            assert!(seg["rows"].as_array().unwrap().iter().any(|r| r["p_value"].as_f64().unwrap() < 0.001
-                && r["lift"].as_f64().unwrap() < 0.0));
+            assert!(
+                seg["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["p_value"].as_f64().unwrap() < 0.001 && r["lift"].as_f64().unwrap() < 0.0)
+            );
         }
         Underpowered => {
             assert!(p > 0.05);
@@ -80,7 +90,8 @@ fn check_signature(sandbox: &Sandbox, family: ExpFamily, readout: &Value) {
             assert!(p > 0.05);
         }
         HeavyTailOutlier => {
-            let capped = json(sandbox, &["ab", "analyze", "--metric", "revenue_per_user_capped", "--format", "json"]);
+            let capped =
+                json(sandbox, &["ab", "analyze", "--metric", "revenue_per_user_capped", "--format", "json"]);
             assert!(p < 0.05);
             assert!(metric(&capped, "revenue_per_user_capped")["p_value"].as_f64().unwrap() > 0.1);
         }
@@ -98,7 +109,8 @@ fn decision_args(truth: &Value) -> Vec<String> {
         "ship_segment" => args.extend(["--ship-segment".into(), truth["segment"].as_str().unwrap().into()]),
         other => args.push(format!("--{}", other.replace('_', "-"))),
     }
-    let reasons: Vec<&str> = truth["reasons"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    let reasons: Vec<&str> =
+        truth["reasons"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
     args.extend(["--reason".into(), reasons.join(","), "--format".into(), "json".into()]);
     args
 }
@@ -217,9 +229,11 @@ fn bad_input_is_refused_with_a_clear_message() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("is an experiment drill"));
-    sandbox.cmd(&["exp", "start", "--scenario", "just_noise", "--seed", "1"]).assert().code(1).stderr(
-        predicate::str::contains("metric-drop scenario"),
-    );
+    sandbox
+        .cmd(&["exp", "start", "--scenario", "just_noise", "--seed", "1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("metric-drop scenario"));
 }
 
 #[test]
@@ -240,10 +254,15 @@ fn same_seed_gives_the_same_data_and_scenarios_list_shows_experiments() {
     start(&sandbox, "exp_homepage_carousel", "a");
     start(&sandbox, "exp_homepage_carousel", "b");
     for file in ["assignments.parquet", "outcomes.parquet", "drill.toml", "answer.sealed"] {
-        assert_eq!(std::fs::read(sandbox.join("a").join(file)).unwrap(), std::fs::read(sandbox.join("b").join(file)).unwrap(), "{file}");
+        assert_eq!(
+            std::fs::read(sandbox.join("a").join(file)).unwrap(),
+            std::fs::read(sandbox.join("b").join(file)).unwrap(),
+            "{file}"
+        );
     }
     let list = json(&sandbox, &["scenarios", "list", "--format", "json"]);
-    let experiments: Vec<&Value> = list.as_array().unwrap().iter().filter(|e| e["kind"] == "experiment").collect();
+    let experiments: Vec<&Value> =
+        list.as_array().unwrap().iter().filter(|e| e["kind"] == "experiment").collect();
     assert!(experiments.len() >= 15);
     assert!(experiments.iter().any(|e| e["family"][0] == "srm"));
 }
