@@ -13,10 +13,15 @@ use clap::{CommandFactory, Parser, Subcommand};
 pub mod drill;
 pub mod exp;
 pub mod generate;
+pub mod metrics;
+pub mod plot;
+pub mod query;
+pub mod report;
 pub mod scenarios;
+pub mod sql;
 
 #[derive(Debug, Parser)]
-#[command(name = "dropcase", version, about = "Metric-drop diagnosis simulator: find the hidden root cause", long_about = None)]
+#[command(name = "dropcase", bin_name = "dropcase", version, about = "Metric-drop diagnosis simulator: find the hidden root cause", long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -32,8 +37,16 @@ pub enum Command {
     Exp(exp::ExpArgs),
     /// Generate a drill folder from a scenario and a seed.
     Generate(generate::GenerateArgs),
+    /// Write the investigation (brief, commands with tables and charts, answer, truth) as one HTML file.
+    Report(report::ReportArgs),
     /// List, show and check scenario files.
     Scenarios(scenarios::ScenariosArgs),
+    /// List the metrics queries know, with their definitions
+    Metrics(metrics::MetricsArgs),
+    /// Investigate: compare segments, follow a trend, walk the funnel
+    Query(query::QueryArgs),
+    /// Run polars SQL over sessions, orders and the context tables
+    Sql(sql::SqlArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         #[arg(value_enum)]
@@ -70,7 +83,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Drill(args) => drill::run(args),
         Command::Exp(args) => exp::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Report(args) => report::run(args),
         Command::Scenarios(args) => scenarios::run(args),
+        Command::Metrics(args) => metrics::run(args),
+        Command::Query(args) => query::run(args),
+        Command::Sql(args) => sql::run(args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dropcase", &mut out);
@@ -81,6 +98,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Records an investigative command in the drill it ran on (`--data DIR` or the current one).
 fn log_to_drill() {
+    // `dropcase report` re-runs logged commands; they must not be logged again.
+    if std::env::var_os(report::NO_LOG_ENV).is_some() {
+        return;
+    }
     let argv: Vec<String> = std::env::args().collect();
     let mut words = vec!["dropcase".to_string()];
     words.extend(argv.iter().skip(1).map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }));

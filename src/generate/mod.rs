@@ -109,7 +109,7 @@ pub fn generate(
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp)?;
         }
-        let result = write_drill(&case, seed, &tmp, options.partitioned, progress);
+        let result = write_drill(&case, &tmp, options.partitioned, progress);
         match result {
             Ok(written) => match check::solvable(&case, &written.counts) {
                 Ok(()) => {
@@ -118,12 +118,7 @@ pub fn generate(
                     std::fs::write(tmp.join(files::BRIEF), brief.to_toml())?;
                     let sealed = seal::seal(&serde_json::to_vec(&truth)?, model::mix_seed(&[seed, 0x5EA1]));
                     std::fs::write(tmp.join(files::ANSWER), sealed)?;
-                    if out.exists() {
-                        std::fs::remove_dir_all(out)
-                            .with_context(|| format!("cannot replace {}", out.display()))?;
-                    }
-                    std::fs::rename(&tmp, out)
-                        .with_context(|| format!("cannot move the new drill into {}", out.display()))?;
+                    replace_dir(&tmp, out)?;
                     return Ok(Generated {
                         dir: out.to_path_buf(),
                         brief,
@@ -148,6 +143,23 @@ pub fn generate(
         "scenario '{}' with seed {seed} gave no solvable case in {MAX_ATTEMPTS} draws (last: {last_failure}); try another --seed, or more --sessions so the signature is visible",
         scenario.name
     )
+}
+
+/// Moves the finished folder `new` to `out`. An existing `out` is first moved aside and only
+/// deleted once the new folder is in place, so a failure never loses the old drill.
+fn replace_dir(new: &Path, out: &Path) -> anyhow::Result<()> {
+    if !out.exists() {
+        return std::fs::rename(new, out)
+            .with_context(|| format!("cannot move the new drill into {}", out.display()));
+    }
+    let aside = new.with_extension("previous");
+    std::fs::rename(out, &aside).with_context(|| format!("cannot replace {}", out.display()))?;
+    if let Err(err) = std::fs::rename(new, out) {
+        let _ = std::fs::rename(&aside, out);
+        return Err(err).with_context(|| format!("cannot move the new drill into {}", out.display()));
+    }
+    std::fs::remove_dir_all(&aside)
+        .with_context(|| format!("cannot remove the old drill at {}", aside.display()))
 }
 
 /// Windows and headline as the learner is told them.
@@ -407,12 +419,10 @@ struct Produced {
 /// Simulates every chunk (in parallel, in day order) and writes all tables into `dir`.
 fn write_drill(
     case: &Case,
-    seed: u64,
     dir: &Path,
     partitioned: bool,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Written> {
-    let _ = seed;
     std::fs::create_dir_all(dir.join(files::CONTEXT_DIR))
         .with_context(|| format!("cannot create {}", dir.display()))?;
     let model = Model::new(case);

@@ -3,4 +3,10 @@
 mod ab;
 mod drill;
 mod exp;
+mod metrics;
+mod pixels;
+mod plot;
+mod query;
+mod report;
+mod sql;
 mod support;
