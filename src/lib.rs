@@ -10,6 +10,7 @@ pub mod cli;
 pub mod dataset;
 pub mod diagnose;
 pub mod drill;
+pub mod experiment;
 pub mod generate;
 pub mod output;
 pub mod plot;

@@ -54,6 +54,12 @@ enum AbCommand {
     Bayes(BayesArgs),
     /// Seeded percentile bootstrap interval of a metric on raw data (--data).
     Bootstrap(BootstrapArgs),
+    /// The whole readout of an experiment: SRM first, the plan, every metric, guardrails.
+    Analyze(super::ab_experiment::AnalyzeArgs),
+    /// Daily and cumulative lift with intervals (novelty, primacy, peeking).
+    Daily(super::ab_experiment::DailyArgs),
+    /// Per-segment effects with Holm-adjusted p-values.
+    Segments(super::ab_experiment::SegmentsArgs),
 }
 
 /// Raw data instead of typed-in numbers: one row per randomised unit.
@@ -383,6 +389,9 @@ pub fn run(args: AbArgs) -> Result<()> {
         AbCommand::Cuped(a) => cuped_command(a),
         AbCommand::Bayes(a) => bayes(a),
         AbCommand::Bootstrap(a) => bootstrap(a),
+        AbCommand::Analyze(a) => super::ab_experiment::analyze(a),
+        AbCommand::Daily(a) => super::ab_experiment::daily(a),
+        AbCommand::Segments(a) => super::ab_experiment::segments(a),
     }?;
     super::emit(&text)
 }

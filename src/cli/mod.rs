@@ -3,6 +3,7 @@
 
 pub mod ab;
 mod ab_data;
+mod ab_experiment;
 pub mod diagnose;
 
 use std::io::Write;
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 pub mod drill;
+pub mod exp;
 pub mod generate;
 pub mod metrics;
 pub mod plot;
@@ -35,6 +37,8 @@ pub enum Command {
     Diagnose(diagnose::DiagnoseArgs),
     /// Practise: start a case, investigate, take hints, answer, get graded.
     Drill(drill::DrillArgs),
+    /// Experiment drills: interpret an A/B test with a hidden truth, decide whether to ship.
+    Exp(exp::ExpArgs),
     /// Generate a drill folder from a scenario and a seed.
     Generate(generate::GenerateArgs),
     /// Write the investigation (brief, commands with tables and charts, answer, truth) as one HTML file.
@@ -82,6 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ab(args) => ab::run(args),
         Command::Diagnose(args) => diagnose::run(args),
         Command::Drill(args) => drill::run(args),
+        Command::Exp(args) => exp::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Report(args) => report::run(args),
         Command::Scenarios(args) => scenarios::run(args),
@@ -106,13 +111,19 @@ fn log_to_drill() {
     let mut words = vec!["dropcase".to_string()];
     words.extend(argv.iter().skip(1).map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }));
     let command = words.join(" ");
-    let drill_step = matches!(argv.get(1).map(String::as_str), Some("drill"))
-        && matches!(argv.get(2).map(String::as_str), Some("hint" | "answer" | "reveal"));
+    let drill_step = match argv.get(1).map(String::as_str) {
+        Some("drill") => matches!(argv.get(2).map(String::as_str), Some("hint" | "answer" | "reveal")),
+        Some("exp") => matches!(argv.get(2).map(String::as_str), Some("hint" | "decide" | "reveal")),
+        _ => false,
+    };
     if !crate::drill::workspace::is_investigation(&command) && !drill_step {
         return;
     }
-    let explicit =
-        argv.iter().position(|a| a == "--data").and_then(|i| argv.get(i + 1)).map(std::path::PathBuf::from);
+    let explicit = argv
+        .iter()
+        .position(|a| a == "--data" || a == "--dir")
+        .and_then(|i| argv.get(i + 1))
+        .map(std::path::PathBuf::from);
     let dir = match explicit {
         Some(dir) if dir.join(crate::schema::files::BRIEF).exists() => dir,
         Some(_) => return,

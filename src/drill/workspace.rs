@@ -131,6 +131,12 @@ impl Drill {
             }
             None => current_drill_dir()?,
         };
+        if crate::brief::kind_of(&dir)? == crate::brief::DrillKind::Experiment {
+            anyhow::bail!(
+                "{} is an experiment drill, not a metric drop: use `dropcase exp status|hint|decide|reveal|log` (or start a drop drill with `dropcase drill start`)",
+                dir.display()
+            );
+        }
         let brief = Brief::read(&dir)?;
         Ok(Drill { dir, brief })
     }

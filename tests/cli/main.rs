@@ -3,6 +3,7 @@
 mod ab;
 mod diagnose;
 mod drill;
+mod exp;
 mod metrics;
 mod pixels;
 mod plot;
