@@ -37,6 +37,8 @@ pub struct AnalyzeArgs {
     pub by: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub plot: super::plot::PlotArgs,
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +51,8 @@ pub struct DailyArgs {
     pub metric: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub plot: super::plot::PlotArgs,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +108,7 @@ pub fn analyze(a: AnalyzeArgs) -> Result<String> {
         (!metrics.is_empty()).then_some(&metrics[..]),
         a.by.as_deref(),
     )?;
+    a.plot.write(|| readout_chart(&readout))?;
     Ok(match a.format {
         Format::Json => output::json(&readout),
         Format::Csv => metrics_csv(&readout),
@@ -288,6 +293,7 @@ pub fn daily(a: DailyArgs) -> Result<String> {
         None => drill.brief.design.primary,
     };
     let daily = analysis::daily(&data, &drill.brief, metric)?;
+    a.plot.write(|| daily_chart(&daily))?;
     Ok(match a.format {
         Format::Json => output::json(&daily),
         Format::Csv => daily_csv(&daily),
@@ -462,4 +468,72 @@ fn analyze_file(a: &AnalyzeArgs, path: &std::path::Path) -> Result<String> {
     }
     out.push_str(&t.to_string());
     Ok(out)
+}
+
+/// Forest plot of the readout: each metric's relative lift with its interval.
+fn readout_chart(r: &analysis::Readout) -> crate::plot::ForestChart {
+    let rows: Vec<crate::plot::ForestRow> = r
+        .metrics
+        .iter()
+        .filter_map(|m| {
+            let (lift, ci) = (m.effect.lift?, m.effect.lift_ci?);
+            Some(crate::plot::ForestRow {
+                label: format!("{} ({})", m.effect.metric.name(), m.role),
+                estimate: lift,
+                lo: ci.lower,
+                hi: ci.upper,
+            })
+        })
+        .collect();
+    let title = if r.trustworthy {
+        "Treatment vs control: lift per metric with 95% intervals".to_string()
+    } else {
+        "Sample ratio mismatch: these lifts cannot be trusted".to_string()
+    };
+    crate::plot::ForestChart {
+        title,
+        x_label: "relative lift of treatment over control (%)".into(),
+        scale: crate::plot::Scale::SignedPercent,
+        rows,
+        reference: 0.0,
+    }
+}
+
+/// Daily and cumulative lift per day, with the cumulative interval as a band.
+fn daily_chart(d: &Daily) -> crate::plot::TrendChart {
+    use crate::plot::{Period, Point, Series};
+    let point = |date: chrono::NaiveDate, e: &Option<analysis::Effect>, band: bool| {
+        let (value, ci) = match e {
+            Some(e) => (e.lift.unwrap_or(f64::NAN), e.lift_ci),
+            None => (f64::NAN, None),
+        };
+        let p = Point::day(date, value);
+        match ci {
+            Some(ci) if band => p.with_ci(ci.lower, ci.upper),
+            _ => p,
+        }
+    };
+    let daily = Series {
+        label: "daily lift".into(),
+        points: d.rows.iter().map(|r| point(r.date, &r.daily, false)).collect(),
+    };
+    let cumulative = Series {
+        label: "cumulative lift".into(),
+        points: d.rows.iter().map(|r| point(r.date, &r.cumulative, true)).collect(),
+    };
+    let title = match d.trend_z {
+        Some(z) if z < -2.0 => format!("{}: the daily lift fades (trend z = {z:.1})", d.metric.name()),
+        Some(z) if z > 2.0 => format!("{}: the daily lift grows (trend z = {z:.1})", d.metric.name()),
+        _ => format!("{}: daily and cumulative lift", d.metric.name()),
+    };
+    crate::plot::TrendChart {
+        title,
+        y_label: "relative lift of treatment over control (%)".into(),
+        scale: crate::plot::Scale::SignedPercent,
+        period: Period::Day,
+        series: vec![daily, cumulative],
+        windows: Vec::new(),
+        marker: None,
+        reference: Some(0.0),
+    }
 }

@@ -40,3 +40,19 @@ fn bad_plot_flags_are_usage_errors() {
         .stderr(predicates::str::contains("WIDTHxHEIGHT"));
     assert!(!sb.join("c.png").exists());
 }
+
+/// `ab analyze --plot` draws a forest of per-metric lifts and `ab daily --plot` the daily
+/// and cumulative lift, on an experiment drill.
+#[test]
+fn experiment_readouts_draw_forest_and_lift_lines() {
+    let sandbox = Sandbox::new();
+    sandbox.cmd(&["exp", "start", "--seed", "5", "--dir", "e"]).assert().success();
+    sandbox.cmd(&["ab", "analyze", "--plot", "forest.svg"]).assert().success();
+    let svg = std::fs::read_to_string(sandbox.join("forest.svg")).unwrap();
+    roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    assert!(svg.contains("(primary)") && svg.contains("(guardrail)"), "one row per metric role");
+    sandbox.cmd(&["ab", "daily", "--plot", "daily.svg"]).assert().success();
+    let svg = std::fs::read_to_string(sandbox.join("daily.svg")).unwrap();
+    roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    assert!(svg.contains("daily lift") && svg.contains("cumulative lift"));
+}
