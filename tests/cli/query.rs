@@ -447,11 +447,23 @@ fn partitioned_parquet_folders_are_read() {
 #[test]
 fn compare_ranks_the_caused_segment_first_on_generated_drills() {
     let sandbox = Sandbox::new();
-    for (scenario, seed) in [("app_release_bug", 11), ("web_browser_bug", 3), ("os_update_breaks_checkout", 5)] {
+    for (scenario, seed) in
+        [("app_release_bug", 11), ("web_browser_bug", 3), ("os_update_breaks_checkout", 5)]
+    {
         let out = sandbox.join(&format!("{scenario}-{seed}"));
         let out = out.to_str().unwrap();
         sandbox
-            .cmd(&["generate", "--scenario", scenario, "--seed", &seed.to_string(), "--out", out, "--sessions", "200000"])
+            .cmd(&[
+                "generate",
+                "--scenario",
+                scenario,
+                "--seed",
+                &seed.to_string(),
+                "--out",
+                out,
+                "--sessions",
+                "200000",
+            ])
             .assert()
             .success();
         let sealed = std::fs::read_to_string(std::path::Path::new(out).join("answer.sealed")).unwrap();
