@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use super::ab_data::{Arms, load_arms};
+use super::plot::PlotArgs;
 use crate::output::{self, Format, p_value, signed_pct, table, thousands};
 use crate::stats::adjust::{AdjustMethod, adjust_p_values};
 use crate::stats::bayes::beta_binomial;
@@ -239,6 +240,8 @@ struct SrmArgs {
     alpha: f64,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    #[command(flatten)]
+    plot: PlotArgs,
 }
 
 #[derive(Debug, Args)]
@@ -807,6 +810,7 @@ fn srm(a: SrmArgs) -> Result<String> {
             a.alpha
         )
     };
+    a.plot.write(|| srm_chart(&r))?;
     Ok(render(
         a.format,
         &r,
@@ -814,6 +818,41 @@ fn srm(a: SrmArgs) -> Result<String> {
         rows,
         &sentence,
     ))
+}
+
+/// Observed against expected users per arm, titled with the verdict.
+fn srm_chart(r: &crate::stats::srm::SrmTest) -> crate::plot::CountsChart {
+    use crate::plot::{CountGroup, CountsChart};
+    let p = p_value(Some(r.p_value));
+    let title = if r.low_expected_count {
+        format!("Too few users for a reliable sample-ratio check (p = {p})")
+    } else if r.mismatch {
+        let worst = (0..r.counts.len())
+            .max_by(|&i, &j| {
+                let gap = |k: usize| (r.observed_share[k] - r.expected_share[k]).abs();
+                gap(i).total_cmp(&gap(j))
+            })
+            .unwrap_or(0);
+        format!(
+            "Sample ratio mismatch: arm {} got {} of users, planned {} (p = {p})",
+            worst + 1,
+            rate(r.observed_share[worst]),
+            rate(r.expected_share[worst])
+        )
+    } else {
+        format!("No sample ratio mismatch: the split matches the plan (p = {p})")
+    };
+    CountsChart {
+        title,
+        y_label: "users".into(),
+        groups: (0..r.counts.len())
+            .map(|i| CountGroup {
+                label: format!("arm {}", i + 1),
+                observed: r.counts[i] as f64,
+                expected: r.expected[i],
+            })
+            .collect(),
+    }
 }
 
 fn size(a: SizeArgs) -> Result<String> {

@@ -3,6 +3,7 @@
 
 pub mod ab;
 mod ab_data;
+pub mod diagnose;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -12,12 +13,15 @@ use clap::{CommandFactory, Parser, Subcommand};
 pub mod drill;
 pub mod generate;
 pub mod metrics;
+pub mod plot;
 pub mod query;
+mod query_plot;
+pub mod report;
 pub mod scenarios;
 pub mod sql;
 
 #[derive(Debug, Parser)]
-#[command(name = "dropcase", version, about = "Metric-drop diagnosis simulator: find the hidden root cause", long_about = None)]
+#[command(name = "dropcase", bin_name = "dropcase", version, about = "Metric-drop diagnosis simulator: find the hidden root cause", long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -27,10 +31,14 @@ pub struct Cli {
 pub enum Command {
     /// A/B statistics: tests, intervals, SRM, sample size, sequential, CUPED, Bayesian.
     Ab(ab::AbArgs),
+    /// Find the root cause: data-quality and mix checks, then the segments that explain a change.
+    Diagnose(diagnose::DiagnoseArgs),
     /// Practise: start a case, investigate, take hints, answer, get graded.
     Drill(drill::DrillArgs),
     /// Generate a drill folder from a scenario and a seed.
     Generate(generate::GenerateArgs),
+    /// Write the investigation (brief, commands with tables and charts, answer, truth) as one HTML file.
+    Report(report::ReportArgs),
     /// List, show and check scenario files.
     Scenarios(scenarios::ScenariosArgs),
     /// List the metrics queries know, with their definitions
@@ -72,8 +80,10 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Ab(args) => ab::run(args),
+        Command::Diagnose(args) => diagnose::run(args),
         Command::Drill(args) => drill::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Report(args) => report::run(args),
         Command::Scenarios(args) => scenarios::run(args),
         Command::Metrics(args) => metrics::run(args),
         Command::Query(args) => query::run(args),
@@ -88,6 +98,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Records an investigative command in the drill it ran on (`--data DIR` or the current one).
 fn log_to_drill() {
+    // `dropcase report` re-runs logged commands; they must not be logged again.
+    if std::env::var_os(report::NO_LOG_ENV).is_some() {
+        return;
+    }
     let argv: Vec<String> = std::env::args().collect();
     let mut words = vec!["dropcase".to_string()];
     words.extend(argv.iter().skip(1).map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }));

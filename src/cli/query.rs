@@ -96,6 +96,8 @@ pub struct CompareArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub plot: super::plot::PlotArgs,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +120,8 @@ pub struct TrendArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub plot: super::plot::PlotArgs,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +135,8 @@ pub struct FunnelArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub plot: super::plot::PlotArgs,
 }
 
 pub fn run(args: QueryArgs) -> anyhow::Result<()> {
@@ -163,6 +169,7 @@ fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
     let (baseline, current) = windows(&ds, &args.slice)?;
     let spec = CompareSpec { metric, by: args.by, filter, baseline, current, top: args.top };
     let comparison = compare_segments(&ds, &spec)?;
+    args.plot.write(|| super::query_plot::comparison_chart(&comparison, metric))?;
     emit(&render_comparison(&comparison, metric, args.output.format, args.output.color.enabled()))
 }
 
@@ -172,6 +179,8 @@ fn run_trend(args: TrendArgs) -> anyhow::Result<()> {
     let ds = args.source.open()?;
     let spec = TrendSpec { metric, by: args.by, filter, grain: args.grain, window: args.window };
     let trend = trend(&ds, &spec)?;
+    let marker = revealed_start(&ds);
+    args.plot.write(|| super::query_plot::trend_chart(&trend, metric, ds.brief.as_ref(), marker))?;
     emit(&render_trend(&trend, metric, args.output.format))
 }
 
@@ -181,7 +190,18 @@ fn run_funnel(args: FunnelArgs) -> anyhow::Result<()> {
     let (baseline, current) = windows(&ds, &args.slice)?;
     let spec = FunnelSpec { by: args.by, filter, baseline, current };
     let funnel = funnel(&ds, &spec)?;
+    args.plot.write(|| super::query_plot::funnel_chart(&funnel))?;
     emit(&render_funnel(&funnel, args.output.format, args.output.color.enabled()))
+}
+
+/// When the cause began, if the dataset is a drill whose truth has been revealed.
+fn revealed_start(ds: &Dataset) -> Option<chrono::NaiveDateTime> {
+    ds.brief.as_ref()?;
+    let drill = crate::drill::Drill::open(Some(&ds.origin)).ok()?;
+    if !drill.progress().ok()?.revealed {
+        return None;
+    }
+    drill.truth().ok().map(|t| t.start_time)
 }
 
 /// How a metric's values and changes read: rates as percentages and points.

@@ -1,7 +1,12 @@
 //! Integration tests of the `dropcase` binary: one test binary, one module per subcommand.
 
 mod ab;
+mod diagnose;
+mod drill;
 mod metrics;
+mod pixels;
+mod plot;
 mod query;
+mod report;
 mod sql;
 mod support;

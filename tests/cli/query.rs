@@ -442,6 +442,61 @@ fn partitioned_parquet_folders_are_read() {
     assert!(close(json["total"]["abs_change"].as_f64().unwrap(), -0.05));
 }
 
+/// `--plot` on the query commands writes a chart of the result: well-formed SVG with one
+/// series per segment for a trend, and a PNG of the requested size for compare.
+#[test]
+fn query_commands_draw_their_results() {
+    let sandbox = crate::support::Sandbox::new();
+    sandbox
+        .cmd(&[
+            "generate",
+            "--scenario",
+            "payment_provider_outage",
+            "--seed",
+            "4",
+            "--sessions",
+            "200000",
+            "--out",
+            "d",
+        ])
+        .assert()
+        .success();
+    sandbox
+        .cmd(&[
+            "query",
+            "trend",
+            "--data",
+            "d",
+            "--metric",
+            "conversion",
+            "--by",
+            "platform",
+            "--plot",
+            "t.svg",
+        ])
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(sandbox.join("t.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    for platform in ["ios", "android", "web"] {
+        assert!(svg.contains(platform), "legend names {platform}");
+    }
+    sandbox
+        .cmd(&["query", "compare", "--data", "d", "--by", "platform", "--plot", "c.png", "--size", "800x500"])
+        .assert()
+        .success();
+    let png = std::fs::read(sandbox.join("c.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    // IHDR: width and height are the first two big-endian u32 after the chunk header.
+    assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 800);
+    assert_eq!(u32::from_be_bytes(png[20..24].try_into().unwrap()), 500);
+    sandbox.cmd(&["query", "funnel", "--data", "d", "--plot", "f.svg"]).assert().success();
+    assert!(sandbox.join("f.svg").exists());
+    // A bad extension is a usage error before any work.
+    sandbox.cmd(&["query", "funnel", "--data", "d", "--plot", "f.gif"]).assert().code(2);
+}
+
 /// Generated drills with a known, segment-level cause: `compare` by the cause's dimensions
 /// must rank the caused segment first (its share of the drop is the largest).
 #[test]
