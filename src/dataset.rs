@@ -495,9 +495,7 @@ fn apply_map(raw: Table, map: &ColumnMap, file: &Path, what: &str) -> anyhow::Re
         let dtype = raw.dtype(theirs).ok_or_else(|| missing(key, theirs))?;
         exprs.push(conform(ours, theirs, dtype, what, Some(key))?);
     }
-    if map.date.is_none()
-        && let Some(ts) = &map.timestamp
-    {
+    if let (None, Some(ts)) = (&map.date, &map.timestamp) {
         let dtype = raw.dtype(ts).expect("checked above");
         exprs.push(conform(s::DATE, ts, dtype, what, Some("timestamp"))?);
     }
