@@ -13,8 +13,13 @@ fn main() {
     let mut out = String::from("[\n");
     for path in files {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let absolute = std::fs::canonicalize(&path).unwrap();
-        writeln!(out, "    ({name:?}, include_str!({:?})),", absolute.display().to_string()).unwrap();
+        // Resolved against the crate that compiles this file, so several checkouts sharing
+        // one target directory each embed their own scenarios.
+        writeln!(
+            out,
+            "    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/scenarios/{name}.toml\"))),"
+        )
+        .unwrap();
     }
     out.push(']');
     let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("catalogue.rs");

@@ -89,6 +89,20 @@ pub struct Definition {
     pub definition: String,
 }
 
+/// The kind of drill in a folder, read from its brief's `kind` key.
+pub fn kind_of(dir: &Path) -> anyhow::Result<DrillKind> {
+    let path = dir.join(crate::schema::files::BRIEF);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the drill brief {}", path.display()))?;
+    #[derive(Deserialize)]
+    struct KindOnly {
+        kind: DrillKind,
+    }
+    let kind: KindOnly =
+        toml::from_str(&text).with_context(|| format!("{} has no valid `kind`", path.display()))?;
+    Ok(kind.kind)
+}
+
 impl Brief {
     pub fn read(dir: &Path) -> anyhow::Result<Self> {
         let path = dir.join(crate::schema::files::BRIEF);

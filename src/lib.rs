@@ -7,9 +7,15 @@
 
 pub mod brief;
 pub mod cli;
+pub mod dataset;
+pub mod diagnose;
 pub mod drill;
+pub mod experiment;
 pub mod generate;
 pub mod output;
+pub mod plot;
+pub mod query;
+pub mod report;
 pub mod scenario;
 pub mod schema;
 pub mod stats;

@@ -5,8 +5,19 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
+use crate::experiment::ExperimentScenario;
 use crate::output::{self, Format};
 use crate::scenario::{Kind, Scenario, catalogue};
+
+/// A path to an experiment file, or the name of an embedded experiment scenario.
+fn is_experiment_name(name: &str) -> bool {
+    match std::fs::read_to_string(name) {
+        Ok(text) => catalogue::is_experiment(&text),
+        Err(_) => {
+            catalogue::EMBEDDED.iter().any(|(file, text)| *file == name && catalogue::is_experiment(text))
+        }
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct ScenariosArgs {
@@ -38,7 +49,14 @@ pub struct ScenarioEntry {
 }
 
 pub fn entries() -> anyhow::Result<Vec<ScenarioEntry>> {
-    Ok(catalogue::all()?
+    let experiments = catalogue::experiments()?.into_iter().map(|s| ScenarioEntry {
+        kind: "experiment",
+        family: vec![s.family.name().to_string()],
+        difficulty: s.difficulty.name(),
+        title: s.title.clone(),
+        name: s.name,
+    });
+    let mut entries: Vec<ScenarioEntry> = catalogue::all()?
         .into_iter()
         .map(|s| ScenarioEntry {
             kind: match s.kind {
@@ -50,7 +68,9 @@ pub fn entries() -> anyhow::Result<Vec<ScenarioEntry>> {
             title: s.title.clone(),
             name: s.name,
         })
-        .collect())
+        .collect();
+    entries.extend(experiments);
+    Ok(entries)
 }
 
 pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
@@ -86,6 +106,27 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
             };
             super::emit(&text)
         }
+        ScenariosCommand::Show { name } if is_experiment_name(&name) => {
+            let s = ExperimentScenario::load(&name)?;
+            let d = &s.design;
+            super::emit(&format!(
+                "{} — {}\nkind: experiment, difficulty: {}\nhypothesis: {}\ndesign: {} vs {} ({}/{}), from {} for {} days, about {} users; primary {}, MDE {:.1}%\n(the truth is hidden: start a drill with `dropcase exp start --scenario {}`)",
+                s.name,
+                s.title,
+                s.difficulty.name(),
+                s.hypothesis,
+                d.arms[0],
+                d.arms[1],
+                d.weights[0],
+                d.weights[1],
+                d.start,
+                d.planned_days,
+                output::thousands(d.users),
+                d.primary,
+                d.mde * 100.0,
+                s.name
+            ))
+        }
         ScenariosCommand::Show { name } => {
             let s = Scenario::load(&name)?;
             let (baseline, current) = s.windows();
@@ -105,6 +146,18 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
                 s.name
             );
             super::emit(&text)
+        }
+        ScenariosCommand::Check { file }
+            if std::fs::read_to_string(&file).is_ok_and(|t| catalogue::is_experiment(&t)) =>
+        {
+            let s = ExperimentScenario::read(&file)?;
+            super::emit(&format!(
+                "{}: ok ({} — {}, experiment: {})",
+                file.display(),
+                s.name,
+                s.title,
+                s.family
+            ))
         }
         ScenariosCommand::Check { file } => {
             let s = Scenario::read(&file)?;

@@ -15,34 +15,15 @@ use super::grade::Grade;
 
 pub const PROGRESS_FILE: &str = "progress.json";
 
-/// `$DROPCASE_HOME`, or `~/.dropcase`.
+pub use crate::dataset::current_drill_dir;
+
+/// `$DROPCASE_HOME`, or `~/.dropcase` (falls back to `./.dropcase` with neither variable set).
 pub fn home() -> PathBuf {
-    if let Some(home) = std::env::var_os("DROPCASE_HOME") {
-        return PathBuf::from(home);
-    }
-    let user_home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
-    user_home.join(".dropcase")
+    crate::dataset::dropcase_home().unwrap_or_else(|_| PathBuf::from(".dropcase"))
 }
 
 fn pointer() -> PathBuf {
     home().join("current")
-}
-
-/// The folder of the current drill, as set by `drill start`.
-pub fn current_drill_dir() -> anyhow::Result<PathBuf> {
-    let text = std::fs::read_to_string(pointer()).map_err(|_| {
-        anyhow::anyhow!(
-            "no current drill: run `dropcase drill start`, or pass --dir DIR (--data DIR for queries)"
-        )
-    })?;
-    let dir = PathBuf::from(text.trim());
-    anyhow::ensure!(
-        dir.join(files::BRIEF).exists(),
-        "the current drill {} is gone (no {} there): run `dropcase drill start`",
-        dir.display(),
-        files::BRIEF
-    );
-    Ok(dir)
 }
 
 pub fn set_current(dir: &Path) -> anyhow::Result<()> {
@@ -150,6 +131,12 @@ impl Drill {
             }
             None => current_drill_dir()?,
         };
+        if crate::brief::kind_of(&dir)? == crate::brief::DrillKind::Experiment {
+            anyhow::bail!(
+                "{} is an experiment drill, not a metric drop: use `dropcase exp status|hint|decide|reveal|log` (or start a drop drill with `dropcase drill start`)",
+                dir.display()
+            );
+        }
         let brief = Brief::read(&dir)?;
         Ok(Drill { dir, brief })
     }

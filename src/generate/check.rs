@@ -2,27 +2,20 @@
 //! scenario's range and its cause's signature is statistically visible (or, for the noise
 //! family, if the "drop" is really within normal variation).
 
-use statrs::distribution::{ContinuousCDF, Normal};
+use crate::stats::Alternative;
+use crate::stats::proportion::{Counts, two_proportion_test};
 
 use crate::scenario::{Case, Family};
 
 use super::model::{DayCounts, Model};
 use super::truth::window_counts;
 
-/// Two-sided p-value of the pooled two-proportion z-test.
+/// Two-sided p-value of the pooled two-proportion z-test (1 when either side is empty).
 pub fn two_proportion_p(x0: u64, n0: u64, x1: u64, n1: u64) -> f64 {
-    if n0 == 0 || n1 == 0 {
+    let (Ok(before), Ok(after)) = (Counts::new("baseline", x0, n0), Counts::new("current", x1, n1)) else {
         return 1.0;
-    }
-    let (x0, n0, x1, n1) = (x0 as f64, n0 as f64, x1 as f64, n1 as f64);
-    let pooled = (x0 + x1) / (n0 + n1);
-    let se = (pooled * (1.0 - pooled) * (1.0 / n0 + 1.0 / n1)).sqrt();
-    if se == 0.0 {
-        return 1.0;
-    }
-    let z = (x1 / n1 - x0 / n0) / se;
-    let normal = Normal::standard();
-    2.0 * normal.cdf(-z.abs())
+    };
+    two_proportion_test(before, after, 0.05, Alternative::TwoSided).map(|t| t.p_value).unwrap_or(1.0)
 }
 
 /// What the target's current stage rate is compared with: the target itself in the baseline,
@@ -83,12 +76,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn z_test_matches_reference() {
-        // statsmodels.stats.proportion.proportions_ztest([200, 250], [10000, 10000])
-        // → z = -2.3840, p = 0.0171258 (pooled variance, the default); tolerance 1e-6 absolute.
-        // (By hand: pooled 0.0225, se = sqrt(0.0225 · 0.9775 · 2e-4) = 0.0020973, z = 0.005 / se.)
-        let p = two_proportion_p(200, 10_000, 250, 10_000);
-        assert!((p - 0.0171258).abs() < 1e-6, "{p}");
+    fn empty_sides_are_not_evidence() {
         assert_eq!(two_proportion_p(0, 0, 1, 10), 1.0);
+        // Python: p = 450/20000; z = 0.005 / sqrt(p*(1-p)*2/10000);
+        // math.erfc(z / sqrt(2)) → 0.01712582887219502 (z = 2.38399513284); tolerance 1e-9 relative.
+        let p = two_proportion_p(200, 10_000, 250, 10_000);
+        assert!((p / 0.01712582887219502 - 1.0).abs() < 1e-9, "{p}");
     }
 }

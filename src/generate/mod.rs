@@ -9,7 +9,6 @@ pub mod model;
 pub mod seal;
 pub mod truth;
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -110,7 +109,7 @@ pub fn generate(
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp)?;
         }
-        let result = write_drill(&case, seed, &tmp, options.partitioned, progress);
+        let result = write_drill(&case, &tmp, options.partitioned, progress);
         match result {
             Ok(written) => match check::solvable(&case, &written.counts) {
                 Ok(()) => {
@@ -119,12 +118,7 @@ pub fn generate(
                     std::fs::write(tmp.join(files::BRIEF), brief.to_toml())?;
                     let sealed = seal::seal(&serde_json::to_vec(&truth)?, model::mix_seed(&[seed, 0x5EA1]));
                     std::fs::write(tmp.join(files::ANSWER), sealed)?;
-                    if out.exists() {
-                        std::fs::remove_dir_all(out)
-                            .with_context(|| format!("cannot replace {}", out.display()))?;
-                    }
-                    std::fs::rename(&tmp, out)
-                        .with_context(|| format!("cannot move the new drill into {}", out.display()))?;
+                    replace_dir(&tmp, out)?;
                     return Ok(Generated {
                         dir: out.to_path_buf(),
                         brief,
@@ -149,6 +143,23 @@ pub fn generate(
         "scenario '{}' with seed {seed} gave no solvable case in {MAX_ATTEMPTS} draws (last: {last_failure}); try another --seed, or more --sessions so the signature is visible",
         scenario.name
     )
+}
+
+/// Moves the finished folder `new` to `out`. An existing `out` is first moved aside and only
+/// deleted once the new folder is in place, so a failure never loses the old drill.
+fn replace_dir(new: &Path, out: &Path) -> anyhow::Result<()> {
+    if !out.exists() {
+        return std::fs::rename(new, out)
+            .with_context(|| format!("cannot move the new drill into {}", out.display()));
+    }
+    let aside = new.with_extension("previous");
+    std::fs::rename(out, &aside).with_context(|| format!("cannot replace {}", out.display()))?;
+    if let Err(err) = std::fs::rename(new, out) {
+        let _ = std::fs::rename(&aside, out);
+        return Err(err).with_context(|| format!("cannot move the new drill into {}", out.display()));
+    }
+    std::fs::remove_dir_all(&aside)
+        .with_context(|| format!("cannot remove the old drill at {}", aside.display()))
 }
 
 /// Windows and headline as the learner is told them.
@@ -238,11 +249,17 @@ impl Dictionaries {
     }
 
     fn column(&self, slot: usize, name: &str, codes: &[u8]) -> Column {
-        let physical = UInt8Chunked::from_iter_options(
-            name.into(),
-            codes.iter().map(|&c| (c != model::NULL).then_some(c)),
-        );
-        Categorical8Chunked::from_cats_and_dtype(physical, self.dtypes[slot].clone())
+        let physical = if codes.contains(&model::NULL) {
+            UInt8Chunked::from_iter_options(
+                name.into(),
+                codes.iter().map(|&c| (c != model::NULL).then_some(c)),
+            )
+        } else {
+            UInt8Chunked::from_slice(name.into(), codes)
+        };
+        // SAFETY: every non-null code is an index into this slot's category list: the model
+        // only draws codes from that list (`code_of`, `Categorical::new`).
+        unsafe { Categorical8Chunked::from_cats_and_dtype_unchecked(physical, self.dtypes[slot].clone()) }
             .into_series()
             .into_column()
     }
@@ -318,10 +335,10 @@ struct RollupCell {
     revenue_sq: f64,
 }
 
-type Rollup = HashMap<[u8; model::N_DIMS], RollupCell>;
+type Rollup = PlHashMap<[u8; model::N_DIMS], RollupCell>;
 
 fn rollup_chunk(chunk: &Chunk) -> Rollup {
-    let mut cells: Rollup = HashMap::with_capacity(1024);
+    let mut cells: Rollup = PlHashMap::with_capacity(1024);
     for i in 0..chunk.len() {
         let key: [u8; model::N_DIMS] = std::array::from_fn(|d| chunk.dims[d][i]);
         let cell = cells.entry(key).or_default();
@@ -402,12 +419,10 @@ struct Produced {
 /// Simulates every chunk (in parallel, in day order) and writes all tables into `dir`.
 fn write_drill(
     case: &Case,
-    seed: u64,
     dir: &Path,
     partitioned: bool,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Written> {
-    let _ = seed;
     std::fs::create_dir_all(dir.join(files::CONTEXT_DIR))
         .with_context(|| format!("cannot create {}", dir.display()))?;
     let model = Model::new(case);

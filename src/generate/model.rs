@@ -193,6 +193,19 @@ pub struct Orders {
 }
 
 impl Chunk {
+    fn with_capacity(day: u32, n: usize) -> Self {
+        Chunk {
+            day,
+            user_id: Vec::with_capacity(n),
+            ts: Vec::with_capacity(n),
+            dims: std::array::from_fn(|_| Vec::with_capacity(n)),
+            flags: std::array::from_fn(|_| Vec::with_capacity(n)),
+            revenue: Vec::with_capacity(n),
+            page_load_ms: Vec::with_capacity(n),
+            orders: Orders::default(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.user_id.len()
     }
@@ -425,7 +438,7 @@ impl Model {
         let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(&[self.seed, u64::from(day), u64::from(part)]));
         let base_n = self.day_sessions[day as usize];
         let n = base_n / u64::from(parts) + u64::from(u64::from(part) < base_n % u64::from(parts));
-        let mut chunk = Chunk { day, ..Default::default() };
+        let mut chunk = Chunk::with_capacity(day, (n as usize) * 11 / 10);
         let weekday = (self.first_weekday + day as usize) % 7;
         let day_hour = f64::from(day) * 24.0;
 
@@ -506,9 +519,7 @@ impl Model {
                 continue;
             }
             match cause.family {
-                Family::HighIntentChannelEnd if cause.matches(&dims) && rng.random::<f64>() < s => {
-                    return;
-                }
+                Family::HighIntentChannelEnd if cause.matches(&dims) && rng.random::<f64>() < s => return,
                 Family::NewReturningMix
                     if dims[USER_TYPE] == self.returning_code && rng.random::<f64>() < s =>
                 {

@@ -5,7 +5,7 @@
 
 pub mod catalogue;
 pub mod family;
-mod locate;
+pub(crate) mod locate;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -454,7 +454,7 @@ impl Scenario {
                 loc.key(None, "kind"),
                 "kind",
                 "\"experiment\"".into(),
-                "\"drop\" (experiment scenarios are not supported by this version)",
+                "\"drop\" (an experiment scenario runs with `dropcase exp start --scenario FILE`)",
             );
         }
         if self.name.trim().is_empty()

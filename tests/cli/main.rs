@@ -1,4 +1,14 @@
 //! Integration tests of the `dropcase` binary: one test binary, one module per subcommand.
 
+mod ab;
+mod diagnose;
+mod drill;
+mod exp;
 mod generate;
+mod metrics;
+mod pixels;
+mod plot;
+mod query;
+mod report;
+mod sql;
 mod support;

@@ -1,0 +1,210 @@
+//! `dropcase diagnose`: root-cause localisation on a drill (the current one by default) or
+//! on a leaf table file (`--leaves FILE --actual COL --expected COL`).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use serde::Serialize;
+
+use crate::diagnose::drill::{DrillDiagnosis, Metric, diagnose_drill};
+use crate::diagnose::table_file::{self, Columns};
+use crate::diagnose::{Algorithm, RootCause, Settings, localise_table};
+use crate::output::{self, Format, number, p_value, pct, signed_pct};
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// Drill folder (default: the current drill).
+    #[arg(long, value_name = "DIR", conflicts_with = "leaves")]
+    pub data: Option<PathBuf>,
+    /// The metric to explain (drills).
+    #[arg(long, value_enum, default_value_t = Metric::Conversion, conflicts_with = "leaves")]
+    pub metric: Metric,
+    /// A leaf table (CSV or Parquet): dimension columns plus --actual and --expected.
+    #[arg(long, value_name = "FILE", requires_all = ["actual", "expected"])]
+    pub leaves: Option<PathBuf>,
+    /// Column of the leaf table holding the actual value.
+    #[arg(long, value_name = "COL", requires = "leaves")]
+    pub actual: Option<String>,
+    /// Column of the leaf table holding the expected (forecast) value.
+    #[arg(long, value_name = "COL", requires = "leaves")]
+    pub expected: Option<String>,
+    /// Dimension columns of the leaf table (default: every other column).
+    #[arg(long, value_name = "a,b,c", value_delimiter = ',', requires = "leaves")]
+    pub dims: Option<Vec<String>>,
+    /// Localisation algorithm.
+    #[arg(long, value_enum, default_value_t = Algorithm::Scan)]
+    pub algorithm: Algorithm,
+    /// Deepest combination of terms searched.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub max_depth: u8,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Serialize)]
+struct LeafDiagnosis<'a> {
+    leaves: usize,
+    actual: f64,
+    expected: f64,
+    algorithm: Algorithm,
+    verdict: String,
+    root_causes: &'a [RootCause],
+}
+
+pub fn run(args: DiagnoseArgs) -> Result<()> {
+    let settings = Settings { max_depth: usize::from(args.max_depth), ..Settings::default() };
+    if let Some(path) = &args.leaves {
+        let columns = Columns {
+            actual: args.actual.clone().expect("clap: --actual required with --leaves"),
+            expected: args.expected.clone().expect("clap: --expected required with --leaves"),
+            dims: args.dims.clone(),
+        };
+        let table = table_file::read(path, &columns)?;
+        let causes = localise_table(&table, args.algorithm, &settings);
+        let (actual, expected) = table.total();
+        let verdict = match causes.first() {
+            Some(top) => {
+                format!("{} explains {:.0}% of the change", top.label(), top.explanatory_power * 100.0)
+            }
+            None => "no localised cause: no element moves beyond normal variation".into(),
+        };
+        let result = LeafDiagnosis {
+            leaves: table.len(),
+            actual,
+            expected,
+            algorithm: args.algorithm,
+            verdict,
+            root_causes: &causes,
+        };
+        return super::emit(&match args.format {
+            Format::Json => output::json(&result),
+            Format::Csv => causes_csv(&causes),
+            Format::Table => format!(
+                "{} leaves: actual {} vs expected {} ({})\n{}\n\n{}",
+                table.len(),
+                number(actual),
+                number(expected),
+                signed_pct(actual / expected - 1.0),
+                result.verdict,
+                causes_table(&causes)
+            ),
+        });
+    }
+    let dir = match &args.data {
+        Some(dir) => dir.clone(),
+        None => crate::drill::current_drill_dir()?,
+    };
+    let diagnosis = diagnose_drill(&dir, args.metric, args.algorithm, &settings)?;
+    super::emit(&match args.format {
+        Format::Json => output::json(&diagnosis),
+        Format::Csv => causes_csv(&diagnosis.root_causes),
+        Format::Table => drill_text(&diagnosis),
+    })
+}
+
+fn terms_text(c: &RootCause) -> String {
+    let mut label = c.label();
+    if !c.implied.is_empty() {
+        let implied: Vec<String> = c.implied.iter().map(|(d, v)| format!("{d}={v}")).collect();
+        label.push_str(&format!(" ({})", implied.join(", ")));
+    }
+    label
+}
+
+fn causes_table(causes: &[RootCause]) -> String {
+    if causes.is_empty() {
+        return "no localised cause".into();
+    }
+    let mut table =
+        output::table(&["#", "root cause", "step", "explains", "inside", "outside", "confidence", "score"]);
+    for (i, c) in causes.iter().enumerate() {
+        table.add_row(vec![
+            (i + 1).to_string(),
+            terms_text(c),
+            c.step.clone().unwrap_or_else(|| "–".into()),
+            pct(c.explanatory_power),
+            signed_pct(c.change_inside),
+            signed_pct(c.change_outside),
+            pct(c.confidence),
+            number(c.score),
+        ]);
+    }
+    table.to_string()
+}
+
+fn causes_csv(causes: &[RootCause]) -> String {
+    let rows: Vec<Vec<String>> = causes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            vec![
+                (i + 1).to_string(),
+                c.label(),
+                c.step.clone().unwrap_or_default(),
+                c.explanatory_power.to_string(),
+                c.change_inside.to_string(),
+                c.change_outside.to_string(),
+                c.confidence.to_string(),
+                c.score.to_string(),
+            ]
+        })
+        .collect();
+    output::csv(
+        &[
+            "rank",
+            "terms",
+            "step",
+            "explanatory_power",
+            "change_inside",
+            "change_outside",
+            "confidence",
+            "score",
+        ],
+        &rows,
+    )
+}
+
+fn drill_text(d: &DrillDiagnosis) -> String {
+    let mut out = format!(
+        "{}: {} → {} ({}, p = {}), baseline {} vs current {}\n\n1. Data quality\n",
+        d.metric,
+        pct(d.baseline_value),
+        pct(d.current_value),
+        signed_pct(d.change),
+        p_value(Some(d.p_value)),
+        d.baseline,
+        d.current
+    );
+    for c in &d.checks {
+        out.push_str(&format!("   [{}] {}: {}\n", c.status, c.name, c.detail));
+    }
+    out.push_str("\n2. Mix vs rate (conversion, by dimension; most mix-driven first)\n");
+    let mut mix = output::table(&["dimension", "mix effect", "rate effect", "largest mix move"]);
+    for m in d.mix_vs_rate.iter().take(4) {
+        mix.add_row(vec![
+            m.dimension.clone(),
+            format!("{:+.3} pp", m.mix_effect * 100.0),
+            format!("{:+.3} pp", m.rate_effect * 100.0),
+            format!("{} ({:+.1} pp share)", m.top_mix_segment, m.top_mix_share_change * 100.0),
+        ]);
+    }
+    out.push_str(&format!("{mix}\n\n3. Funnel steps\n"));
+    let mut steps = output::table(&["step", "baseline", "current", "change", "p-value", "share of change"]);
+    for s in &d.funnel {
+        steps.add_row(vec![
+            s.step.clone(),
+            pct(s.baseline),
+            pct(s.current),
+            signed_pct(s.change),
+            p_value(Some(s.p_value)),
+            pct(s.share_of_change),
+        ]);
+    }
+    out.push_str(&format!(
+        "{steps}\n\n4. Root causes\n{}\n\nVerdict: {}\n",
+        causes_table(&d.root_causes),
+        d.verdict
+    ));
+    out
+}

@@ -1,0 +1,464 @@
+//! `dropcase exp start|status|hint|decide|reveal|log`: experiment drills. The learner reads
+//! an A/B test with the `ab` tools and decides: ship, don't ship, extend, fix and rerun, or
+//! ship to a segment, with reasons from a fixed list.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+use clap::{ArgGroup, Args, Subcommand};
+use serde::Serialize;
+
+use crate::drill::workspace::{self, Progress};
+use crate::experiment::brief::ExperimentBrief;
+use crate::experiment::grade::{self, ExperimentAnswer, ExperimentProcess};
+use crate::experiment::hint;
+use crate::experiment::workspace::{DecisionRecord, ExperimentDrill};
+use crate::experiment::{Decision, ExpFamily, ExperimentScenario, Reason};
+use crate::generate::model::mix_seed;
+use crate::output::{self, Format};
+use crate::scenario::{Difficulty, catalogue};
+
+use super::drill::DirArgs;
+use super::emit;
+
+#[derive(Debug, Args)]
+pub struct ExpArgs {
+    #[command(subcommand)]
+    pub command: ExpCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExpCommand {
+    /// Start an experiment drill (a random experiment scenario by default).
+    Start(StartArgs),
+    /// The brief again, commands used, hints taken.
+    Status(DirArgs),
+    /// The next staged hint (each costs points).
+    Hint(DirArgs),
+    /// Decide what to do with the experiment, and why; graded.
+    Decide(DecideArgs),
+    /// The truth: family, right decision, reasons, explanation.
+    Reveal(DirArgs),
+    /// Every command run in the drill, with its time.
+    Log(DirArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// A catalogue name or a path to an experiment scenario file (default: random).
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Draw only experiment scenarios of this family.
+    #[arg(long)]
+    pub family: Option<String>,
+    #[arg(long, value_enum)]
+    pub difficulty: Option<Difficulty>,
+    /// Replays a case exactly (printed when a drill starts).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Users the experiment planned to expose (default: the scenario's, tens of thousands).
+    #[arg(long)]
+    pub users: Option<u64>,
+    /// Drill folder (default: $DROPCASE_HOME/experiments/<seed>).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Replace an existing drill folder.
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("decision").required(true).multiple(false)
+    .args(["ship", "dont_ship", "extend", "fix_and_rerun", "ship_segment"])))]
+pub struct DecideArgs {
+    /// Ship to everyone.
+    #[arg(long)]
+    pub ship: bool,
+    /// Do not ship.
+    #[arg(long)]
+    pub dont_ship: bool,
+    /// Keep the test running to the planned sample.
+    #[arg(long)]
+    pub extend: bool,
+    /// The test is broken: fix it and run it again.
+    #[arg(long)]
+    pub fix_and_rerun: bool,
+    /// Ship to one segment after a retest, e.g. platform=ios,web or platform!=android.
+    #[arg(long, value_name = "SEG")]
+    pub ship_segment: Option<String>,
+    /// Why, from a fixed list (comma-separated): clear_win, clear_loss, no_effect, srm,
+    /// novelty, primacy, peeking, simpson, guardrail, heterogeneous, underpowered,
+    /// multiple_comparisons, outlier, carryover, telemetry.
+    #[arg(long, value_name = "REASON[,REASON]", required = true)]
+    pub reason: String,
+    /// Your reasoning, kept with the decision.
+    #[arg(long)]
+    pub note: Option<String>,
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn run(args: ExpArgs) -> anyhow::Result<()> {
+    match args.command {
+        ExpCommand::Start(a) => start(a),
+        ExpCommand::Status(a) => status(a),
+        ExpCommand::Hint(a) => take_hint(a),
+        ExpCommand::Decide(a) => decide(a),
+        ExpCommand::Reveal(a) => reveal(a),
+        ExpCommand::Log(a) => log(a),
+    }
+}
+
+fn nearest_error(kind: &str, text: &str, names: &[&str]) -> anyhow::Error {
+    let hint =
+        crate::suggest::nearest(text, names).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default();
+    anyhow::anyhow!("unknown {kind} '{text}'{hint}; choose one of: {}", names.join(", "))
+}
+
+fn pick_scenario(args: &StartArgs, seed: u64) -> anyhow::Result<(ExperimentScenario, bool)> {
+    if let Some(name) = &args.scenario {
+        return Ok((ExperimentScenario::load(name)?, true));
+    }
+    let family = match &args.family {
+        Some(f) => Some(
+            ExpFamily::parse(f).ok_or_else(|| nearest_error("experiment family", f, &ExpFamily::names()))?,
+        ),
+        None => None,
+    };
+    let candidates: Vec<ExperimentScenario> = catalogue::experiments()?
+        .into_iter()
+        .filter(|s| family.is_none_or(|f| s.family == f))
+        .filter(|s| args.difficulty.is_none_or(|d| s.difficulty == d))
+        .collect();
+    anyhow::ensure!(
+        !candidates.is_empty(),
+        "no experiment scenario in the catalogue matches{}{}; `dropcase scenarios list` shows what there is",
+        family.map(|f| format!(" --family {f}")).unwrap_or_default(),
+        args.difficulty.map(|d| format!(" --difficulty {}", d.name())).unwrap_or_default()
+    );
+    let index = (mix_seed(&[seed, 0xE5C]) % candidates.len() as u64) as usize;
+    Ok((candidates[index].clone(), false))
+}
+
+fn start(args: StartArgs) -> anyhow::Result<()> {
+    let seed = args.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
+    let (scenario, named) = pick_scenario(&args, seed)?;
+    let dir =
+        args.dir.clone().unwrap_or_else(|| workspace::home().join("experiments").join(seed.to_string()));
+    let generated = crate::experiment::generate::generate(&scenario, seed, &dir, args.users, args.force)?;
+    Progress::new().save(&generated.dir)?;
+    workspace::set_current(&generated.dir)?;
+    let mut replay = format!("dropcase exp start --seed {seed}");
+    if named {
+        replay.push_str(&format!(" --scenario {}", args.scenario.as_deref().unwrap_or_default()));
+    }
+    if let Some(f) = &args.family {
+        replay.push_str(&format!(" --family {f}"));
+    }
+    if let Some(d) = args.difficulty {
+        replay.push_str(&format!(" --difficulty {}", d.name()));
+    }
+    if let Some(n) = args.users {
+        replay.push_str(&format!(" --users {n}"));
+    }
+    if args.format == Format::Json {
+        #[derive(Serialize)]
+        struct Started<'a> {
+            dir: String,
+            seed: u64,
+            brief: &'a ExperimentBrief,
+            replay: String,
+        }
+        return emit(&output::json(&Started {
+            dir: generated.dir.display().to_string(),
+            seed,
+            brief: &generated.brief,
+            replay,
+        }));
+    }
+    emit(&render_brief(&generated.brief, &generated.dir, Some(&replay)))
+}
+
+fn render_brief(brief: &ExperimentBrief, dir: &std::path::Path, replay: Option<&str>) -> String {
+    let d = &brief.design;
+    let mut out = format!("Experiment case {}\n\n  {}\n\n", brief.seed, brief.prompt);
+    out.push_str(&format!(
+        "Design: {} vs {} at {}/{}, from {} for {} days (to {}); powered ({:.0}%, alpha {}) for a {:.1}% relative MDE on {}: {} users per arm.\n",
+        d.arms[0],
+        d.arms[1],
+        d.weights[0],
+        d.weights[1],
+        d.start,
+        d.planned_days,
+        d.planned_end,
+        d.power * 100.0,
+        d.alpha,
+        d.mde * 100.0,
+        d.primary,
+        output::thousands(d.planned_users_per_arm)
+    ));
+    out.push_str(&format!(
+        "Metrics: primary {}; secondary {}; guardrails {}.\n",
+        d.primary,
+        d.secondary.iter().map(|m| m.name()).collect::<Vec<_>>().join(", "),
+        d.guardrails.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+    ));
+    for p in &d.phases {
+        out.push_str(&format!("Allocation from {}: {}/{}\n", p.from, p.weights[0], p.weights[1]));
+    }
+    out.push_str(&format!(
+        "Data: {} to {}, {} users.\n",
+        brief.data_from,
+        brief.data_to,
+        output::thousands(brief.users)
+    ));
+    for n in &brief.notes {
+        out.push_str(&format!("Note: {n}\n"));
+    }
+    out.push_str(&format!("\nTables in {}:\n", dir.display()));
+    for t in &brief.tables {
+        out.push_str(&format!("  {:<20} {}\n", t.name, t.about));
+    }
+    out.push_str("\nDefinitions:\n");
+    for d in &brief.definitions {
+        out.push_str(&format!("  {:<24} {}\n", d.metric, d.definition));
+    }
+    out.push_str("\nSuggested first commands:\n  dropcase ab analyze\n  dropcase ab daily\n  dropcase ab segments --by platform\n");
+    out.push_str("\nWhen ready: dropcase exp decide --ship|--dont-ship|--extend|--fix-and-rerun|--ship-segment SEG --reason REASON[,REASON]\nStuck? dropcase exp hint (costs points)\n");
+    if let Some(replay) = replay {
+        out.push_str(&format!("Replay this case: {replay}\n"));
+    }
+    out
+}
+
+fn status(args: DirArgs) -> anyhow::Result<()> {
+    let drill = ExperimentDrill::open(args.dir.as_deref())?;
+    let progress = drill.progress()?;
+    let decision = drill.decision()?;
+    let minutes = (Utc::now() - progress.started_at).num_minutes();
+    #[derive(Serialize)]
+    struct Status<'a> {
+        dir: String,
+        prompt: &'a str,
+        minutes: i64,
+        commands: usize,
+        hints: u32,
+        decision: Option<Decision>,
+        score: Option<f64>,
+        revealed: bool,
+    }
+    let s = Status {
+        dir: drill.dir.display().to_string(),
+        prompt: &drill.brief.prompt,
+        minutes,
+        commands: progress.investigations().count(),
+        hints: progress.hints,
+        decision: decision.as_ref().map(|d| d.answer.decision),
+        score: decision.as_ref().map(|d| d.grade.score),
+        revealed: progress.revealed,
+    };
+    if args.format == Format::Json {
+        return emit(&output::json(&s));
+    }
+    let mut text = render_brief(&drill.brief, &drill.dir, None);
+    text.push_str(&format!(
+        "\nTime spent: {minutes} min · analyses run: {} · hints taken: {}/{}",
+        s.commands,
+        s.hints,
+        hint::STAGES.len()
+    ));
+    match &decision {
+        Some(d) => text.push_str(&format!(" · decided: {} ({:.0}/100)", d.answer.decision, d.grade.score)),
+        None => text.push_str(" · not decided yet"),
+    }
+    emit(&text)
+}
+
+fn take_hint(args: DirArgs) -> anyhow::Result<()> {
+    let drill = ExperimentDrill::open(args.dir.as_deref())?;
+    let mut progress = drill.progress()?;
+    anyhow::ensure!(
+        drill.decision()?.is_none() && !progress.revealed,
+        "this experiment is already decided; hints are for before the decision (`dropcase exp reveal` shows the truth)"
+    );
+    let stage = progress.hints as usize;
+    anyhow::ensure!(
+        stage < hint::STAGES.len(),
+        "no hints left: all {} have been taken; `dropcase exp reveal` gives up and shows the truth",
+        hint::STAGES.len()
+    );
+    let text = hint::hint(&drill.truth()?, stage);
+    progress.hints += 1;
+    progress.save(&drill.dir)?;
+    let cost = grade::HINT_COSTS[stage];
+    if args.format == Format::Json {
+        #[derive(Serialize)]
+        struct Hint<'a> {
+            stage: usize,
+            name: &'a str,
+            hint: &'a str,
+            cost: f64,
+        }
+        return emit(&output::json(&Hint { stage: stage + 1, name: hint::STAGES[stage], hint: &text, cost }));
+    }
+    emit(&format!("Hint {}/{} (−{cost:.0} points): {text}", stage + 1, hint::STAGES.len()))
+}
+
+fn parse_reasons(text: &str) -> anyhow::Result<Vec<Reason>> {
+    let mut reasons = Vec::new();
+    for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let reason = Reason::parse(word).ok_or_else(|| {
+            let e = nearest_error("reason", word, &Reason::names());
+            anyhow::anyhow!("--reason: {e}")
+        })?;
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+    anyhow::ensure!(!reasons.is_empty(), "--reason: give at least one reason, e.g. --reason srm");
+    Ok(reasons)
+}
+
+fn decide(args: DecideArgs) -> anyhow::Result<()> {
+    let drill = ExperimentDrill::open(args.dir.as_deref())?;
+    let progress = drill.progress()?;
+    anyhow::ensure!(
+        !progress.revealed,
+        "the truth of this experiment was already revealed, so it cannot be decided; start a new one with `dropcase exp start`"
+    );
+    if let Some(previous) = drill.decision()? {
+        anyhow::bail!(
+            "this experiment was already decided ({}, {:.0}/100); `dropcase exp reveal` shows the truth, `dropcase exp start` starts a new case",
+            previous.answer.decision,
+            previous.grade.score
+        );
+    }
+    let reasons = parse_reasons(&args.reason)?;
+    let data = drill.data()?;
+    let platforms: Vec<&str> = data.dim_values[0].iter().map(String::as_str).collect();
+    let decision = if args.ship {
+        Decision::Ship
+    } else if args.dont_ship {
+        Decision::DontShip
+    } else if args.extend {
+        Decision::Extend
+    } else if args.fix_and_rerun {
+        Decision::FixAndRerun
+    } else {
+        Decision::ShipSegment
+    };
+    let segment = match &args.ship_segment {
+        Some(text) => {
+            let (dim, values, _) = grade::parse_segment(text).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--ship-segment '{text}' is not DIM=VALUE[,VALUE] or DIM!=VALUE (e.g. platform=ios,web)"
+                )
+            })?;
+            let dims = crate::experiment::data::DIMENSIONS;
+            let d = dims.iter().position(|x| *x == dim).ok_or_else(|| {
+                anyhow::anyhow!("--ship-segment: {}", nearest_error("dimension", &dim, &dims))
+            })?;
+            for v in &values {
+                anyhow::ensure!(
+                    data.dim_values[d].contains(v),
+                    "--ship-segment: {dim} has no value '{v}' in this experiment; its values: {}",
+                    data.dim_values[d].join(", ")
+                );
+            }
+            Some(text.clone())
+        }
+        None => None,
+    };
+    let truth = drill.truth()?;
+    let commands: Vec<String> = progress.investigations().map(|e| e.command.clone()).collect();
+    let process = ExperimentProcess { commands, hints: progress.hints };
+    let answer = ExperimentAnswer { decision, reasons, segment };
+    let grade = grade::grade(&truth, &answer, &process, &platforms);
+    drill.save_decision(&DecisionRecord { at: Utc::now(), answer, grade: grade.clone() })?;
+    match args.format {
+        Format::Json => emit(&output::json(&grade)),
+        _ => {
+            let mut table = output::table(&["component", "points", "of", "why"]);
+            for c in &grade.breakdown {
+                table.add_row(vec![
+                    c.component.clone(),
+                    format!("{:.0}", c.earned),
+                    format!("{:.0}", c.possible),
+                    c.why.clone(),
+                ]);
+            }
+            emit(&format!("Score: {:.0}/100\n{table}\n`dropcase exp reveal` shows the truth.", grade.score))
+        }
+    }
+}
+
+fn reveal(args: DirArgs) -> anyhow::Result<()> {
+    let drill = ExperimentDrill::open(args.dir.as_deref())?;
+    let mut progress = drill.progress()?;
+    let truth = drill.truth()?;
+    progress.revealed = true;
+    progress.save(&drill.dir)?;
+    let decision = drill.decision()?;
+    #[derive(Serialize)]
+    struct Truth<'a> {
+        family: ExpFamily,
+        decision: Decision,
+        reasons: &'a [Reason],
+        segment: Option<&'a str>,
+        explanation: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Revealed<'a> {
+        truth: Truth<'a>,
+        evidence: &'a str,
+        your_decision: Option<&'a DecisionRecord>,
+    }
+    let revealed = Revealed {
+        truth: Truth {
+            family: truth.family,
+            decision: truth.decision,
+            reasons: &truth.reasons,
+            segment: truth.segment.as_deref(),
+            explanation: &truth.explanation,
+        },
+        evidence: &truth.evidence,
+        your_decision: decision.as_ref(),
+    };
+    if args.format == Format::Json {
+        return emit(&output::json(&revealed));
+    }
+    let mut text = format!(
+        "Truth: {} → {}{} (reason: {})\n\n{}\n\nThe command that shows it: {}",
+        truth.family,
+        truth.decision,
+        truth.segment.as_ref().map(|s| format!(" to {s}")).unwrap_or_default(),
+        truth.reasons.iter().map(|r| r.name()).collect::<Vec<_>>().join(", "),
+        truth.explanation,
+        truth.evidence
+    );
+    if let Some(d) = &decision {
+        text.push_str(&format!("\nYour decision: {} ({:.0}/100)", d.answer.decision, d.grade.score));
+    }
+    emit(&text)
+}
+
+fn log(args: DirArgs) -> anyhow::Result<()> {
+    let drill = ExperimentDrill::open(args.dir.as_deref())?;
+    let progress = drill.progress()?;
+    if args.format == Format::Json {
+        return emit(&output::json(&progress.log));
+    }
+    let mut table = output::table(&["time", "command"]);
+    for e in &progress.log {
+        table.add_row(vec![e.at.format("%H:%M:%S").to_string(), e.command.clone()]);
+    }
+    emit(&format!(
+        "Started {} · {} command(s)\n{table}",
+        progress.started_at.format("%Y-%m-%d %H:%M"),
+        progress.log.len()
+    ))
+}

@@ -1,0 +1,204 @@
+//! `dropcase report`: the current drill's investigation as one self-contained HTML file.
+//! Each logged query or A/B command is run again by this same executable (with the drill's
+//! folder as its data, its chart drawn to a temporary SVG and logging switched off), so the
+//! report shows exactly what the learner saw, plotted.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::drill::Drill;
+use crate::drill::workspace::{LogEntry, is_investigation, write_atomic};
+use crate::plot::Size;
+use crate::report::{Report, Step, StepOutput, TruthSection, render_html, split_command, truth_chart};
+
+/// Set in the environment of re-run commands so they are not logged a second time.
+pub const NO_LOG_ENV: &str = "DROPCASE_NO_LOG";
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Where to write the report.
+    #[arg(long, short = 'o', value_name = "FILE", default_value = "report.html")]
+    out: PathBuf,
+    /// The drill folder [default: the current drill].
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+/// Commands whose data comes from the drill folder through `--data DIR`.
+fn reads_drill_data(words: &[String]) -> bool {
+    matches!(words.get(1).map(String::as_str), Some("query" | "sql" | "diagnose"))
+}
+
+/// Commands that take `--plot`.
+fn draws_chart(words: &[String]) -> bool {
+    let pair = (words.get(1).map(String::as_str), words.get(2).map(String::as_str));
+    matches!(
+        pair,
+        (Some("query"), Some("trend" | "compare" | "funnel"))
+            | (Some("ab"), Some("srm" | "analyze" | "daily"))
+    )
+}
+
+/// The arguments to run a logged command again with: the drill's data, a chart to `svg`.
+fn rerun_args(words: &[String], dir: &Path, svg: Option<&Path>) -> Vec<String> {
+    let mut args: Vec<String> = Vec::new();
+    let mut rest = words.iter().skip(1);
+    while let Some(word) = rest.next() {
+        match word.as_str() {
+            // The learner's own chart file is left alone; the report draws its own.
+            "--plot" if svg.is_some() => {
+                rest.next();
+            }
+            w if svg.is_some() && w.starts_with("--plot=") => {}
+            _ => args.push(word.clone()),
+        }
+    }
+    let has_data = args.iter().any(|a| a == "--data" || a.starts_with("--data="));
+    if reads_drill_data(words) && !has_data {
+        args.push("--data".into());
+        args.push(dir.display().to_string());
+    }
+    if let Some(svg) = svg {
+        args.push("--plot".into());
+        args.push(svg.display().to_string());
+        if !args.iter().any(|a| a == "--size" || a.starts_with("--size=")) {
+            args.push("--size".into());
+            args.push(Size::default().to_string());
+        }
+    }
+    args
+}
+
+fn run_again(entry: &LogEntry, dir: &Path, scratch: &Path, index: usize) -> StepOutput {
+    let words = split_command(&entry.command);
+    if !is_investigation(&entry.command) {
+        return StepOutput::Recorded("A drill step: recorded, not run again.".into());
+    }
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(err) => return StepOutput::Failed(format!("cannot find the dropcase executable: {err}")),
+    };
+    let svg = draws_chart(&words).then(|| scratch.join(format!("step-{index}.svg")));
+    let output = Command::new(&exe)
+        .args(rerun_args(&words, dir, svg.as_deref()))
+        .env(NO_LOG_ENV, "1")
+        .env("NO_COLOR", "1")
+        .output();
+    match output {
+        Err(err) => StepOutput::Failed(format!("cannot run {}: {err}", exe.display())),
+        Ok(out) if !out.status.success() => {
+            StepOutput::Failed(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+        Ok(out) => StepOutput::Ran {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            chart_svg: svg.and_then(|p| std::fs::read_to_string(p).ok()),
+        },
+    }
+}
+
+/// A temporary folder for the re-run commands' charts, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("dropcase-report-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create a temporary folder {} for the charts", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn run(args: ReportArgs) -> anyhow::Result<()> {
+    let drill = Drill::open(args.dir.as_deref())?;
+    let progress = drill.progress()?;
+    let scratch = Scratch::new()?;
+    let steps = progress
+        .log
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| Step {
+            at: entry.at,
+            command: entry.command.clone(),
+            output: run_again(entry, &drill.dir, scratch.path(), i),
+        })
+        .collect();
+    let truth = if progress.revealed {
+        let truth = drill.truth()?;
+        let chart_svg = match truth_chart(&drill.dir, &drill.brief, &truth) {
+            Ok(chart) => Some(crate::plot::to_svg(&chart, Size::default())?),
+            Err(err) => {
+                eprintln!("note: no truth chart ({err:#})");
+                None
+            }
+        };
+        Some(TruthSection { truth, chart_svg })
+    } else {
+        None
+    };
+    let report = Report {
+        brief: drill.brief.clone(),
+        steps,
+        hints: progress.hints,
+        answer: progress.answer.clone(),
+        truth,
+    };
+    write_atomic(&args.out, render_html(&report).as_bytes())?;
+    eprintln!("report written to {}", args.out.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        split_command(text)
+    }
+
+    #[test]
+    fn rerun_adds_the_drill_data_and_the_report_chart() {
+        let dir = Path::new("/d");
+        let svg = Path::new("/tmp/s.svg");
+        let args = rerun_args(&words("dropcase query compare --by platform --plot mine.png"), dir, Some(svg));
+        assert_eq!(
+            args,
+            [
+                "query",
+                "compare",
+                "--by",
+                "platform",
+                "--data",
+                "/d",
+                "--plot",
+                "/tmp/s.svg",
+                "--size",
+                "1200x700"
+            ]
+        );
+        let args = rerun_args(&words("dropcase ab srm --counts 5,6"), dir, None);
+        assert_eq!(args, ["ab", "srm", "--counts", "5,6"]);
+        let args = rerun_args(&words("dropcase sql \"SELECT 1\" --data /x"), dir, None);
+        assert_eq!(args, ["sql", "SELECT 1", "--data", "/x"]);
+    }
+
+    #[test]
+    fn charts_only_for_commands_that_draw() {
+        assert!(draws_chart(&words("dropcase ab srm --counts 1,2")));
+        assert!(draws_chart(&words("dropcase query trend")));
+        assert!(!draws_chart(&words("dropcase sql x")));
+        assert!(!draws_chart(&words("dropcase ab test")));
+    }
+}

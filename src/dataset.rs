@@ -1,0 +1,533 @@
+//! Opening data for queries: a drill folder, a Parquet or CSV file, or a Hive-partitioned
+//! folder, as lazy polars scans (so filters and column choices reach the file readers and
+//! data larger than memory works). A user's own column names map onto dropcase's through a
+//! `--schema` TOML file; what a query needs but the data lacks is refused by name.
+
+use std::cell::OnceCell;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use polars::prelude::*;
+use serde::Deserialize;
+
+use crate::brief::{Brief, Window};
+use crate::query::did_you_mean;
+use crate::schema::{files, sessions as s};
+
+/// A lazily scanned table and its (mapped) schema.
+#[derive(Clone)]
+pub struct Table {
+    pub frame: LazyFrame,
+    pub schema: SchemaRef,
+}
+
+impl Table {
+    fn scan(frame: LazyFrame, what: &str) -> anyhow::Result<Self> {
+        let mut frame = frame;
+        let schema = frame
+            .collect_schema()
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot read {what}"))?;
+        Ok(Self { frame, schema })
+    }
+
+    pub fn has(&self, column: &str) -> bool {
+        self.schema.contains(column)
+    }
+
+    pub fn dtype(&self, column: &str) -> Option<&DataType> {
+        self.schema.get(column)
+    }
+
+    pub fn column_names(&self) -> Vec<String> {
+        self.schema.iter_names().map(|n| n.to_string()).collect()
+    }
+}
+
+/// Everything a query can read, in dropcase's column names.
+pub struct Dataset {
+    /// The folder or file the data came from.
+    pub origin: PathBuf,
+    /// The drill's brief, when the data is a drill folder.
+    pub brief: Option<Brief>,
+    pub sessions: Table,
+    pub orders: Option<Table>,
+    /// Pre-aggregated sessions (`rollup.parquet`), used when a query allows it.
+    pub rollup: Option<Table>,
+    /// `context/*.csv` of a drill folder, by file stem (`releases`, `marketing`, ...).
+    pub context: Vec<(String, LazyFrame)>,
+    /// Columns queries may cut by, in listing order.
+    pub dimensions: Vec<String>,
+    /// Column names as the source spells them (for messages about own data).
+    source_columns: Vec<String>,
+    /// How columns were mapped: `Some(file)` when a `--schema` file was given.
+    schema_file: Option<PathBuf>,
+    date_range: OnceCell<(NaiveDate, NaiveDate)>,
+}
+
+/// Where `dropcase` keeps its state: `$DROPCASE_HOME`, else `$HOME/.dropcase`.
+pub fn dropcase_home() -> anyhow::Result<PathBuf> {
+    if let Some(home) = std::env::var_os("DROPCASE_HOME").filter(|h| !h.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .context("neither DROPCASE_HOME nor HOME is set: set one, or pass --data PATH")?;
+    Ok(PathBuf::from(home).join(".dropcase"))
+}
+
+/// The folder of the current drill, named by the pointer file `$DROPCASE_HOME/current`
+/// (plain text: the folder's absolute path) that `dropcase drill start` writes.
+pub fn current_drill_dir() -> anyhow::Result<PathBuf> {
+    const NONE: &str = "no current drill: run `dropcase drill start` or pass --data PATH";
+    let pointer = dropcase_home()?.join("current");
+    let text = match std::fs::read_to_string(&pointer) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => bail!(NONE),
+        Err(err) => {
+            return Err(err).with_context(|| format!("cannot read {}", pointer.display()));
+        }
+    };
+    let dir = PathBuf::from(text.trim());
+    if text.trim().is_empty() {
+        bail!(NONE);
+    }
+    if !dir.join(files::BRIEF).is_file() {
+        bail!(
+            "the current drill folder {} (named in {}) is gone or holds no {}: run `dropcase drill start` or pass --data PATH",
+            dir.display(),
+            pointer.display(),
+            files::BRIEF
+        );
+    }
+    Ok(dir)
+}
+
+/// A `--schema` file: which of the user's columns play which part. Keys are optional; a
+/// query that needs an unmapped part says which key to set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnMap {
+    pub timestamp: Option<String>,
+    pub date: Option<String>,
+    pub session_id: Option<String>,
+    pub user_id: Option<String>,
+    /// Order value or session revenue.
+    pub revenue: Option<String>,
+    pub page_load_ms: Option<String>,
+    /// Columns to cut by; they keep their own names.
+    #[serde(default)]
+    pub dimensions: Vec<String>,
+    #[serde(default)]
+    pub funnel: FunnelMap,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunnelMap {
+    pub viewed_product: Option<String>,
+    pub added_to_cart: Option<String>,
+    pub reached_checkout: Option<String>,
+    pub purchased: Option<String>,
+}
+
+impl ColumnMap {
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the schema file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a valid schema file (keys: timestamp, date, session_id, user_id, revenue, page_load_ms, dimensions = [...], [funnel] viewed_product/added_to_cart/reached_checkout/purchased)",
+                path.display()
+            )
+        })
+    }
+
+    /// (TOML key, dropcase column, source column) for every mapped single column.
+    fn pairs(&self) -> Vec<(&'static str, &'static str, &str)> {
+        let f = &self.funnel;
+        [
+            ("timestamp", s::TS, &self.timestamp),
+            ("date", s::DATE, &self.date),
+            ("session_id", s::SESSION_ID, &self.session_id),
+            ("user_id", s::USER_ID, &self.user_id),
+            ("revenue", s::REVENUE, &self.revenue),
+            ("page_load_ms", s::PAGE_LOAD_MS, &self.page_load_ms),
+            ("funnel.viewed_product", s::VIEWED_PRODUCT, &f.viewed_product),
+            ("funnel.added_to_cart", s::ADDED_TO_CART, &f.added_to_cart),
+            ("funnel.reached_checkout", s::REACHED_CHECKOUT, &f.reached_checkout),
+            ("funnel.purchased", s::PURCHASED, &f.purchased),
+        ]
+        .into_iter()
+        .filter_map(|(key, ours, theirs)| theirs.as_deref().map(|t| (key, ours, t)))
+        .collect()
+    }
+}
+
+/// The `--schema` key that maps a dropcase column, for "map it with ..." hints.
+fn schema_key(column: &str) -> String {
+    match column {
+        s::TS | s::DATE => "timestamp".into(),
+        c if s::FUNNEL.contains(&c) => format!("[funnel] {c}"),
+        c => c.to_string(),
+    }
+}
+
+fn is_text(dtype: &DataType) -> bool {
+    matches!(dtype, DataType::String | DataType::Categorical(..) | DataType::Enum(..))
+}
+
+impl Dataset {
+    /// Opens `--data PATH` (or the current drill when absent), mapping columns through
+    /// `--schema FILE` when given.
+    pub fn open(data: Option<&Path>, schema_file: Option<&Path>) -> anyhow::Result<Self> {
+        let origin = match data {
+            Some(path) => path.to_path_buf(),
+            None => current_drill_dir()?,
+        };
+        let map = schema_file.map(ColumnMap::read).transpose()?;
+        if !origin.exists() {
+            bail!("--data {}: no such file or folder", origin.display());
+        }
+        let mut brief = None;
+        let (mut orders, mut rollup, mut context) = (None, None, Vec::new());
+        let raw_sessions = if origin.is_dir() && origin.join(files::BRIEF).is_file() {
+            brief = Some(Brief::read(&origin)?);
+            let folder_sessions = origin.join("sessions");
+            let sessions = if folder_sessions.is_dir() {
+                scan_parquet(&folder_sessions, true)?
+            } else {
+                scan_parquet(&origin.join(files::SESSIONS), false)?
+            };
+            let orders_path = origin.join(files::ORDERS);
+            if orders_path.is_file() {
+                orders = Some(Table::scan(scan_parquet(&orders_path, false)?, "orders.parquet")?);
+            }
+            let rollup_path = origin.join(files::ROLLUP);
+            if rollup_path.is_file() && map.is_none() {
+                rollup = Some(Table::scan(scan_parquet(&rollup_path, false)?, "rollup.parquet")?);
+            }
+            context = scan_context(&origin.join(files::CONTEXT_DIR))?;
+            sessions
+        } else if origin.is_dir() {
+            scan_parquet(&origin, true)?
+        } else {
+            match origin.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+                Some("parquet" | "pq") => scan_parquet(&origin, false)?,
+                Some("csv") => {
+                    let mut text: Vec<String> = s::DIMENSIONS.iter().map(|d| d.to_string()).collect();
+                    text.extend(map.iter().flat_map(|m| m.dimensions.iter().cloned()));
+                    scan_csv(&origin, &text)?
+                }
+                _ => bail!(
+                    "--data {}: expected a drill folder, a .parquet or .csv file, or a folder of date=YYYY-MM-DD/*.parquet partitions",
+                    origin.display()
+                ),
+            }
+        };
+        let what = origin.display().to_string();
+        let raw = Table::scan(raw_sessions, &what)?;
+        let source_columns = raw.column_names();
+        let (sessions, dimensions) = match &map {
+            Some(map) => apply_map(raw, map, schema_file.expect("map implies a file"), &what)?,
+            None => normalize(raw, &what)?,
+        };
+        Ok(Self {
+            origin,
+            brief,
+            sessions,
+            orders,
+            rollup,
+            context,
+            dimensions,
+            source_columns,
+            schema_file: schema_file.map(Path::to_path_buf),
+            date_range: OnceCell::new(),
+        })
+    }
+
+    /// Fails unless sessions have `column`, saying what needs it and how to map it.
+    pub fn require(&self, column: &str, needed_by: &str) -> anyhow::Result<()> {
+        if self.sessions.has(column) {
+            return Ok(());
+        }
+        let how = match &self.schema_file {
+            Some(file) => format!("add `{} = \"your_column\"` to {}", schema_key(column), file.display()),
+            None => format!(
+                "map one of its columns with --schema FILE (`{} = \"your_column\"`)",
+                schema_key(column)
+            ),
+        };
+        bail!(
+            "{needed_by} needs the column '{column}', which {} does not have (its columns: {}); {how}",
+            self.origin.display(),
+            self.source_columns.join(", ")
+        )
+    }
+
+    /// Fails unless `name` is a dimension of this data, listing them and the nearest.
+    pub fn require_dimension(&self, name: &str, context: &str) -> anyhow::Result<()> {
+        if self.dimensions.iter().any(|d| d == name) {
+            return Ok(());
+        }
+        bail!(
+            "unknown dimension '{name}'{}{context}; dimensions: {}",
+            did_you_mean(name, self.dimensions.iter().map(String::as_str)),
+            if self.dimensions.is_empty() { "(none)".into() } else { self.dimensions.join(", ") }
+        )
+    }
+
+    /// First and last date in the data: from the brief for drills, else from the data.
+    pub fn date_range(&self) -> anyhow::Result<(NaiveDate, NaiveDate)> {
+        if let Some(range) = self.date_range.get() {
+            return Ok(*range);
+        }
+        let range = match &self.brief {
+            Some(brief) => (brief.data_from, brief.data_to),
+            None => {
+                self.require(s::DATE, "finding the data's dates")?;
+                let source = self.rollup.as_ref().unwrap_or(&self.sessions);
+                let frame = source
+                    .frame
+                    .clone()
+                    .select([col(s::DATE).min().alias("from"), col(s::DATE).max().alias("to")]);
+                let df = crate::query::engine::collect(frame).context("cannot read the data's dates")?;
+                let day = |name: &str| -> anyhow::Result<NaiveDate> {
+                    let days = df.column(name)?.cast(&DataType::Int32)?.i32()?.get(0);
+                    days.and_then(|d| NaiveDate::from_num_days_from_ce_opt(d + 719_163))
+                        .with_context(|| format!("{} holds no dated rows", self.origin.display()))
+                };
+                (day("from")?, day("to")?)
+            }
+        };
+        Ok(*self.date_range.get_or_init(|| range))
+    }
+
+    /// Fails unless `window` lies inside the data, naming the data's range.
+    pub fn check_window(&self, label: &str, window: &Window) -> anyhow::Result<()> {
+        let (from, to) = self.date_range()?;
+        if window.from < from || window.to > to {
+            bail!(
+                "the {label} window {window} is outside the data, which covers {from}..{to}: choose dates in that range"
+            );
+        }
+        Ok(())
+    }
+
+    /// Baseline and current windows: the flags if given, else the brief's, else the last
+    /// seven days of the data against the seven before (or, with under two weeks of data,
+    /// its later half against its earlier half).
+    pub fn windows(
+        &self,
+        baseline: Option<Window>,
+        current: Option<Window>,
+    ) -> anyhow::Result<(Window, Window)> {
+        let (baseline, current) = match (baseline, current, &self.brief) {
+            (Some(b), Some(c), _) => (b, c),
+            (b, c, Some(brief)) => (b.unwrap_or(brief.baseline), c.unwrap_or(brief.current)),
+            (b, c, None) => {
+                let (from, to) = self.date_range()?;
+                // A week against the week before; with under two weeks of data, the later
+                // half against the earlier half.
+                let span_days = (Window::new(from, to).days() / 2).clamp(1, 7) as u64;
+                let default_current = Window::new(to - chrono::Days::new(span_days - 1), to);
+                let current = c.unwrap_or(default_current);
+                let before = current.from.pred_opt().unwrap_or(current.from);
+                let span = chrono::Days::new(current.days().max(1) as u64 - 1);
+                (b.unwrap_or(Window::new(before - span, before)), current)
+            }
+        };
+        self.check_window("baseline", &baseline)?;
+        self.check_window("current", &current)?;
+        Ok((baseline, current))
+    }
+}
+
+fn pl_path(path: &Path) -> anyhow::Result<PlRefPath> {
+    PlRefPath::try_from_path(path)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("bad path {}", path.display()))
+}
+
+fn scan_parquet(path: &Path, partitioned: bool) -> anyhow::Result<LazyFrame> {
+    if !partitioned && !path.is_file() {
+        bail!("{} is missing", path.display());
+    }
+    let mut args = ScanArgsParquet::default();
+    if partitioned {
+        args.hive_options = HiveOptions::new_enabled();
+    }
+    LazyFrame::scan_parquet(pl_path(path)?, args)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot scan {} as Parquet", path.display()))
+}
+
+/// Scans a CSV, reading `text_columns` as text even when they look numeric (an
+/// `os_version` of 14 is a label, not a number).
+fn scan_csv(path: &Path, text_columns: &[String]) -> anyhow::Result<LazyFrame> {
+    let text_columns = text_columns.to_vec();
+    LazyCsvReader::new(pl_path(path)?)
+        .with_try_parse_dates(true)
+        .with_infer_schema_length(Some(10_000))
+        .with_schema_modify(move |mut schema: Schema| {
+            for name in &text_columns {
+                schema.set_dtype(name, DataType::String);
+            }
+            Ok(schema)
+        })
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot read the header of {}", path.display()))?
+        .finish()
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot scan {} as CSV", path.display()))
+}
+
+fn scan_context(dir: &Path) -> anyhow::Result<Vec<(String, LazyFrame)>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut tables = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            tables.push((stem, scan_csv(&path, &[])?));
+        }
+    }
+    tables.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(tables)
+}
+
+/// Columns in dropcase's names and types: flags to booleans, a `date` derived from `ts`
+/// when missing. Dimensions are the known ones present plus any other text column.
+fn normalize(raw: Table, what: &str) -> anyhow::Result<(Table, Vec<String>)> {
+    let mut exprs: Vec<Expr> = Vec::new();
+    let mut dimensions: Vec<String> = Vec::new();
+    for (name, dtype) in raw.schema.iter() {
+        let name = name.as_str();
+        exprs.push(conform(name, name, dtype, what, None)?);
+        let known = [s::SESSION_ID, s::USER_ID, s::TS, s::DATE, s::REVENUE, s::PAGE_LOAD_MS];
+        if s::DIMENSIONS.contains(&name) || (is_text(dtype) && !known.contains(&name)) {
+            dimensions.push(name.to_string());
+        }
+    }
+    if !raw.has(s::DATE) && raw.has(s::TS) {
+        exprs.push(col(s::TS).dt().date().alias(s::DATE));
+    }
+    // Known dimensions first, in their listing order; then the data's own.
+    dimensions.sort_by_key(|d| s::DIMENSIONS.iter().position(|k| k == d).unwrap_or(usize::MAX));
+    let needs_rewrite =
+        exprs.len() != raw.schema.len() || raw.schema.iter().any(|(n, t)| conform_needed(n.as_str(), t));
+    let table = if needs_rewrite { Table::scan(raw.frame.select(exprs), what)? } else { raw };
+    Ok((table, dimensions))
+}
+
+/// Whether a column must be cast to fit dropcase's types.
+fn conform_needed(ours: &str, dtype: &DataType) -> bool {
+    if s::FUNNEL.contains(&ours) {
+        return dtype != &DataType::Boolean;
+    }
+    match ours {
+        s::REVENUE | s::PAGE_LOAD_MS => dtype != &DataType::Float64,
+        s::DATE => dtype != &DataType::Date,
+        _ => false,
+    }
+}
+
+/// `col(theirs)` renamed to `ours` and cast to the type dropcase expects of it.
+fn conform(
+    ours: &str,
+    theirs: &str,
+    dtype: &DataType,
+    what: &str,
+    key: Option<&str>,
+) -> anyhow::Result<Expr> {
+    let column = col(theirs);
+    let unreadable = |expected: &str| {
+        anyhow::anyhow!(
+            "column '{theirs}'{} of {what} is {dtype}, not {expected}",
+            key.map(|k| format!(" (mapped as {k})")).unwrap_or_default()
+        )
+    };
+    let expr = if s::FUNNEL.contains(&ours) {
+        match dtype {
+            DataType::Boolean => column,
+            d if d.is_integer() => column.cast(DataType::Boolean),
+            _ => return Err(unreadable("a true/false or 0/1 flag")),
+        }
+    } else {
+        match ours {
+            s::REVENUE | s::PAGE_LOAD_MS => match dtype {
+                d if d.is_primitive_numeric() => column.cast(DataType::Float64),
+                _ => return Err(unreadable("a number")),
+            },
+            s::DATE => match dtype {
+                DataType::Date => column,
+                DataType::Datetime(..) => column.dt().date(),
+                _ => return Err(unreadable("a date (write ISO dates like 2026-03-15)")),
+            },
+            s::TS => match dtype {
+                DataType::Datetime(..) => column,
+                DataType::Date => column.cast(DataType::Datetime(TimeUnit::Milliseconds, None)),
+                _ => return Err(unreadable("a timestamp (write ISO 8601 like 2026-03-15 09:30:00)")),
+            },
+            _ => column,
+        }
+    };
+    Ok(expr.alias(ours))
+}
+
+/// Applies a `--schema` map: only mapped columns stay visible, in dropcase's names.
+fn apply_map(raw: Table, map: &ColumnMap, file: &Path, what: &str) -> anyhow::Result<(Table, Vec<String>)> {
+    let columns = raw.column_names();
+    let missing = |key: &str, theirs: &str| {
+        anyhow::anyhow!(
+            "{}: {key} = \"{theirs}\", but {what} has no column '{theirs}'{}; its columns: {}",
+            file.display(),
+            did_you_mean(theirs, columns.iter().map(String::as_str)),
+            columns.join(", ")
+        )
+    };
+    let mut exprs = Vec::new();
+    let mut dimensions = Vec::new();
+    for (key, ours, theirs) in map.pairs() {
+        let dtype = raw.dtype(theirs).ok_or_else(|| missing(key, theirs))?;
+        exprs.push(conform(ours, theirs, dtype, what, Some(key))?);
+    }
+    if let (None, Some(ts)) = (&map.date, &map.timestamp) {
+        let dtype = raw.dtype(ts).expect("checked above");
+        exprs.push(conform(s::DATE, ts, dtype, what, Some("timestamp"))?);
+    }
+    let taken: Vec<&str> = map.pairs().iter().map(|(_, ours, _)| *ours).collect();
+    for dim in &map.dimensions {
+        let dtype = raw.dtype(dim).ok_or_else(|| missing("dimensions", dim))?;
+        if taken.contains(&dim.as_str()) {
+            bail!("{}: '{dim}' is listed in dimensions and also mapped as a measure", file.display());
+        }
+        let expr = if is_text(dtype) { col(dim.as_str()) } else { col(dim.as_str()).cast(DataType::String) };
+        exprs.push(expr);
+        dimensions.push(dim.clone());
+    }
+    if exprs.is_empty() {
+        bail!("{} maps no columns: name at least the timestamp or date", file.display());
+    }
+    Ok((Table::scan(raw.frame.select(exprs), what)?, dimensions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_pointer_says_how_to_start() {
+        let home = tempfile::tempdir().unwrap();
+        // SAFETY (test-only): no other test in this binary reads DROPCASE_HOME.
+        unsafe { std::env::set_var("DROPCASE_HOME", home.path()) };
+        let err = current_drill_dir().unwrap_err().to_string();
+        assert_eq!(err, "no current drill: run `dropcase drill start` or pass --data PATH");
+        std::fs::write(home.path().join("current"), "/nonexistent/drill\n").unwrap();
+        let err = current_drill_dir().unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/drill"), "{err}");
+    }
+}

@@ -1,0 +1,190 @@
+//! Experiment scenarios: `scenarios/*.toml` files with `kind = "experiment"`. A file states
+//! the experiment's public design (arms, weights, dates, metrics, the MDE it was powered
+//! for) and the hidden family with seed-randomised parameter ranges.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::{Difficulty, Problem, ScenarioError, catalogue, locate::Locator};
+
+use super::family::ExpFamily;
+use super::metrics::Metric;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentScenario {
+    pub name: String,
+    /// Always "experiment" (checked by validation).
+    pub kind: String,
+    pub title: String,
+    pub difficulty: Difficulty,
+    pub family: ExpFamily,
+    /// What the team expected, as told to the learner.
+    pub hypothesis: String,
+    pub design: DesignSpec,
+    #[serde(default)]
+    pub truth: TruthSpec,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesignSpec {
+    #[serde(default = "default_arms")]
+    pub arms: Vec<String>,
+    #[serde(default = "default_weights")]
+    pub weights: Vec<f64>,
+    pub start: NaiveDate,
+    pub planned_days: u32,
+    /// Users exposed over the planned duration.
+    pub users: u64,
+    #[serde(default = "default_primary")]
+    pub primary: Metric,
+    #[serde(default)]
+    pub secondary: Vec<Metric>,
+    #[serde(default)]
+    pub guardrails: Vec<Metric>,
+    /// Relative minimum detectable effect the test was powered for (0.05 = 5%).
+    pub mde: f64,
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    #[serde(default = "default_power")]
+    pub power: f64,
+}
+
+/// Seed-randomised parameters of the hidden truth; families use the ones they need and
+/// fall back to their own defaults.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TruthSpec {
+    /// Relative effect on the order rate, drawn uniformly from [low, high].
+    pub lift: Option<[f64; 2]>,
+    /// Share of the planned users actually exposed (underpowered), or the day the test
+    /// was stopped (peeking) as a share of the planned days.
+    pub exposed_share: Option<[f64; 2]>,
+}
+
+fn default_arms() -> Vec<String> {
+    vec!["control".into(), "treatment".into()]
+}
+fn default_weights() -> Vec<f64> {
+    vec![50.0, 50.0]
+}
+fn default_primary() -> Metric {
+    Metric::Conversion
+}
+fn default_alpha() -> f64 {
+    0.05
+}
+fn default_power() -> f64 {
+    0.8
+}
+
+impl ExperimentScenario {
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ScenarioError> {
+        let scenario: Self = toml::from_str(text).map_err(|err| ScenarioError::Syntax {
+            origin: origin.to_string(),
+            message: err.to_string().trim_end().to_string(),
+        })?;
+        let problems = scenario.problems(text);
+        if problems.is_empty() {
+            Ok(scenario)
+        } else {
+            Err(ScenarioError::Invalid { origin: origin.to_string(), problems })
+        }
+    }
+
+    pub fn read(path: &Path) -> Result<Self, ScenarioError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ScenarioError::Read { path: path.display().to_string(), source })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// A catalogue name or a path to a `.toml` file.
+    pub fn load(name_or_path: &str) -> Result<Self, ScenarioError> {
+        let path = Path::new(name_or_path);
+        if name_or_path.ends_with(".toml") || path.exists() {
+            return Self::read(path);
+        }
+        catalogue::find_experiment(name_or_path)
+    }
+
+    fn problems(&self, text: &str) -> Vec<Problem> {
+        let loc = Locator::new(text);
+        let mut out = Vec::new();
+        let mut bad = |line: Option<usize>, key: &str, value: String, allowed: &str| {
+            out.push(Problem { line, key: key.to_string(), value, allowed: allowed.to_string() })
+        };
+        let design = Some(("design", None));
+        if self.kind != "experiment" {
+            bad(loc.key(None, "kind"), "kind", format!("{:?}", self.kind), "\"experiment\"");
+        }
+        if self.name.trim().is_empty()
+            || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            bad(loc.key(None, "name"), "name", format!("{:?}", self.name), "letters, digits, '_' and '-'");
+        }
+        let d = &self.design;
+        if d.arms.len() != 2 || d.arms[0] == d.arms[1] {
+            bad(loc.key(design, "arms"), "design.arms", format!("{:?}", d.arms), "two distinct names");
+        }
+        if d.weights.len() != d.arms.len() || d.weights.iter().any(|w| !w.is_finite() || *w <= 0.0) {
+            bad(
+                loc.key(design, "weights"),
+                "design.weights",
+                format!("{:?}", d.weights),
+                "one positive weight per arm",
+            );
+        }
+        if !(7..=60).contains(&d.planned_days) {
+            bad(
+                loc.key(design, "planned_days"),
+                "design.planned_days",
+                d.planned_days.to_string(),
+                "7 to 60",
+            );
+        }
+        if !(2_000..=2_000_000).contains(&d.users) {
+            bad(loc.key(design, "users"), "design.users", d.users.to_string(), "2000 to 2000000");
+        }
+        if !(d.mde > 0.0 && d.mde < 1.0) {
+            bad(
+                loc.key(design, "mde"),
+                "design.mde",
+                d.mde.to_string(),
+                "a relative effect in (0, 1), e.g. 0.05",
+            );
+        }
+        if !(d.alpha > 0.0 && d.alpha < 0.5) {
+            bad(loc.key(design, "alpha"), "design.alpha", d.alpha.to_string(), "a level in (0, 0.5)");
+        }
+        if !(d.power > 0.5 && d.power < 1.0) {
+            bad(loc.key(design, "power"), "design.power", d.power.to_string(), "a power in (0.5, 1)");
+        }
+        if d.secondary.contains(&d.primary) || d.guardrails.contains(&d.primary) {
+            bad(
+                loc.key(design, "primary"),
+                "design.primary",
+                d.primary.name().to_string(),
+                "a metric not also listed as secondary or guardrail",
+            );
+        }
+        let truth = Some(("truth", None));
+        for (key, range) in [("lift", self.truth.lift), ("exposed_share", self.truth.exposed_share)] {
+            if let Some([lo, hi]) = range {
+                let ok = lo.is_finite() && hi.is_finite() && lo <= hi && lo > -0.9 && hi < 2.0;
+                let share_ok = key != "exposed_share" || (lo > 0.0 && hi <= 1.0);
+                if !ok || !share_ok {
+                    bad(
+                        loc.key(truth, key),
+                        &format!("truth.{key}"),
+                        format!("[{lo}, {hi}]"),
+                        "[low, high] with low <= high (shares in (0, 1])",
+                    );
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,228 @@
+//! `query compare`: each segment's value in the baseline and current windows, its change,
+//! its traffic share, its mix and rate effects on the overall change (they sum exactly to
+//! it, see [`super::decompose`]), its share of the change and a test of its own change.
+
+use serde::Serialize;
+
+use super::decompose::{Cell, Effects, decompose_ratio, decompose_total};
+use super::engine::{Buckets, Key, Request, aggregate};
+use super::significance::{Moments, count_rate_p, two_proportion_p, welch_p};
+use super::{Filter, Kind, Metric, Segment, Stat, difference, layout, relative};
+use crate::brief::Window;
+use crate::dataset::Dataset;
+
+/// What to compare.
+#[derive(Debug, Clone)]
+pub struct CompareSpec {
+    pub metric: &'static Metric,
+    pub by: Vec<String>,
+    pub filter: Filter,
+    pub baseline: Window,
+    pub current: Window,
+    /// Keep the N segments that contribute most; the rest fold into one `(other)` row.
+    pub top: Option<usize>,
+}
+
+/// The result of `query compare` (its JSON is a documented contract).
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub metric: String,
+    pub by: Vec<String>,
+    pub baseline: Window,
+    pub current: Window,
+    pub segments: Vec<SegmentChange>,
+    pub total: SegmentChange,
+    /// Whether the answer came from the pre-aggregated rollup (not part of the JSON).
+    #[serde(skip)]
+    pub from_rollup: bool,
+}
+
+/// One row of a comparison: a segment (or the total) in both windows.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SegmentChange {
+    #[serde(flatten)]
+    pub segment: Segment,
+    pub baseline_value: Option<f64>,
+    pub current_value: Option<f64>,
+    pub abs_change: Option<f64>,
+    pub rel_change: Option<f64>,
+    pub baseline_n: u64,
+    pub current_n: u64,
+    pub baseline_share: Option<f64>,
+    pub current_share: Option<f64>,
+    pub mix_effect: Option<f64>,
+    pub rate_effect: Option<f64>,
+    pub contribution: Option<f64>,
+    pub p_value: Option<f64>,
+}
+
+/// Label of the row that folds the segments beyond `--top`.
+pub const OTHER: &str = "(other)";
+
+/// Compares `spec.metric` between the two windows, segment by segment.
+pub fn compare_segments(ds: &Dataset, spec: &CompareSpec) -> anyhow::Result<Comparison> {
+    let metric = spec.metric;
+    let (measures, layout) = layout(metric);
+    let buckets = Buckets::Windows(spec.baseline, spec.current);
+    let needed_by = format!("metric {}", metric.name);
+    let request =
+        Request { measures: &measures, by: &spec.by, filter: &spec.filter, buckets, needed_by: &needed_by };
+    let aggregates = aggregate(ds, &request)?;
+    let cells: Vec<(Key, Stat, Stat)> = aggregates
+        .keys
+        .iter()
+        .map(|key| {
+            let at = |bucket| Stat::from_values(&layout, aggregates.get(bucket, key));
+            (key.clone(), at(0), at(1))
+        })
+        .collect();
+
+    // The whole population: the sum of segments when the metric adds up, else its own query.
+    let (total0, total1) = if metric.is_decomposable() || spec.by.is_empty() {
+        cells.iter().fold((Stat::default(), Stat::default()), |(a, b), (_, x, y)| (a.add(x), b.add(y)))
+    } else {
+        let whole = aggregate(ds, &Request { by: &[], ..request })?;
+        let at = |bucket| Stat::from_values(&layout, whole.get(bucket, &Vec::new()));
+        (at(0), at(1))
+    };
+    let days = (spec.baseline.days() as f64, spec.current.days() as f64);
+    let sum_base =
+        |pick: fn(&(Key, Stat, Stat)) -> &Stat| -> f64 { cells.iter().map(|c| pick(c).base(metric)).sum() };
+    let (base0, base1) = (sum_base(|c| &c.1), sum_base(|c| &c.2));
+
+    let effects: Option<Vec<Effects>> = if metric.is_decomposable() {
+        let pairs: Vec<(Cell, Cell)> = cells
+            .iter()
+            .map(|(_, a, b)| {
+                let cell = |s: &Stat| Cell { num: s.num, den: s.base(metric) };
+                (cell(a), cell(b))
+            })
+            .collect();
+        match metric.kind {
+            Kind::Count | Kind::Sum => Some(decompose_total(&pairs)),
+            _ => decompose_ratio(&pairs),
+        }
+    } else {
+        None
+    };
+
+    let mut total = row(metric, Segment::default(), &total0, &total1, days);
+    total.baseline_share = (total0.base(metric) > 0.0).then_some(1.0);
+    total.current_share = (total1.base(metric) > 0.0).then_some(1.0);
+    if let Some(effects) = &effects {
+        total.mix_effect = Some(effects.iter().map(|e| e.mix).sum());
+        total.rate_effect = Some(effects.iter().map(|e| e.rate).sum());
+        total.contribution = total.abs_change.filter(|c| *c != 0.0).map(|_| 1.0);
+    }
+    let total_change = total.abs_change.filter(|c| *c != 0.0 && c.is_finite());
+
+    let mut segments: Vec<SegmentChange> = cells
+        .iter()
+        .enumerate()
+        .map(|(i, (key, a, b))| {
+            let mut r = row(metric, Segment::new(&spec.by, key), a, b, days);
+            let share = |x: f64, all: f64| (all > 0.0).then(|| x / all);
+            r.baseline_share = share(a.base(metric), base0);
+            r.current_share = share(b.base(metric), base1);
+            if let Some(effects) = &effects {
+                let e = effects[i];
+                r.mix_effect = Some(e.mix);
+                r.rate_effect = Some(e.rate);
+                r.contribution = total_change.map(|t| (e.mix + e.rate) / t);
+            }
+            r
+        })
+        .collect();
+    sort_by_contribution(&mut segments, total_change.unwrap_or(-1.0));
+    if let Some(top) = spec.top {
+        fold_tail(&mut segments, top, &spec.by);
+    }
+    Ok(Comparison {
+        metric: metric.name.to_string(),
+        by: spec.by.clone(),
+        baseline: spec.baseline,
+        current: spec.current,
+        segments,
+        total,
+        from_rollup: aggregates.from_rollup,
+    })
+}
+
+/// Values, changes, sizes and the test of one segment (shares and effects left empty).
+fn row(metric: &Metric, segment: Segment, a: &Stat, b: &Stat, days: (f64, f64)) -> SegmentChange {
+    let (v0, v1) = (a.value(metric), b.value(metric));
+    let p_value = match metric.kind {
+        Kind::Rate => two_proportion_p(a.num, a.den, b.num, b.den),
+        Kind::Mean => metric.sum_sq.and_then(|_| {
+            welch_p(
+                Moments { n: a.den, sum: a.num, sum_sq: a.sum_sq },
+                Moments { n: b.den, sum: b.num, sum_sq: b.sum_sq },
+            )
+        }),
+        Kind::Count => count_rate_p(a.num, days.0, b.num, days.1),
+        Kind::Sum | Kind::Percentile => None,
+    };
+    // An empty side gives no evidence either way.
+    let p_value = p_value.filter(|_| a.n > 0.0 && b.n > 0.0);
+    SegmentChange {
+        segment,
+        baseline_value: v0,
+        current_value: v1,
+        abs_change: difference(v0, v1),
+        rel_change: relative(v0, v1),
+        baseline_n: a.n.max(0.0).round() as u64,
+        current_n: b.n.max(0.0).round() as u64,
+        baseline_share: None,
+        current_share: None,
+        mix_effect: None,
+        rate_effect: None,
+        contribution: None,
+        p_value,
+    }
+}
+
+/// Largest share of the overall change first; without a decomposition, the largest
+/// share-weighted change in the overall direction first. Ties by segment, for stable output.
+fn sort_by_contribution(segments: &mut [SegmentChange], total_change: f64) {
+    let score = |r: &SegmentChange| -> f64 {
+        match r.contribution {
+            Some(c) => c,
+            None => {
+                let change = r.abs_change.unwrap_or(0.0) * total_change.signum();
+                change * r.current_share.or(r.baseline_share).unwrap_or(0.0)
+            }
+        }
+    };
+    // Rounded so that rounding noise (±1e-17 for a segment that nets to zero) cannot
+    // reorder ties.
+    let rounded = |r: &SegmentChange| (score(r) * 1e9).round();
+    segments.sort_by(|a, b| rounded(b).total_cmp(&rounded(a)).then_with(|| a.segment.0.cmp(&b.segment.0)));
+}
+
+/// Keeps `top` rows and folds the rest into one `(other)` row whose effects, shares and
+/// sizes are the sums of theirs, so the rows still add up to the total.
+fn fold_tail(segments: &mut Vec<SegmentChange>, top: usize, by: &[String]) {
+    if segments.len() <= top {
+        return;
+    }
+    let tail = segments.split_off(top);
+    let sum = |f: fn(&SegmentChange) -> Option<f64>| -> Option<f64> {
+        tail.iter().map(f).try_fold(0.0, |acc, x| x.map(|x| acc + x))
+    };
+    let key: Vec<Option<String>> = by.iter().map(|_| Some(OTHER.to_string())).collect();
+    segments.push(SegmentChange {
+        segment: Segment::new(by, &key),
+        baseline_value: None,
+        current_value: None,
+        abs_change: None,
+        rel_change: None,
+        baseline_n: tail.iter().map(|r| r.baseline_n).sum(),
+        current_n: tail.iter().map(|r| r.current_n).sum(),
+        baseline_share: sum(|r| r.baseline_share),
+        current_share: sum(|r| r.current_share),
+        mix_effect: sum(|r| r.mix_effect),
+        rate_effect: sum(|r| r.rate_effect),
+        contribution: sum(|r| r.contribution),
+        p_value: None,
+    });
+}

@@ -1,0 +1,384 @@
+//! The one place queries touch polars: measures per time bucket × segment, computed from
+//! `rollup.parquet` when the measures, filters and grain allow (a few thousand rows per day
+//! instead of every session) and from raw sessions otherwise. Orders come from the orders
+//! table and are joined on the same keys.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, NaiveDateTime};
+use polars::prelude::*;
+use serde::Serialize;
+
+use super::did_you_mean;
+use super::filter::{Condition, Filter};
+use super::metric::Measure;
+use crate::brief::Window;
+use crate::dataset::{Dataset, Table};
+use crate::schema::{orders as o, rollup as r, sessions as s};
+
+/// Environment variable that forces queries onto raw sessions (to check the rollup).
+pub const NO_ROLLUP_ENV: &str = "DROPCASE_NO_ROLLUP";
+
+const BUCKET: &str = "__bucket";
+
+/// Time resolution of a trend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grain {
+    Hour,
+    Day,
+    Week,
+}
+
+/// How rows are bucketed in time.
+#[derive(Debug, Clone, Copy)]
+pub enum Buckets {
+    /// Bucket 0 is the baseline window, bucket 1 the current one (they may overlap).
+    Windows(Window, Window),
+    /// Buckets are period starts (milliseconds since the epoch), optionally within a window.
+    Grain(Grain, Option<Window>),
+}
+
+/// A segment: one value (or none) per `--by` dimension.
+pub type Key = Vec<Option<String>>;
+
+/// Measures per bucket and segment.
+#[derive(Debug, Default)]
+pub struct Aggregates {
+    /// Values in the order of the requested measures; missing combinations are absent.
+    pub cells: HashMap<(i64, Key), Vec<f64>>,
+    /// Every segment seen, sorted (missing values first).
+    pub keys: Vec<Key>,
+    /// Whether sessions measures came from the rollup.
+    pub from_rollup: bool,
+}
+
+impl Aggregates {
+    pub fn get(&self, bucket: i64, key: &Key) -> Option<&[f64]> {
+        self.cells.get(&(bucket, key.clone())).map(Vec::as_slice)
+    }
+
+    /// Buckets present, sorted.
+    pub fn buckets(&self) -> Vec<i64> {
+        let mut buckets: Vec<i64> = self.cells.keys().map(|(b, _)| *b).collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        buckets
+    }
+}
+
+/// Period start of a grain bucket.
+pub fn bucket_time(bucket: i64) -> NaiveDateTime {
+    DateTime::from_timestamp_millis(bucket).map(|t| t.naive_utc()).unwrap_or_default()
+}
+
+/// What a query asks for: measures by segment and bucket, under a filter.
+pub struct Request<'a> {
+    pub measures: &'a [Measure],
+    pub by: &'a [String],
+    pub filter: &'a Filter,
+    pub buckets: Buckets,
+    /// Who needs this (for messages): "metric conversion", "funnel".
+    pub needed_by: &'a str,
+}
+
+/// Computes the request's measures on the dataset.
+pub fn aggregate(ds: &Dataset, req: &Request) -> anyhow::Result<Aggregates> {
+    for (i, dim) in req.by.iter().enumerate() {
+        ds.require_dimension(dim, " in --by")?;
+        if req.by[..i].contains(dim) {
+            bail!("--by names '{dim}' twice");
+        }
+    }
+    for condition in &req.filter.conditions {
+        ds.require_dimension(
+            &condition.dimension,
+            &format!(" in --where\n{}", req.filter.point_at(condition)),
+        )?;
+    }
+    let session_measures: Vec<(usize, Measure)> =
+        req.measures.iter().copied().enumerate().filter(|(_, m)| !m.from_orders()).collect();
+    let order_measures: Vec<(usize, Measure)> =
+        req.measures.iter().copied().enumerate().filter(|(_, m)| m.from_orders()).collect();
+
+    let mut out = Aggregates::default();
+    if !session_measures.is_empty() {
+        let (table, from_rollup) = choose_session_source(ds, &session_measures, req)?;
+        out.from_rollup = from_rollup;
+        let exprs = session_measures
+            .iter()
+            .map(|(i, m)| Ok(measure_expr(ds, *m, from_rollup, req.needed_by)?.alias(slot(*i))))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let time = if from_rollup { TimeColumns::DateOnly } else { TimeColumns::Full };
+        let df = run(table, exprs, &session_measures, req, time, "sessions")?;
+        merge(&mut out, &df, req, &session_measures)?;
+    }
+    if !order_measures.is_empty() {
+        let orders = ds.orders.as_ref().with_context(|| {
+            format!(
+                "{} needs a backend orders table (orders.parquet in a drill folder), which {} does not have",
+                req.needed_by,
+                ds.origin.display()
+            )
+        })?;
+        for dim in req.by.iter().map(String::as_str).chain(req.filter.dimensions()) {
+            if !orders.has(dim) {
+                bail!(
+                    "{} reads the orders table, which has no '{dim}': orders can be cut by {}",
+                    req.needed_by,
+                    [o::PLATFORM, o::COUNTRY, o::PAYMENT_METHOD].join(", ")
+                );
+            }
+        }
+        let exprs =
+            order_measures.iter().map(|(i, _)| len().cast(DataType::Float64).alias(slot(*i))).collect();
+        let df = run(orders, exprs, &order_measures, req, TimeColumns::Full, "orders")?;
+        merge(&mut out, &df, req, &order_measures)?;
+    }
+    // Measures missing from one table's side of a cell are zero counts there.
+    let width = req.measures.len();
+    for values in out.cells.values_mut() {
+        values.resize(width, 0.0);
+    }
+    let mut keys: Vec<Key> = out.cells.keys().map(|(_, k)| k.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    out.keys = keys;
+    Ok(out)
+}
+
+fn slot(i: usize) -> String {
+    format!("__m{i}")
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum TimeColumns {
+    /// Only `date` (the rollup): no hourly buckets.
+    DateOnly,
+    /// `date` and `ts`.
+    Full,
+}
+
+fn choose_session_source<'a>(
+    ds: &'a Dataset,
+    measures: &[(usize, Measure)],
+    req: &Request,
+) -> anyhow::Result<(&'a Table, bool)> {
+    let hourly = matches!(req.buckets, Buckets::Grain(Grain::Hour, _));
+    if let Some(rollup) = &ds.rollup {
+        let usable = measures.iter().all(|(_, m)| m.in_rollup())
+            && !hourly
+            && req.by.iter().map(String::as_str).chain(req.filter.dimensions()).all(|d| rollup.has(d))
+            && std::env::var_os(NO_ROLLUP_ENV).is_none_or(|v| v.is_empty() || v == "0");
+        if usable {
+            return Ok((rollup, true));
+        }
+    }
+    ds.require(s::DATE, req.needed_by)?;
+    if hourly {
+        ds.require(s::TS, "an hourly trend")?;
+    }
+    Ok((&ds.sessions, false))
+}
+
+fn measure_expr(ds: &Dataset, measure: Measure, from_rollup: bool, needed_by: &str) -> anyhow::Result<Expr> {
+    let flag = |name: &str| -> anyhow::Result<Expr> {
+        if !from_rollup {
+            ds.require(name, needed_by)?;
+        }
+        Ok(col(name).sum())
+    };
+    let expr = match (measure, from_rollup) {
+        (Measure::Sessions, true) => col(r::SESSIONS).sum(),
+        (Measure::Sessions, false) => len(),
+        (Measure::ViewedProduct, _) => flag(s::VIEWED_PRODUCT)?,
+        (Measure::AddedToCart, _) => flag(s::ADDED_TO_CART)?,
+        (Measure::ReachedCheckout, _) => flag(s::REACHED_CHECKOUT)?,
+        (Measure::Purchased, _) => flag(s::PURCHASED)?,
+        (Measure::Revenue, _) => flag(s::REVENUE)?,
+        (Measure::RevenueSq, true) => col(r::REVENUE_SQ).sum(),
+        (Measure::RevenueSq, false) => {
+            ds.require(s::REVENUE, needed_by)?;
+            (col(s::REVENUE) * col(s::REVENUE)).sum()
+        }
+        (Measure::Users, _) => {
+            ds.require(s::USER_ID, needed_by)?;
+            col(s::USER_ID).n_unique()
+        }
+        (Measure::PageLoadP50 | Measure::PageLoadP75, _) => {
+            ds.require(s::PAGE_LOAD_MS, needed_by)?;
+            let q = if measure == Measure::PageLoadP50 { 0.5 } else { 0.75 };
+            col(s::PAGE_LOAD_MS).quantile(lit(q), QuantileMethod::Linear)
+        }
+        (Measure::Orders, _) => len(),
+    };
+    Ok(expr.cast(DataType::Float64))
+}
+
+/// Filters, buckets and groups one table, returning bucket, `--by` columns (as text) and
+/// the measure slots.
+fn run(
+    table: &Table,
+    exprs: Vec<Expr>,
+    measures: &[(usize, Measure)],
+    req: &Request,
+    time: TimeColumns,
+    what: &str,
+) -> anyhow::Result<DataFrame> {
+    // Multi-column group-bys on Enum columns panic in this polars build (their u8 codes
+    // need the `dtype-u8` feature), so such keys group as Categorical; a single Enum key
+    // (the common `--by platform`) groups as it is, which is fastest.
+    let cast_keys = matches!(req.buckets, Buckets::Grain(..)) || req.by.len() > 1;
+    let dim_keys: Vec<Expr> = req
+        .by
+        .iter()
+        .map(|d| match table.dtype(d) {
+            Some(DataType::Enum(..)) if cast_keys => col(d.as_str()).cast(categorical()),
+            _ => col(d.as_str()),
+        })
+        .collect();
+    let group = |frame: LazyFrame, bucket: Option<Expr>| -> LazyFrame {
+        let keys: Vec<Expr> = bucket.into_iter().chain(dim_keys.iter().cloned()).collect();
+        if keys.is_empty() { frame.select(exprs.clone()) } else { frame.group_by(keys).agg(exprs.clone()) }
+    };
+    let filter = filter_expr(table, req.filter)?;
+    let in_window = |w: &Window| col(s::DATE).gt_eq(lit(w.from)).and(col(s::DATE).lt_eq(lit(w.to)));
+    let restrict = |frame: LazyFrame, window: Option<&Window>| {
+        let condition = match (window.map(in_window), filter.clone()) {
+            (Some(a), Some(b)) => Some(a.and(b)),
+            (a, b) => a.or(b),
+        };
+        match condition {
+            Some(c) => frame.filter(c),
+            None => frame,
+        }
+    };
+    let grouped = match req.buckets {
+        Buckets::Windows(baseline, current) => {
+            let parts: Vec<LazyFrame> = [baseline, current]
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    group(restrict(table.frame.clone(), Some(w)), None)
+                        .with_column(lit(i as i64).cast(DataType::Int64).alias(BUCKET))
+                })
+                .collect();
+            concat(parts, UnionArgs::default())?
+        }
+        Buckets::Grain(grain, window) => {
+            let millis = DataType::Datetime(TimeUnit::Milliseconds, None);
+            let start = match (grain, time) {
+                (Grain::Hour, TimeColumns::Full) => col(s::TS).cast(millis.clone()).dt().truncate(lit("1h")),
+                (Grain::Hour, TimeColumns::DateOnly) => unreachable!("hourly trends never use the rollup"),
+                (Grain::Day, _) => col(s::DATE).cast(millis.clone()),
+                (Grain::Week, _) => col(s::DATE).dt().truncate(lit("1w")).cast(millis.clone()),
+            };
+            let frame = restrict(table.frame.clone(), window.as_ref())
+                .with_column(start.cast(DataType::Int64).alias(BUCKET));
+            group(frame, Some(col(BUCKET)))
+        }
+    };
+    let mut columns = vec![col(BUCKET)];
+    columns.extend(req.by.iter().map(|d| col(d.as_str()).cast(DataType::String)));
+    columns.extend(measures.iter().map(|(i, _)| col(slot(*i))));
+    collect(grouped.select(columns)).with_context(|| format!("query on {what} failed"))
+}
+
+/// A global Categorical type: what Enum columns become where polars cannot handle them.
+pub(crate) fn categorical() -> DataType {
+    DataType::from_categories(Categories::global())
+}
+
+/// Collects a query, turning a polars panic (a bug or an unsupported type combination in
+/// polars) into an error rather than a crash.
+pub(crate) fn collect(frame: LazyFrame) -> anyhow::Result<DataFrame> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| frame.collect())) {
+        Ok(result) => Ok(result?),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown cause");
+            bail!("polars failed on this query (internal panic: {message})")
+        }
+    }
+}
+
+/// The `--where` conditions as one predicate on `table`, checking values of enum columns.
+fn filter_expr(table: &Table, filter: &Filter) -> anyhow::Result<Option<Expr>> {
+    let mut predicate: Option<Expr> = None;
+    for condition in &filter.conditions {
+        let dtype = table.dtype(&condition.dimension).expect("dimensions are checked first");
+        let mut matches: Option<Expr> = None;
+        for value in &condition.values {
+            let test = value_test(&condition.dimension, dtype, value, condition, filter)?;
+            matches = Some(match (matches, condition.negated) {
+                (None, _) => test,
+                (Some(m), false) => m.or(test),
+                (Some(m), true) => m.and(test),
+            });
+        }
+        let matches = matches.expect("a condition has at least one value");
+        predicate = Some(match predicate {
+            None => matches,
+            Some(p) => p.and(matches),
+        });
+    }
+    Ok(predicate)
+}
+
+/// `dim = value` (or `!=`, which keeps rows where the dimension is missing).
+fn value_test(
+    dim: &str,
+    dtype: &DataType,
+    value: &str,
+    condition: &Condition,
+    filter: &Filter,
+) -> anyhow::Result<Expr> {
+    let (column, literal) = match dtype {
+        DataType::Enum(categories, _) => {
+            let known: Vec<&str> = categories.categories().values_iter().collect();
+            if !known.contains(&value) {
+                bail!(
+                    "'{dim}' has no value '{value}'{}; its values: {}\n{}",
+                    did_you_mean(value, known.iter().copied()),
+                    known.join(", "),
+                    filter.point_at(condition)
+                );
+            }
+            (col(dim), lit(value).cast(dtype.clone()))
+        }
+        DataType::String => (col(dim), lit(value)),
+        _ => (col(dim).cast(DataType::String), lit(value)),
+    };
+    Ok(if condition.negated { column.neq_missing(literal) } else { column.eq(literal) })
+}
+
+/// Adds a collected frame's slots into the aggregates.
+fn merge(
+    out: &mut Aggregates,
+    df: &DataFrame,
+    req: &Request,
+    measures: &[(usize, Measure)],
+) -> anyhow::Result<()> {
+    let buckets = df.column(BUCKET)?.i64()?;
+    let dims = req.by.iter().map(|d| Ok(df.column(d)?.str()?.clone())).collect::<anyhow::Result<Vec<_>>>()?;
+    let slots = measures
+        .iter()
+        .map(|(i, _)| Ok((*i, df.column(&slot(*i))?.f64()?.clone())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for row in 0..df.height() {
+        let Some(bucket) = buckets.get(row) else { continue };
+        let key: Key = dims.iter().map(|d| d.get(row).map(str::to_string)).collect();
+        let cell = out.cells.entry((bucket, key)).or_default();
+        for (i, values) in &slots {
+            if cell.len() <= *i {
+                cell.resize(i + 1, 0.0);
+            }
+            cell[*i] = values.get(row).unwrap_or(f64::NAN);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! `dropcase sql`: polars SQL over the dataset's tables — `sessions`, `orders`, `rollup` and
+//! the drill's context CSVs by file name (`releases`, `marketing`, `config_changes`) — for
+//! the questions the built-in queries do not ask.
+
+use anyhow::Context;
+use polars::prelude::*;
+use polars::sql::SQLContext;
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq};
+
+use crate::dataset::{Dataset, Table};
+use crate::query::engine::{categorical, collect};
+
+/// One value of a result, typed as JSON will carry it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum SqlCell {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+/// Rows of a SQL result. JSON: a list of objects, one per row, keys in column order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<SqlCell>>,
+    /// Whether more rows existed beyond the limit.
+    pub truncated: bool,
+}
+
+impl Serialize for SqlResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Row<'a>(&'a [String], &'a [SqlCell]);
+        impl Serialize for Row<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(self.0.len()))?;
+                for (name, cell) in self.0.iter().zip(self.1) {
+                    map.serialize_entry(name, cell)?;
+                }
+                map.end()
+            }
+        }
+        let mut seq = serializer.serialize_seq(Some(self.rows.len()))?;
+        for row in &self.rows {
+            seq.serialize_element(&Row(&self.columns, row))?;
+        }
+        seq.end()
+    }
+}
+
+/// The tables a query can name, in listing order.
+pub fn table_names(ds: &Dataset) -> Vec<String> {
+    let mut names = vec!["sessions".to_string()];
+    if ds.orders.is_some() {
+        names.push("orders".into());
+    }
+    if ds.rollup.is_some() {
+        names.push("rollup".into());
+    }
+    names.extend(ds.context.iter().map(|(name, _)| name.clone()));
+    names
+}
+
+/// Every table with its columns and types, as rows `table, column, type`.
+pub fn describe_tables(ds: &Dataset) -> anyhow::Result<SqlResult> {
+    let mut frames: Vec<(String, LazyFrame)> = vec![("sessions".into(), ds.sessions.frame.clone())];
+    frames.extend(ds.orders.as_ref().map(|t| ("orders".to_string(), t.frame.clone())));
+    frames.extend(ds.rollup.as_ref().map(|t| ("rollup".to_string(), t.frame.clone())));
+    frames.extend(ds.context.iter().cloned());
+    let mut rows = Vec::new();
+    for (name, mut frame) in frames {
+        let schema = frame
+            .collect_schema()
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot read table {name}"))?;
+        for (column, dtype) in schema.iter() {
+            let dtype = match dtype {
+                DataType::Enum(..) => "enum".to_string(),
+                other => other.to_string(),
+            };
+            rows.push(vec![
+                SqlCell::Text(name.clone()),
+                SqlCell::Text(column.to_string()),
+                SqlCell::Text(dtype),
+            ]);
+        }
+    }
+    Ok(SqlResult { columns: vec!["table".into(), "column".into(), "type".into()], rows, truncated: false })
+}
+
+/// Runs `query`, returning at most `limit` rows (all when `None`).
+pub fn run_sql(ds: &Dataset, query: &str, limit: Option<usize>) -> anyhow::Result<SqlResult> {
+    let mut context = SQLContext::new();
+    context.register("sessions", without_enums(&ds.sessions));
+    if let Some(orders) = &ds.orders {
+        context.register("orders", without_enums(orders));
+    }
+    if let Some(rollup) = &ds.rollup {
+        context.register("rollup", without_enums(rollup));
+    }
+    for (name, frame) in &ds.context {
+        context.register(name, frame.clone());
+    }
+    let tables = || table_names(ds).join(", ");
+    let mut frame = context
+        .execute(query)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("SQL did not run (tables: {})", tables()))?;
+    if let Some(limit) = limit {
+        frame = frame.slice(0, (limit as IdxSize).saturating_add(1));
+    }
+    let df = collect(frame).with_context(|| format!("SQL did not run (tables: {})", tables()))?;
+    let mut result = frame_to_rows(&df)?;
+    if let Some(limit) = limit {
+        result.truncated = result.rows.len() > limit;
+        result.rows.truncate(limit);
+    }
+    Ok(result)
+}
+
+/// The table with Enum columns as Categorical: polars here cannot group by several Enum
+/// columns (see [`crate::query::engine::categorical`]); the cast is lazy, so columns a
+/// query does not read cost nothing.
+fn without_enums(table: &Table) -> LazyFrame {
+    let casts: Vec<Expr> = table
+        .schema
+        .iter()
+        .filter(|(_, dtype)| matches!(dtype, DataType::Enum(..)))
+        .map(|(name, _)| col(name.clone()).cast(categorical()))
+        .collect();
+    if casts.is_empty() { table.frame.clone() } else { table.frame.clone().with_columns(casts) }
+}
+
+/// Converts a collected frame to typed cells.
+pub fn frame_to_rows(df: &DataFrame) -> anyhow::Result<SqlResult> {
+    let columns: Vec<String> = df.get_column_names().iter().map(|n| n.to_string()).collect();
+    let mut rows: Vec<Vec<SqlCell>> = vec![Vec::with_capacity(columns.len()); df.height()];
+    for column in df.columns() {
+        let dtype = column.dtype();
+        let cells: Vec<SqlCell> = if dtype == &DataType::Boolean {
+            column.bool()?.iter().map(|v| v.map_or(SqlCell::Null, SqlCell::Bool)).collect()
+        } else if dtype.is_integer() {
+            let ints = column.cast(&DataType::Int64)?;
+            ints.i64()?.iter().map(|v| v.map_or(SqlCell::Null, SqlCell::Int)).collect()
+        } else if dtype.is_float() {
+            let floats = column.cast(&DataType::Float64)?;
+            floats.f64()?.iter().map(|v| v.map_or(SqlCell::Null, SqlCell::Float)).collect()
+        } else {
+            let text = column.cast(&DataType::String)?;
+            text.str()?.iter().map(|v| v.map_or(SqlCell::Null, |s| SqlCell::Text(s.to_string()))).collect()
+        };
+        for (row, cell) in rows.iter_mut().zip(cells) {
+            row.push(cell);
+        }
+    }
+    Ok(SqlResult { columns, rows, truncated: false })
+}

@@ -1,0 +1,223 @@
+//! `dropcase drill ...` end to end: for every cause family in the catalogue, start a drill
+//! with a fixed seed, investigate like a good analyst, answer with the truth (full marks),
+//! and check the look-alike earns only partial marks and an answer before any query shows
+//! the process deduction. Also: the sealed answer is not readable, and bad input is refused.
+
+use std::path::Path;
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+use dropcase::drill::Drill;
+use dropcase::scenario::{Family, catalogue};
+
+use crate::support::Sandbox;
+
+const SESSIONS: &str = "400000";
+
+fn start(sandbox: &Sandbox, scenario: &str, seed: &str, dir: &str) {
+    sandbox
+        .cmd(&[
+            "drill",
+            "start",
+            "--scenario",
+            scenario,
+            "--seed",
+            seed,
+            "--sessions",
+            SESSIONS,
+            "--dir",
+            dir,
+        ])
+        .assert()
+        .success();
+}
+
+fn answer_args(truth: &dropcase::generate::Truth, family: Family) -> Vec<String> {
+    let mut args = vec!["drill".to_string(), "answer".into(), "--cause".into(), family.name().into()];
+    if !truth.segment.is_empty() {
+        let terms: Vec<String> = truth.segment.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        args.extend(["--where".into(), terms.join(",")]);
+    }
+    if let Some(stage) = truth.stage {
+        args.extend(["--stage".into(), stage.name().into()]);
+    }
+    args.extend(["--start".into(), truth.start.format("%Y-%m-%d").to_string()]);
+    args.extend(["--format".into(), "json".into()]);
+    args
+}
+
+fn score(sandbox: &Sandbox, args: &[String]) -> Value {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = sandbox.cmd(&refs).assert().success().get_output().stdout.clone();
+    serde_json::from_slice(&out).expect("answer prints JSON")
+}
+
+fn investigate(sandbox: &Sandbox) {
+    for query in [
+        vec!["query", "funnel"],
+        vec!["query", "compare", "--by", "platform"],
+        vec!["query", "trend", "--metric", "backend_conversion", "--grain", "day"],
+    ] {
+        sandbox.cmd(&query).assert().success();
+    }
+}
+
+#[test]
+fn every_family_full_marks_for_the_truth_partial_for_the_lookalike() {
+    let scenarios = catalogue::all().expect("catalogue parses");
+    for scenario in scenarios.iter().filter(|s| s.kind == dropcase::scenario::Kind::Drop) {
+        let sandbox = Sandbox::new();
+        start(&sandbox, &scenario.name, "11", "d");
+        let truth = Drill::open(Some(&sandbox.join("d"))).unwrap().truth().unwrap();
+        investigate(&sandbox);
+        let graded = score(&sandbox, &answer_args(&truth, truth.family));
+        assert_eq!(graded["score"], 100.0, "{}: {graded}", scenario.name);
+        assert!(graded["breakdown"].as_array().unwrap().len() >= 6);
+
+        // The same case again, answered with the look-alike family (where it is one we know).
+        if let Some(lookalike) = Family::parse(truth.family.lookalike()) {
+            let sandbox = Sandbox::new();
+            start(&sandbox, &scenario.name, "11", "d");
+            investigate(&sandbox);
+            let graded = score(&sandbox, &answer_args(&truth, lookalike));
+            let points = graded["score"].as_f64().unwrap();
+            assert!(
+                points > 0.0 && points < 100.0,
+                "{}: look-alike {lookalike} scored {points}",
+                scenario.name
+            );
+        }
+    }
+}
+
+#[test]
+fn answering_before_any_query_shows_the_process_deduction() {
+    let sandbox = Sandbox::new();
+    start(&sandbox, "app_release_bug", "5", "d");
+    let truth = Drill::open(Some(&sandbox.join("d"))).unwrap().truth().unwrap();
+    let graded = score(&sandbox, &answer_args(&truth, truth.family));
+    assert_eq!(graded["score"], 80.0, "{graded}");
+    let breakdown = graded["breakdown"].as_array().unwrap();
+    let investigation = breakdown.iter().find(|c| c["component"] == "investigation").unwrap();
+    assert_eq!(investigation["earned"], 0.0);
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_sealed_answer_is_not_readable_in_any_file() {
+    let sandbox = Sandbox::new();
+    start(&sandbox, "app_tracking_loss", "3", "d");
+    let truth = Drill::open(Some(&sandbox.join("d"))).unwrap().truth().unwrap();
+    for path in files_under(&sandbox.join("d")) {
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in [truth.family.name(), "app_tracking_loss", "Purchases vanish"] {
+            assert!(!text.contains(secret), "{} reveals {secret}", path.display());
+        }
+    }
+    // The folder name and the printed brief do not give it away either.
+    let out = sandbox.cmd(&["drill", "status"]).assert().success().get_output().stdout.clone();
+    assert!(!String::from_utf8_lossy(&out).contains("tracking_loss"));
+}
+
+#[test]
+fn random_drills_replay_from_their_seed() {
+    let sandbox = Sandbox::new();
+    let first = sandbox
+        .cmd(&["drill", "start", "--seed", "99", "--sessions", SESSIONS, "--dir", "a"])
+        .assert()
+        .success();
+    let prompt_a = String::from_utf8_lossy(&first.get_output().stdout).lines().nth(2).unwrap().to_string();
+    let again = sandbox
+        .cmd(&["drill", "start", "--seed", "99", "--sessions", SESSIONS, "--dir", "b"])
+        .assert()
+        .success();
+    let prompt_b = String::from_utf8_lossy(&again.get_output().stdout).lines().nth(2).unwrap().to_string();
+    assert_eq!(prompt_a, prompt_b);
+    assert_eq!(
+        std::fs::read(sandbox.join("a/sessions.parquet")).unwrap(),
+        std::fs::read(sandbox.join("b/sessions.parquet")).unwrap()
+    );
+}
+
+#[test]
+fn bad_answers_get_clear_messages() {
+    let sandbox = Sandbox::new();
+    // No drill at all.
+    sandbox
+        .cmd(&["drill", "answer", "--cause", "release_bug"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no current drill"));
+    start(&sandbox, "web_browser_bug", "2", "d");
+    sandbox
+        .cmd(&["drill", "answer", "--cause", "relase_bug"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("did you mean 'release_bug'"));
+    sandbox
+        .cmd(&["drill", "answer", "--cause", "browser_bug", "--where", "browser=safary"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("did you mean 'safari'"));
+    sandbox
+        .cmd(&["drill", "answer", "--cause", "browser_bug", "--stage", "payment"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a funnel stage"));
+    sandbox
+        .cmd(&["drill", "answer", "--cause", "browser_bug", "--start", "2020-01-01"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("outside the data"));
+    sandbox.cmd(&["drill", "reveal"]).assert().success();
+    sandbox
+        .cmd(&["drill", "answer", "--cause", "browser_bug"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already revealed"));
+    sandbox.cmd(&["drill", "hint"]).assert().code(1);
+}
+
+#[test]
+fn hints_are_staged_and_cost_points() {
+    let sandbox = Sandbox::new();
+    start(&sandbox, "app_release_bug", "8", "d");
+    let truth = Drill::open(Some(&sandbox.join("d"))).unwrap().truth().unwrap();
+    let mut texts = Vec::new();
+    for _ in 0..6 {
+        let out = sandbox
+            .cmd(&["drill", "hint", "--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let hint: Value = serde_json::from_slice(&out).unwrap();
+        texts.push(hint["hint"].as_str().unwrap().to_string());
+    }
+    // Only the last stage names the family.
+    assert!(texts[..5].iter().all(|t| !t.contains(truth.family.name())), "{texts:?}");
+    assert!(texts[5].contains(truth.family.name()));
+    sandbox.cmd(&["drill", "hint"]).assert().code(1).stderr(predicate::str::contains("no hints left"));
+    let graded = score(&sandbox, &answer_args(&truth, truth.family));
+    // 2 + 4 + 5 + 8 + 8 + 15 = 42 points of hints, and no queries were run (−20).
+    assert_eq!(graded["score"], 100.0 - 42.0 - 20.0);
+    let log =
+        sandbox.cmd(&["drill", "log", "--format", "json"]).assert().success().get_output().stdout.clone();
+    let log: Value = serde_json::from_slice(&log).unwrap();
+    assert_eq!(log.as_array().unwrap().len(), 7, "6 hints and the answer: {log}");
+}
