@@ -83,22 +83,13 @@ fn default_power() -> f64 {
 
 impl ExperimentScenario {
     pub fn parse(text: &str, origin: &str) -> Result<Self, ScenarioError> {
-        let scenario: Self = toml::from_str(text).map_err(|err| ScenarioError::Syntax {
-            origin: origin.to_string(),
-            message: err.to_string().trim_end().to_string(),
-        })?;
-        let problems = scenario.problems(text);
-        if problems.is_empty() {
-            Ok(scenario)
-        } else {
-            Err(ScenarioError::Invalid { origin: origin.to_string(), problems })
-        }
+        let scenario: Self = crate::scenario::parse_toml(text, origin)?;
+        crate::scenario::check_problems(scenario.problems(text), origin)?;
+        Ok(scenario)
     }
 
     pub fn read(path: &Path) -> Result<Self, ScenarioError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ScenarioError::Read { path: path.display().to_string(), source })?;
-        Self::parse(&text, &path.display().to_string())
+        Self::parse(&crate::scenario::read_text(path)?, &path.display().to_string())
     }
 
     /// A catalogue name or a path to a `.toml` file.

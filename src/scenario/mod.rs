@@ -313,6 +313,32 @@ pub enum ScenarioError {
 
 /// `origin:line:column` of a TOML error, as every other scenario problem is located, or the
 /// bare origin when the parser gives no position (a missing table or key).
+/// Deserialises scenario TOML (drop or experiment); a syntax error names `origin:line:column`.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    origin: &str,
+) -> Result<T, ScenarioError> {
+    toml::from_str(text).map_err(|err| ScenarioError::Syntax {
+        origin: syntax_place(origin, text, err.span()),
+        message: syntax_message(text, &err),
+    })
+}
+
+/// `Ok` when validation found nothing, else every problem at once.
+pub(crate) fn check_problems(problems: Vec<Problem>, origin: &str) -> Result<(), ScenarioError> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ScenarioError::Invalid { origin: origin.to_string(), problems })
+    }
+}
+
+/// A scenario file's text.
+pub(crate) fn read_text(path: &Path) -> Result<String, ScenarioError> {
+    std::fs::read_to_string(path)
+        .map_err(|source| ScenarioError::Read { path: path.display().to_string(), source })
+}
+
 fn syntax_place(origin: &str, text: &str, span: Option<std::ops::Range<usize>>) -> String {
     match span {
         Some(span) if span.start < text.len() => {
@@ -353,22 +379,13 @@ fn render_problems(origin: &str, problems: &[Problem]) -> String {
 impl Scenario {
     /// Parses and validates scenario text; `origin` names it in messages (a path or `catalogue:NAME`).
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
-        let scenario: Scenario = toml::from_str(text).map_err(|err| ScenarioError::Syntax {
-            origin: syntax_place(origin, text, err.span()),
-            message: syntax_message(text, &err),
-        })?;
-        let problems = scenario.problems(text);
-        if problems.is_empty() {
-            Ok(scenario)
-        } else {
-            Err(ScenarioError::Invalid { origin: origin.to_string(), problems })
-        }
+        let scenario: Scenario = parse_toml(text, origin)?;
+        check_problems(scenario.problems(text), origin)?;
+        Ok(scenario)
     }
 
     pub fn read(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ScenarioError::Read { path: path.display().to_string(), source })?;
-        Scenario::parse(&text, &path.display().to_string())
+        Scenario::parse(&read_text(path)?, &path.display().to_string())
     }
 
     /// A catalogue name or a path to a `.toml` file.
