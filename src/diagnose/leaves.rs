@@ -21,6 +21,13 @@ pub struct LeafTable {
     pub codes: Vec<Vec<u32>>,
     pub actual: Vec<f64>,
     pub expected: Vec<f64>,
+    /// For forecasts fitted on a baseline window (ratio metrics): per leaf, the baseline's
+    /// actual value and the forecast model's value for the baseline. Empty otherwise. An
+    /// element's expected sum is recalibrated by its own baseline fit (see
+    /// [`LeafTable::calibration`]), so a forecast model that is off for a whole segment
+    /// (a dimension it does not model well) does not make that segment look changed.
+    pub base_actual: Vec<f64>,
+    pub base_expected: Vec<f64>,
 }
 
 impl LeafTable {
@@ -85,7 +92,25 @@ impl LeafTable {
     pub fn total(&self) -> (f64, f64) {
         (self.actual.iter().sum(), self.expected.iter().sum())
     }
+
+    pub fn has_baseline(&self) -> bool {
+        !self.base_actual.is_empty()
+    }
+
+    /// The factor an element's expected sum is multiplied by, from its baseline sums: what
+    /// the element really did in the baseline over what the forecast model said it would,
+    /// with a prior worth [`CALIBRATION_PRIOR`] units so that elements with little baseline
+    /// (a value new in the current window) keep the model's forecast.
+    pub fn calibration(base_actual: f64, base_expected: f64) -> f64 {
+        if base_expected <= 0.0 {
+            return 1.0;
+        }
+        (base_actual + CALIBRATION_PRIOR) / (base_expected + CALIBRATION_PRIOR)
+    }
 }
+
+/// Prior strength of an element's baseline calibration, in the metric's units.
+pub const CALIBRATION_PRIOR: f64 = 10.0;
 
 /// How a missing dimension value is spelled (browser in an app, payment before checkout).
 pub const NULL_VALUE: &str = "(none)";
@@ -134,7 +159,11 @@ impl RatioLeaves {
     /// towards what the leaf's single-dimension rates predict (a main-effects model, each
     /// effect itself shrunk to the overall rate); a value new in the current window (a new
     /// app version) gets that prediction alone. Mix within an element therefore cancels:
-    /// only rate changes show up as actual ≠ expected.
+    /// only rate changes show up as actual ≠ expected. The model's baseline values are kept
+    /// too, so each element's forecast is corrected by the model's own error on it in the
+    /// baseline ([`LeafTable::calibration`]): a main-effects model double-counts dependent
+    /// dimensions (`platform=web` and every `browser`), and without the correction a whole
+    /// platform looked changed.
     pub fn to_rate_table(&self) -> LeafTable {
         let n_dims = self.dims.len();
         let (x0, n0): (f64, f64) = (self.num_base.iter().sum(), self.den_base.iter().sum());
@@ -162,6 +191,8 @@ impl RatioLeaves {
             codes: self.codes.clone(),
             actual: self.num_cur.clone(),
             expected: Vec::with_capacity(self.codes.len()),
+            base_actual: self.num_base.clone(),
+            base_expected: Vec::with_capacity(self.codes.len()),
         };
         for (i, codes) in self.codes.iter().enumerate() {
             let predicted = (global
@@ -170,6 +201,7 @@ impl RatioLeaves {
             let m = prior(predicted.max(global));
             let rate = (self.num_base[i] + m * predicted) / (self.den_base[i] + m);
             table.expected.push(self.den_cur[i] * rate);
+            table.base_expected.push(self.den_base[i] * rate);
         }
         table
     }

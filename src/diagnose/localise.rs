@@ -49,12 +49,21 @@ pub struct Settings {
     /// Elements kept per layer for expansion.
     pub beam: usize,
     pub max_causes: usize,
-    /// Smallest log-likelihood ratio for a cause (after the overdispersion correction).
+    /// Smallest log-likelihood ratio for a cause (after the dispersion correction).
     pub min_llr: f64,
     /// Smallest share of the total change a cause must explain.
     pub min_explanatory_power: f64,
-    /// Variance inflation of the counts relative to Poisson (forecast noise).
-    pub overdispersion: f64,
+    /// Variance of actual − expected relative to Poisson: above 1 when the forecast is
+    /// itself noisy (fitted on a baseline window of similar size), below 1 for binomial
+    /// counts with a high rate. The log-likelihood ratios are divided by it.
+    pub dispersion: f64,
+}
+
+impl Settings {
+    /// The dispersion, guarded against non-positive values.
+    fn dispersion(&self) -> f64 {
+        if self.dispersion > 0.0 { self.dispersion } else { 1.0 }
+    }
 }
 
 impl Default for Settings {
@@ -65,7 +74,7 @@ impl Default for Settings {
             max_causes: 4,
             min_llr: 10.0,
             min_explanatory_power: 0.01,
-            overdispersion: 1.0,
+            dispersion: 1.0,
         }
     }
 }
@@ -108,40 +117,65 @@ fn ratio(s: Sums) -> f64 {
     if s.expected > 0.0 { s.actual / s.expected } else { f64::NAN }
 }
 
+/// An element's sums as the localisers see them: the expected sum already recalibrated by
+/// the element's baseline fit when the table has one.
+fn sums(table: &LeafTable, raw: [f64; 4]) -> Sums {
+    let [actual, expected, base_actual, base_expected] = raw;
+    let factor = if table.has_baseline() { LeafTable::calibration(base_actual, base_expected) } else { 1.0 };
+    Sums { actual, expected: expected * factor }
+}
+
+fn raw(table: &LeafTable, expected: &[f64], i: usize) -> [f64; 4] {
+    if table.has_baseline() {
+        [table.actual[i], expected[i], table.base_actual[i], table.base_expected[i]]
+    } else {
+        [table.actual[i], expected[i], 0.0, 0.0]
+    }
+}
+
 /// Sums of every child of `parent` (the parent plus one term on a dimension it does not
 /// name), in one pass over the parent's leaves.
 fn children(table: &LeafTable, expected: &[f64], parent: &[(usize, u32)]) -> Vec<(Element, Sums)> {
-    let mut sums: Vec<Vec<Sums>> = table.values.iter().map(|v| vec![Sums::default(); v.len()]).collect();
+    let mut acc: Vec<Vec<[f64; 4]>> = table.values.iter().map(|v| vec![[0.0; 4]; v.len()]).collect();
     for (i, codes) in table.codes.iter().enumerate() {
         if !parent.iter().all(|&(d, v)| codes[d] == v) {
             continue;
         }
+        let leaf = raw(table, expected, i);
         for (d, &v) in codes.iter().enumerate() {
-            let s = &mut sums[d][v as usize];
-            s.actual += table.actual[i];
-            s.expected += expected[i];
+            let s = &mut acc[d][v as usize];
+            for k in 0..4 {
+                s[k] += leaf[k];
+            }
         }
     }
     let mut out = Vec::new();
-    for (d, per_value) in sums.into_iter().enumerate() {
+    for (d, per_value) in acc.into_iter().enumerate() {
         if parent.iter().any(|&(pd, _)| pd == d) {
             continue;
         }
-        for (v, s) in per_value.into_iter().enumerate() {
-            if s.expected <= 0.0 && s.actual <= 0.0 {
+        for (v, r) in per_value.into_iter().enumerate() {
+            if r[0] <= 0.0 && r[1] <= 0.0 {
                 continue;
             }
             let mut element = parent.to_vec();
             element.push((d, v as u32));
             element.sort_unstable();
-            out.push((element, s));
+            out.push((element, sums(table, r)));
         }
     }
     out
 }
 
 fn totals(table: &LeafTable, expected: &[f64]) -> Sums {
-    Sums { actual: table.actual.iter().sum(), expected: expected.iter().sum() }
+    let mut t = [0.0; 4];
+    for i in 0..table.len() {
+        let leaf = raw(table, expected, i);
+        for k in 0..4 {
+            t[k] += leaf[k];
+        }
+    }
+    sums(table, t)
 }
 
 /// The direction of the table's change: -1 for a drop, +1 for a rise.
@@ -175,7 +209,7 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
     let mut expected = table.expected.clone();
     let original = totals(table, &expected);
     let original_change = original.expected - original.actual;
-    let phi = settings.overdispersion.max(1.0);
+    let phi = settings.dispersion();
     let mut found: Vec<Found> = Vec::new();
     while found.len() < settings.max_causes {
         let total = totals(table, &expected);
@@ -352,7 +386,7 @@ pub fn riskloc(table: &LeafTable, settings: &Settings) -> Vec<Found> {
             frontier = layer.iter().take(settings.beam).map(|(e, _, _)| e.clone()).collect();
         }
         let Some((element, inside, risk_score)) = best else { break };
-        let llr = log_likelihood_ratio(inside, total) / settings.overdispersion.max(1.0);
+        let llr = log_likelihood_ratio(inside, total) / settings.dispersion();
         if risk_score < 0.5 || llr < settings.min_llr {
             break;
         }
@@ -411,7 +445,7 @@ pub fn adtributor(table: &LeafTable, settings: &Settings) -> Vec<Found> {
             }
             cumulative += ep;
             surprise += sv;
-            let llr = log_likelihood_ratio(s, total) / settings.overdispersion.max(1.0);
+            let llr = log_likelihood_ratio(s, total) / settings.dispersion();
             let outside = Sums { actual: total.actual - s.actual, expected: total.expected - s.expected };
             set.push(Found {
                 element,

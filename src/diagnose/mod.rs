@@ -68,9 +68,21 @@ impl RootCause {
     /// Whether the cause covers exactly the leaves of `terms` (implied terms count:
     /// `app_version=5.2.0` is `platform=android & app_version=5.2.0`).
     pub fn matches(&self, terms: &BTreeMap<String, String>) -> bool {
+        self.matches_with(terms, &BTreeMap::new())
+    }
+
+    /// [`RootCause::matches`], where the cause may also name terms of the truth's
+    /// `fingerprint` (what every affected session shares beyond the segment, such as the
+    /// bots' user agent).
+    pub fn matches_with(
+        &self,
+        terms: &BTreeMap<String, String>,
+        fingerprint: &BTreeMap<String, String>,
+    ) -> bool {
         let mut mine = self.terms.clone();
         mine.extend(self.implied.clone());
-        let named_ok = self.terms.iter().all(|(d, v)| terms.get(d) == Some(v));
+        let named_ok =
+            self.terms.iter().all(|(d, v)| terms.get(d) == Some(v) || fingerprint.get(d) == Some(v));
         let theirs_ok = terms.iter().all(|(d, v)| mine.get(d) == Some(v));
         named_ok && theirs_ok
     }

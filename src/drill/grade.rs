@@ -98,6 +98,11 @@ pub fn grade(truth: &Truth, answer: &Diagnosis, process: &Process) -> Grade {
     let answer_terms: BTreeMap<&str, &str> =
         answer.segment.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let shared = truth_terms.iter().filter(|(k, v)| answer_terms.get(*k) == Some(v)).count();
+    // Extra terms that describe the affected sessions themselves (the bots' user agent).
+    let extras_fit = answer_terms
+        .iter()
+        .filter(|(k, _)| !truth_terms.contains_key(*k))
+        .all(|(k, v)| truth.fingerprint.get(*k).map(String::as_str) == Some(*v));
     let segment = if truth_terms.is_empty() {
         if answer_terms.is_empty() {
             component("segment", SEGMENT_POINTS, SEGMENT_POINTS, "right: it hit everyone, no single segment")
@@ -111,6 +116,13 @@ pub fn grade(truth: &Truth, answer: &Diagnosis, process: &Process) -> Grade {
         }
     } else if shared == truth_terms.len() && answer_terms.len() == truth_terms.len() {
         component("segment", SEGMENT_POINTS, SEGMENT_POINTS, "exact segment")
+    } else if shared == truth_terms.len() && extras_fit {
+        component(
+            "segment",
+            SEGMENT_POINTS,
+            SEGMENT_POINTS,
+            "exact segment (your extra terms describe the affected sessions themselves)",
+        )
     } else if shared == truth_terms.len() {
         component(
             "segment",
@@ -224,6 +236,7 @@ mod tests {
         Truth {
             family,
             segment: segment.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            fingerprint: Default::default(),
             stage,
             start,
             start_time: start.and_hms_opt(0, 0, 0).unwrap(),
@@ -280,5 +293,34 @@ mod tests {
         // 16 (group) + 8 (overlapping segment) + 0 + 0 + 0 + 0 − (2 + 4) hints
         assert_eq!(g.score, 18.0);
         assert_eq!(g.breakdown.last().unwrap().earned, -6.0);
+    }
+
+    fn segment_points(g: &Grade) -> f64 {
+        g.breakdown.iter().find(|p| p.component == "segment").map(|p| p.earned).expect("a segment component")
+    }
+
+    #[test]
+    fn naming_the_bots_user_agent_beyond_the_segment_is_exact() {
+        let mut t = truth(Family::BotTraffic, &[("country", "BR"), ("traffic_source", "affiliate")], None);
+        t.fingerprint = [("browser", "chrome"), ("user_type", "new")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let process = Process { commands: 5, checked_data_quality: true, hints: 0 };
+        let with_ua = answer(
+            Family::BotTraffic,
+            &[("country", "BR"), ("traffic_source", "affiliate"), ("browser", "chrome")],
+            None,
+            None,
+        );
+        assert_eq!(segment_points(&grade(&t, &with_ua, &process)), SEGMENT_POINTS);
+        // A term outside the fingerprint is still an unneeded addition.
+        let with_other = answer(
+            Family::BotTraffic,
+            &[("country", "BR"), ("traffic_source", "affiliate"), ("device", "mobile")],
+            None,
+            None,
+        );
+        assert_eq!(segment_points(&grade(&t, &with_other, &process)), SEGMENT_POINTS * 0.6);
     }
 }

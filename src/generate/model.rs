@@ -2,6 +2,8 @@
 //! simulates one chunk of sessions. Every chunk has its own RNG seeded from (seed, day,
 //! part), so the data is identical whatever the number of threads.
 
+use std::collections::BTreeMap;
+
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -260,6 +262,26 @@ pub fn mix_seed(parts: &[u64]) -> u64 {
 }
 
 impl Model {
+    /// Terms every session of a cause shares beyond its target, when the cause creates its
+    /// own sessions: bots arrive as new users on one desktop browser user agent. Naming
+    /// them in an answer is not wrong, and a localiser may well report them.
+    pub fn fingerprint(&self, family: Family) -> BTreeMap<String, String> {
+        let name = |slot: usize, code: u8| {
+            (crate::scenario::DIMENSIONS[slot].to_string(), self.values[slot][code as usize].clone())
+        };
+        match family {
+            Family::BotTraffic => [
+                name(PLATFORM, WEB),
+                name(BROWSER, 0),
+                name(DEVICE, self.web_device.codes[0]),
+                name(USER_TYPE, self.new_code),
+            ]
+            .into_iter()
+            .collect(),
+            _ => BTreeMap::new(),
+        }
+    }
+
     /// Compiles a resolved case into lookup tables.
     pub fn new(case: &Case) -> Model {
         let sc = &case.scenario;

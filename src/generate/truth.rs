@@ -15,6 +15,10 @@ pub struct Truth {
     /// The segment the cause hit (`dim → value`); empty when it hit everyone.
     #[serde(rename = "where")]
     pub segment: BTreeMap<String, String>,
+    /// Terms every affected session shares beyond the segment (bots: one user agent, new
+    /// users). An answer or a localised cause may add them without being wrong.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fingerprint: BTreeMap<String, String>,
     pub stage: Option<Stage>,
     pub start: NaiveDate,
     pub start_time: NaiveDateTime,
@@ -167,6 +171,7 @@ impl Truth {
         Truth {
             family: cause.family,
             segment: segment(cause),
+            fingerprint: Model::new(case).fingerprint(cause.family),
             stage,
             start: cause.start.date(),
             start_time: cause.start,
