@@ -408,7 +408,17 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
         progress.revealed = true;
         progress.save(&drill.dir)?;
     }
+    // What the diagnose engine reads in the same data, as the reveal's explanation; a
+    // failure to run it does not hide the truth.
+    let engine = hint::engine(&drill.dir).ok();
     if args.format == Format::Json {
+        #[derive(Serialize)]
+        struct Engine<'a> {
+            kind: &'a str,
+            verdict: &'a str,
+            root_causes: &'a [crate::diagnose::RootCause],
+            agrees: bool,
+        }
         #[derive(Serialize)]
         struct TruthJson<'a> {
             family: &'a str,
@@ -425,6 +435,7 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
         struct Reveal<'a> {
             truth: TruthJson<'a>,
             score: Option<f64>,
+            engine: Option<Engine<'a>>,
         }
         return emit(&output::json(&Reveal {
             truth: TruthJson {
@@ -438,6 +449,12 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
                 scenario: &truth.scenario,
             },
             score: progress.answer.as_ref().map(|a| a.grade.score),
+            engine: engine.as_ref().map(|d| Engine {
+                kind: &d.kind,
+                verdict: &d.verdict,
+                root_causes: &d.root_causes,
+                agrees: d.agrees_with(&truth),
+            }),
         }));
     }
     let segment = if truth.segment.is_empty() {
@@ -457,6 +474,23 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
         truth.explanation,
         truth.evidence_command
     );
+    if let Some(d) = &engine {
+        text.push_str(&format!("\nWhat `dropcase diagnose` reads in the data: {}\n", d.verdict));
+        for (i, c) in d.root_causes.iter().take(3).enumerate() {
+            text.push_str(&format!(
+                "  {}. {} — explains {:.0}% ({} step)\n",
+                i + 1,
+                c.label(),
+                c.explanatory_power * 100.0,
+                c.step.as_deref().unwrap_or("?")
+            ));
+        }
+        text.push_str(if d.agrees_with(&truth) {
+            "  The engine's reading agrees with the truth.\n"
+        } else {
+            "  The engine's reading differs from the truth: a case where the data mislead an automatic search.\n"
+        });
+    }
     if let Some(a) = &progress.answer {
         text.push_str(&format!("\nYour answer: {} — {:.0}/100\n", a.cause, a.grade.score));
     } else {

@@ -1,11 +1,14 @@
 //! Staged hints that follow the accepted order of a metric-drop diagnosis: clarify the
 //! metric and windows → check data quality and the second source → decompose into funnel
 //! steps → cut by segments → internal vs external → name the cause. Each is computed from
-//! this drill's data; only the last names the answer.
+//! this drill's data; only the last names the answer. The segment hint follows what the
+//! diagnose engine ([`crate::diagnose::drill`]) reads in the data, not the sealed answer.
 
 use std::path::Path;
 
 use crate::brief::Brief;
+use crate::diagnose::drill::{DrillDiagnosis, Metric, diagnose_drill};
+use crate::diagnose::{Algorithm, Settings};
 use crate::generate::Truth;
 use crate::generate::check::two_proportion_p;
 use crate::output::{p_value, pct, signed_pct};
@@ -40,6 +43,26 @@ pub fn dimension_to_cut(truth: &Truth) -> &str {
         Family::LowIntentCampaign | Family::HighIntentChannelEnd | Family::BotTraffic => "traffic_source",
         _ => "platform",
     }
+}
+
+/// The dimension the engine's reading of the data points at: the top localised cause's
+/// first term (preferring one that is not `platform`, which the other terms usually imply),
+/// or for a mix shift the dimension whose mix moved the rate most. `None` when the engine
+/// sees nothing to cut.
+pub fn engine_dimension(diagnosis: &DrillDiagnosis) -> Option<String> {
+    if let Some(top) = diagnosis.root_causes.first() {
+        let terms = &top.terms;
+        return terms.keys().find(|d| d.as_str() != "platform").or(terms.keys().next()).cloned();
+    }
+    match diagnosis.kind.as_str() {
+        "mix" => diagnosis.mix_vs_rate.first().map(|m| m.dimension.clone()),
+        _ => None,
+    }
+}
+
+/// Runs the engine on a drill with its defaults (conversion, the scan localiser).
+pub fn engine(dir: &Path) -> anyhow::Result<DrillDiagnosis> {
+    diagnose_drill(dir, Metric::Conversion, Algorithm::Scan, &Settings::default())
 }
 
 /// Hint number `stage` (0-based) for a drill.
@@ -96,7 +119,8 @@ pub fn hint(dir: &Path, brief: &Brief, truth: &Truth, stage: usize) -> anyhow::R
             )
         }
         3 => {
-            let dim = dimension_to_cut(truth);
+            let engine_dim = engine(dir).ok().as_ref().and_then(engine_dimension);
+            let dim = engine_dim.as_deref().unwrap_or_else(|| dimension_to_cut(truth));
             let rows = evidence::by_dimension(dir, brief, dim)?;
             let spread: Vec<f64> = rows
                 .iter()
@@ -141,14 +165,18 @@ pub fn hint(dir: &Path, brief: &Brief, truth: &Truth, stage: usize) -> anyhow::R
                 truth.family.group().name(),
                 truth.family.signature()
             );
-            text.push_str(&format!(" Answer with `dropcase drill answer --cause {}`", truth.family));
+            let mut command = format!("dropcase drill answer --cause {}", truth.family);
             if !truth.segment.is_empty() {
-                text.push_str(" --where <the segment>");
+                command.push_str(" --where <the segment>");
             }
             if truth.stage.is_some() {
-                text.push_str(" --stage <the step>");
+                command.push_str(" --stage <the step>");
             }
-            text.push_str(" --start <the day it began>");
+            command.push_str(" --start <the day it began>");
+            text.push_str(&format!(" Answer with `{command}`"));
+            if let Ok(d) = engine(dir) {
+                text.push_str(&format!(". What `dropcase diagnose` reads in the data: {}", d.verdict));
+            }
             text
         }
     })

@@ -11,7 +11,7 @@ use serde_json::Value;
 use dropcase::drill::Drill;
 use dropcase::scenario::{Family, catalogue};
 
-use crate::support::Sandbox;
+use crate::support::{Sandbox, json_of};
 
 const SESSIONS: &str = "400000";
 
@@ -212,6 +212,8 @@ fn hints_are_staged_and_cost_points() {
     // Only the last stage names the family.
     assert!(texts[..5].iter().all(|t| !t.contains(truth.family.name())), "{texts:?}");
     assert!(texts[5].contains(truth.family.name()));
+    // The segment hint follows the diagnose engine's reading: the new app version.
+    assert!(texts[3].contains("cut by `app_version`"), "{}", texts[3]);
     sandbox.cmd(&["drill", "hint"]).assert().code(1).stderr(predicate::str::contains("no hints left"));
     let graded = score(&sandbox, &answer_args(&truth, truth.family));
     // 2 + 4 + 5 + 8 + 8 + 15 = 42 points of hints, and no queries were run (−20).
@@ -220,4 +222,10 @@ fn hints_are_staged_and_cost_points() {
         sandbox.cmd(&["drill", "log", "--format", "json"]).assert().success().get_output().stdout.clone();
     let log: Value = serde_json::from_slice(&log).unwrap();
     assert_eq!(log.as_array().unwrap().len(), 7, "6 hints and the answer: {log}");
+    // The reveal carries the engine's reading, which agrees with the truth here.
+    let revealed = json_of(&mut sandbox.cmd(&["drill", "reveal", "--format", "json"]));
+    let engine = &revealed["engine"];
+    assert_eq!(engine["kind"], "localised", "{revealed}");
+    assert_eq!(engine["agrees"], true, "{revealed}");
+    assert_eq!(engine["root_causes"][0]["terms"]["app_version"], truth.segment["app_version"]);
 }
