@@ -244,10 +244,42 @@ fn day_counts(dir: &Path, date: NaiveDate) -> Result<[f64; 5]> {
     Ok(out)
 }
 
-fn data_quality(dir: &Path, brief: &Brief, base: &[f64; 5], cur: &[f64; 5]) -> Result<Vec<Check>> {
+/// The counts the data-quality checks read, gathered from a drill's tables.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QualityCounts {
+    /// Funnel counts per window (sessions, viewed, carted, checked out, purchased).
+    pub base: [f64; 5],
+    pub cur: [f64; 5],
+    /// Backend orders per window.
+    pub orders: [f64; 2],
+    /// Per window: sessions, distinct users, sessions repeating a user and start time.
+    pub sessions: [[f64; 3]; 2],
+    /// Funnel counts of the current window's last day, and that day.
+    pub last_day: [f64; 5],
+    pub last_date: NaiveDate,
+}
+
+impl QualityCounts {
+    pub fn read(dir: &Path, brief: &Brief, base: &[f64; 5], cur: &[f64; 5]) -> Result<QualityCounts> {
+        let (s0, u0, d0) = session_counts(dir, &brief.baseline)?;
+        let (s1, u1, d1) = session_counts(dir, &brief.current)?;
+        Ok(QualityCounts {
+            base: *base,
+            cur: *cur,
+            orders: [orders_in(dir, &brief.baseline)?, orders_in(dir, &brief.current)?],
+            sessions: [[s0, u0, d0], [s1, u1, d1]],
+            last_day: day_counts(dir, brief.current.to)?,
+            last_date: brief.current.to,
+        })
+    }
+}
+
+/// The data-quality checks, in order: client vs backend, duplicate sessions, partial last day.
+pub fn data_quality(q: &QualityCounts) -> Vec<Check> {
+    let (base, cur) = (&q.base, &q.cur);
     let mut checks = Vec::new();
     // Client purchases against backend orders.
-    let (o0, o1) = (orders_in(dir, &brief.baseline)?, orders_in(dir, &brief.current)?);
+    let [o0, o1] = q.orders;
     let client = rate(cur[4], cur[0]) / rate(base[4], base[0]) - 1.0;
     let backend = rate(o1, cur[0]) / rate(o0, base[0]) - 1.0;
     let p = p_two(base[4].min(o0), o0, cur[4].min(o1), o1);
@@ -264,8 +296,7 @@ fn data_quality(dir: &Path, brief: &Brief, base: &[f64; 5], cur: &[f64; 5]) -> R
         ),
     ));
     // Duplicate sessions and sessions per user.
-    let (s0, u0, d0) = session_counts(dir, &brief.baseline)?;
-    let (s1, u1, d1) = session_counts(dir, &brief.current)?;
+    let [[s0, u0, d0], [s1, u1, d1]] = q.sessions;
     let per_user = rate(s1, u1) / rate(s0, u0) - 1.0;
     let p = p_two(d0, s0, d1, s1);
     let warn = (rate(d1, s1) - rate(d0, s0) > 0.005 && p < 1e-3) || per_user > 0.05;
@@ -282,8 +313,7 @@ fn data_quality(dir: &Path, brief: &Brief, base: &[f64; 5], cur: &[f64; 5]) -> R
         ),
     ));
     // The newest day: late steps missing while backend orders are complete.
-    let last = brief.current.to;
-    let day = day_counts(dir, last)?;
+    let day = q.last_day;
     let rest = [0, 1, 2, 3, 4].map(|k| cur[k] - day[k]);
     let (late_day, late_rest) = (rate(day[4], day[3]), rate(rest[4], rest[3]));
     let p = p_two(rest[4], rest[3], day[4], day[3]);
@@ -292,14 +322,15 @@ fn data_quality(dir: &Path, brief: &Brief, base: &[f64; 5], cur: &[f64; 5]) -> R
         "partial last day",
         warn,
         format!(
-            "purchase step on {last}: {:.1}% vs {:.1}% on the other current days (p = {}){}",
+            "purchase step on {}: {:.1}% vs {:.1}% on the other current days (p = {}){}",
+            q.last_date,
             late_day * 100.0,
             late_rest * 100.0,
             crate::output::p_value(Some(p)),
             if warn { ": the newest day looks incompletely ingested" } else { "" }
         ),
     ));
-    Ok(checks)
+    checks
 }
 
 /// Mix vs rate for one dimension: the change of the overall rate split into the part from
@@ -357,6 +388,15 @@ fn mix_vs_rate(leaves: &FunnelLeaves) -> Vec<MixVsRate> {
     }
     out.sort_by(|a, b| a.mix_effect.total_cmp(&b.mix_effect));
     out
+}
+
+/// The dimension whose traffic mix explains a drop, if mix rather than rates explains it:
+/// its mix effect carries more than 60% of the change and rates within its segments less
+/// than 40%.
+fn mix_dominant(mix: &[MixVsRate], total_change: f64) -> Option<&MixVsRate> {
+    mix.first().filter(|m| {
+        total_change < 0.0 && m.mix_effect < 0.6 * total_change && m.rate_effect > 0.4 * total_change
+    })
 }
 
 /// A funnel step's change between the windows.
@@ -502,7 +542,7 @@ pub fn diagnose_drill(
     let steps = metric.steps();
     let (first, last) = (steps[0], *steps.last().expect("a metric has steps"));
     let (v0, v1) = (rate(b[last + 1], b[first]), rate(c[last + 1], c[first]));
-    let checks = data_quality(dir, &brief, &b, &c)?;
+    let checks = data_quality(&QualityCounts::read(dir, &brief, &b, &c)?);
     let mix = mix_vs_rate(&leaves);
     let funnel = funnel(&b, &c);
     let step = funnel
@@ -517,9 +557,7 @@ pub fn diagnose_drill(
     let root_causes = localise_steps(&leaves, metric, algorithm, settings);
     let quality: Vec<&Check> = checks.iter().filter(|c| c.status == "warning").collect();
     let total_change = v1 - v0;
-    let mix_dominant = mix.first().filter(|m| {
-        total_change < 0.0 && m.mix_effect < 0.6 * total_change && m.rate_effect > 0.4 * total_change
-    });
+    let mix_dominant = mix_dominant(&mix, total_change);
     let (kind, verdict) = if let Some(check) = quality.first() {
         ("data_quality", format!("data quality first — {}: {}", check.name, check.detail))
     } else if let Some(m) = mix_dominant {
@@ -575,6 +613,126 @@ mod tests {
     use super::*;
     use crate::generate::{Options, generate};
     use crate::scenario::Scenario;
+
+    /// Funnel leaves over one dimension, from (value, baseline sessions, baseline purchases,
+    /// current sessions, current purchases); the middle steps are filled in proportionally.
+    fn leaves_by(dim: &str, rows: &[(&str, f64, f64, f64, f64)]) -> FunnelLeaves {
+        let funnel = |n: f64, x: f64| [n, n * 0.6, n * 0.2, n * 0.1, x];
+        FunnelLeaves {
+            dims: vec![dim.to_string()],
+            values: vec![rows.iter().map(|r| r.0.to_string()).collect()],
+            codes: (0..rows.len() as u32).map(|i| vec![i]).collect(),
+            baseline: rows.iter().map(|r| funnel(r.1, r.2)).collect(),
+            current: rows.iter().map(|r| funnel(r.3, r.4)).collect(),
+        }
+    }
+
+    fn quality(base: [f64; 5], cur: [f64; 5]) -> QualityCounts {
+        QualityCounts {
+            base,
+            cur,
+            orders: [base[4], cur[4]],
+            sessions: [[base[0], base[0] / 1.3, 0.0], [cur[0], cur[0] / 1.3, 0.0]],
+            last_day: cur.map(|c| c / 7.0),
+            last_date: NaiveDate::from_ymd_opt(2026, 3, 29).expect("a date"),
+        }
+    }
+
+    fn warned(checks: &[Check]) -> Vec<&str> {
+        checks.iter().filter(|c| c.status == "warning").map(|c| c.name.as_str()).collect()
+    }
+
+    const BASE: [f64; 5] = [100_000.0, 60_000.0, 12_000.0, 6_000.0, 3_000.0];
+
+    #[test]
+    fn clean_counts_pass_every_data_quality_check() {
+        let cur = [100_000.0, 60_000.0, 12_000.0, 6_000.0, 2_800.0];
+        assert!(warned(&data_quality(&quality(BASE, cur))).is_empty());
+    }
+
+    #[test]
+    fn client_purchases_falling_where_orders_do_not_is_a_measurement_warning() {
+        let cur = [100_000.0, 60_000.0, 12_000.0, 6_000.0, 2_700.0];
+        let mut q = quality(BASE, cur);
+        q.orders = [3_000.0, 3_000.0];
+        assert_eq!(warned(&data_quality(&q)), ["client vs backend orders"]);
+    }
+
+    #[test]
+    fn repeated_sessions_and_more_sessions_per_user_are_flagged() {
+        let cur = [110_000.0, 64_000.0, 12_800.0, 6_400.0, 3_000.0];
+        let mut q = quality(BASE, cur);
+        // 8,000 sessions repeat a user and start time; users did not grow.
+        q.sessions = [[100_000.0, 76_900.0, 10.0], [110_000.0, 77_000.0, 8_000.0]];
+        assert_eq!(warned(&data_quality(&q)), ["duplicate sessions"]);
+    }
+
+    #[test]
+    fn a_last_day_missing_late_purchases_is_flagged() {
+        let cur = [100_000.0, 60_000.0, 12_000.0, 6_000.0, 2_800.0];
+        let mut q = quality(BASE, cur);
+        // The last day's checkouts convert at 25% against ~48% on the other days.
+        q.last_day = [14_000.0, 8_400.0, 1_700.0, 850.0, 212.0];
+        assert_eq!(warned(&data_quality(&q)), ["partial last day"]);
+    }
+
+    #[test]
+    fn a_traffic_shift_to_a_low_converting_source_is_mix() {
+        // Both sources keep their rates (5% and 1%); paid traffic doubles.
+        let leaves = leaves_by(
+            "traffic_source",
+            &[("organic", 80_000.0, 4_000.0, 80_000.0, 4_000.0), ("paid", 20_000.0, 200.0, 60_000.0, 600.0)],
+        );
+        let mix = mix_vs_rate(&leaves);
+        let (b, c) = leaves.totals();
+        let change = rate(c[4], c[0]) - rate(b[4], b[0]);
+        let m = mix_dominant(&mix, change).expect("mix explains it");
+        assert_eq!(m.top_mix_segment, "traffic_source=paid");
+        // Exact decomposition: baseline 4.2%, current 4600/140000 = 3.2857%; the mix part is
+        // (60/140 − 0.2) · (1% − 4.2%) + (80/140 − 0.8) · (5% − 4.2%) = −0.9143 pp, rates 0.
+        assert!((m.mix_effect - (-0.009143)).abs() < 1e-5, "{m:?}");
+        assert!(m.rate_effect.abs() < 1e-12, "{m:?}");
+    }
+
+    #[test]
+    fn a_rate_drop_within_a_segment_is_not_mix() {
+        let leaves = leaves_by(
+            "traffic_source",
+            &[("organic", 80_000.0, 4_000.0, 80_000.0, 3_400.0), ("paid", 20_000.0, 200.0, 20_000.0, 200.0)],
+        );
+        let mix = mix_vs_rate(&leaves);
+        let (b, c) = leaves.totals();
+        assert!(mix_dominant(&mix, rate(c[4], c[0]) - rate(b[4], b[0])).is_none(), "{mix:?}");
+    }
+
+    #[test]
+    fn a_forecast_model_wrong_for_a_whole_platform_does_not_make_it_a_cause() {
+        // platform and browser are fully dependent (browsers exist on web only), so a
+        // main-effects forecast counts the web effect twice. Nothing changes between the
+        // windows; without the baseline calibration platform=web looked like a cause.
+        let mut leaves = RatioLeaves {
+            dims: vec!["platform".into(), "browser".into(), "country".into()],
+            values: vec![
+                vec!["web".into(), "ios".into()],
+                vec!["chrome".into(), "safari".into(), NULL_VALUE.into()],
+                (0..400).map(|i| format!("c{i}")).collect(),
+            ],
+            ..Default::default()
+        };
+        // Many small leaves (60 sessions each), as in a drill, so the forecast leans on the model.
+        for country in 0..400u32 {
+            for (platform, browser, rate) in [(0u32, 0u32, 0.02), (0, 1, 0.025), (1, 2, 0.06)] {
+                let n = 60.0;
+                leaves.codes.push(vec![platform, browser, country]);
+                leaves.num_base.push(n * rate);
+                leaves.den_base.push(n);
+                leaves.num_cur.push(n * rate);
+                leaves.den_cur.push(n);
+            }
+        }
+        let found = localise::scan(&leaves.to_rate_table(), &Settings::default());
+        assert!(found.is_empty(), "{found:?}");
+    }
 
     fn diagnose_generated(
         scenario: &str,
