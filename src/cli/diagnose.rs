@@ -1,5 +1,6 @@
 //! `dropcase diagnose`: root-cause localisation on a drill (the current one by default) or
-//! on a leaf table file (`--leaves FILE --actual COL --expected COL`).
+//! on a leaf table file (`--leaves FILE --actual COL --expected COL`, plus
+//! `--actual-denominator COL --expected-denominator COL` for a ratio metric).
 
 use std::path::PathBuf;
 
@@ -8,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::diagnose::drill::{DrillDiagnosis, Metric, diagnose_drill};
-use crate::diagnose::table_file::{self, Columns};
+use crate::diagnose::table_file::{self, Columns, LeafFile};
 use crate::diagnose::{Algorithm, RootCause, Settings, localise_table};
 use crate::output::{self, Format, number, p_value, pct, signed_pct};
 
@@ -29,6 +30,13 @@ pub struct DiagnoseArgs {
     /// Column of the leaf table holding the expected (forecast) value.
     #[arg(long, value_name = "COL", requires = "leaves")]
     pub expected: Option<String>,
+    /// For a ratio metric (a rate): the denominator of --actual, which is then its numerator.
+    #[arg(long, value_name = "COL", requires_all = ["leaves", "expected_denominator"])]
+    pub actual_denominator: Option<String>,
+    /// For a ratio metric: the denominator of --expected. The expected pair is read as an
+    /// observed reference such as last week's counts.
+    #[arg(long, value_name = "COL", requires_all = ["leaves", "actual_denominator"])]
+    pub expected_denominator: Option<String>,
     /// Dimension columns of the leaf table (default: every other column).
     #[arg(long, value_name = "a,b,c", value_delimiter = ',', requires = "leaves")]
     pub dims: Option<Vec<String>>,
@@ -36,7 +44,7 @@ pub struct DiagnoseArgs {
     #[arg(long, value_enum, default_value_t = Algorithm::Scan)]
     pub algorithm: Algorithm,
     /// Deepest combination of terms searched.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=5))]
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=5))]
     pub max_depth: u8,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -58,11 +66,21 @@ pub fn run(args: DiagnoseArgs) -> Result<()> {
         let columns = Columns {
             actual: args.actual.clone().expect("clap: --actual required with --leaves"),
             expected: args.expected.clone().expect("clap: --expected required with --leaves"),
+            denominators: args.actual_denominator.clone().zip(args.expected_denominator.clone()),
             dims: args.dims.clone(),
         };
-        let table = table_file::read(path, &columns)?;
+        // A ratio metric is localised on its numerator against the expected rate times the
+        // actual denominator (mix within an element cancels), weighing binomial evidence.
+        let (table, settings, rates) = match table_file::read(path, &columns)? {
+            LeafFile::Additive(table) => (table, settings, None),
+            LeafFile::Ratio(ratio) => {
+                let [num_e, den_e, num_a, den_a] = ratio.totals();
+                let settings = Settings { dispersion: ratio.dispersion(), ..settings };
+                (ratio.to_rate_table(), settings, Some((num_a / den_a, num_e / den_e)))
+            }
+        };
         let causes = localise_table(&table, args.algorithm, &settings);
-        let (actual, expected) = table.total();
+        let (actual, expected) = rates.unwrap_or_else(|| table.total());
         let verdict = match causes.first() {
             Some(top) => {
                 format!("{} explains {:.0}% of the change", top.label(), top.explanatory_power * 100.0)
@@ -83,8 +101,8 @@ pub fn run(args: DiagnoseArgs) -> Result<()> {
             Format::Table => format!(
                 "{} leaves: actual {} vs expected {} ({})\n{}\n\n{}",
                 table.len(),
-                number(actual),
-                number(expected),
+                if rates.is_some() { pct(actual) } else { number(actual) },
+                if rates.is_some() { pct(expected) } else { number(expected) },
                 signed_pct(actual / expected - 1.0),
                 result.verdict,
                 causes_table(&causes)

@@ -489,14 +489,7 @@ pub fn localise_steps(
         let ratio = leaves.ratio(k + 1, k);
         let ratio = if k < 3 { ratio.without(&[CHECKOUT_DIMENSION]) } else { ratio };
         let table: LeafTable = ratio.to_rate_table();
-        // Var(actual − expected) against Poisson: binomial counts ((1 − p) of it) and a
-        // forecast fitted on the baseline window, whose noise adds (current/baseline) more.
-        let step_rate = rate(c[k + 1], c[k]).clamp(0.0, 1.0);
-        let settings = Settings {
-            dispersion: (1.0 - step_rate).max(0.05) * (1.0 + rate(c[k], b[k]).min(10.0)),
-            ..*settings
-        };
-        let settings = &settings;
+        let settings = &Settings { dispersion: ratio.dispersion(), ..*settings };
         // From this step's units to the headline's: the current rate from step k+1 on.
         let downstream = rate(c[last + 1], c[k + 1]);
         for found in localise::localise(&table, algorithm, settings) {

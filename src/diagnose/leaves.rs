@@ -234,6 +234,19 @@ impl RatioLeaves {
         out
     }
 
+    /// Variance of actual − expected relative to Poisson for this table's forecast, the
+    /// localisers' `dispersion`: binomial counts carry (1 − p) of the Poisson variance, and a
+    /// forecast fitted on the baseline window adds its own noise, (current / baseline)
+    /// denominators more.
+    pub fn dispersion(&self) -> f64 {
+        let [_, den_base, num_cur, den_cur] = self.totals();
+        if den_base <= 0.0 || den_cur <= 0.0 {
+            return 1.0;
+        }
+        let p = (num_cur / den_cur).clamp(0.0, 1.0);
+        (1.0 - p).max(0.05) * (1.0 + (den_cur / den_base).min(10.0))
+    }
+
     pub fn totals(&self) -> [f64; 4] {
         [
             self.num_base.iter().sum(),

@@ -69,8 +69,8 @@ impl Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            max_depth: 3,
-            beam: 12,
+            max_depth: 4,
+            beam: 32,
             max_causes: 4,
             min_llr: 10.0,
             min_explanatory_power: 0.01,
@@ -204,6 +204,45 @@ fn explained(inside: Sums, total: Sums, original_change: f64) -> f64 {
     if original_change.abs() > 0.0 { excess / original_change } else { 0.0 }
 }
 
+/// An element's sums over `expected`.
+fn element_sums(table: &LeafTable, expected: &[f64], element: &[(usize, u32)]) -> Sums {
+    let mut t = [0.0; 4];
+    for i in (0..table.len()).filter(|&i| table.contains(i, element)) {
+        let leaf = raw(table, expected, i);
+        for k in 0..4 {
+            t[k] += leaf[k];
+        }
+    }
+    sums(table, t)
+}
+
+/// The table's expected values with every explained element moved like the leaves no found
+/// element covers: each element's forecast is scaled by its own ratio over that of the
+/// normal leaves. Recomputed from the original forecast after each find, so an element found
+/// first is not adjusted towards a "rest" that still held the causes found later.
+fn explain_away(table: &LeafTable, explained: &[(Element, f64)]) -> Vec<f64> {
+    let in_any = |i: usize| explained.iter().any(|(e, _)| table.contains(i, e));
+    let mut normal = [0.0; 4];
+    for i in (0..table.len()).filter(|&i| !in_any(i)) {
+        let leaf = raw(table, &table.expected, i);
+        for k in 0..4 {
+            normal[k] += leaf[k];
+        }
+    }
+    let normal = sums(table, normal);
+    let r_normal = if normal.expected > 0.0 && normal.actual > 0.0 { ratio(normal) } else { 1.0 };
+    let mut expected = table.expected.clone();
+    for (element, r) in explained {
+        let adjust = if r.is_finite() && *r > 0.0 { r / r_normal } else { 0.0 };
+        for (i, e) in expected.iter_mut().enumerate() {
+            if table.contains(i, element) {
+                *e = table.expected[i] * adjust;
+            }
+        }
+    }
+    expected
+}
+
 /// Likelihood-ratio scan with greedy removal (see the module header).
 pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
     let mut expected = table.expected.clone();
@@ -211,6 +250,8 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
     let original_change = original.expected - original.actual;
     let phi = settings.dispersion();
     let mut found: Vec<Found> = Vec::new();
+    // Found elements with their ratio (actual / expected) in the original table.
+    let mut explained_elements: Vec<(Element, f64)> = Vec::new();
     while found.len() < settings.max_causes {
         let total = totals(table, &expected);
         // Both directions (noise elsewhere can hide a drop in the total), but an element
@@ -273,13 +314,8 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
         let outside =
             Sums { actual: total.actual - inside.actual, expected: total.expected - inside.expected };
         let (r_in, r_out) = (ratio(inside), if outside.expected > 0.0 { ratio(outside) } else { 1.0 });
-        // Explain the element away: its leaves now move like the rest.
-        let adjust = if r_in > 0.0 { r_in / r_out } else { 0.0 };
-        for (i, e) in expected.iter_mut().enumerate() {
-            if table.contains(i, &element) {
-                *e *= adjust;
-            }
-        }
+        explained_elements.push((element.clone(), ratio(element_sums(table, &table.expected, &element))));
+        expected = explain_away(table, &explained_elements);
         found.push(Found {
             element,
             actual: inside.actual,

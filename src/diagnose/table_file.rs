@@ -1,5 +1,6 @@
 //! A leaf table given directly as CSV or Parquet: dimension columns plus an actual and an
-//! expected (forecast) column. Errors name the flag, the file and the columns there are.
+//! expected (forecast) column, and for a ratio metric a denominator beside each (the
+//! numerator and denominator pairs). Errors name the flag, the file and the columns there are.
 
 use std::path::Path;
 
@@ -9,15 +10,41 @@ use polars::prelude::{
     StringChunked, col, lit,
 };
 
-use super::leaves::{Dictionary, LeafTable, NULL_VALUE};
+use super::leaves::{Dictionary, LeafTable, NULL_VALUE, RatioLeaves};
 
 /// Which columns of the file to read.
 #[derive(Debug, Clone)]
 pub struct Columns {
     pub actual: String,
     pub expected: String,
-    /// Dimension columns; `None`: every column other than the two measures.
+    /// For a ratio metric, the denominators of the actual and the expected value; `actual`
+    /// and `expected` are then the numerators.
+    pub denominators: Option<(String, String)>,
+    /// Dimension columns; `None`: every column other than the measures.
     pub dims: Option<Vec<String>>,
+}
+
+impl Columns {
+    /// (flag, column) of every measure column.
+    fn measures(&self) -> Vec<(&'static str, &str)> {
+        let mut out = vec![("--actual", self.actual.as_str()), ("--expected", self.expected.as_str())];
+        if let Some((a, e)) = &self.denominators {
+            out.push(("--actual-denominator", a.as_str()));
+            out.push(("--expected-denominator", e.as_str()));
+        }
+        out
+    }
+}
+
+/// What a leaf file holds.
+#[derive(Debug, Clone)]
+pub enum LeafFile {
+    /// An additive metric: actual vs expected per leaf.
+    Additive(LeafTable),
+    /// A ratio metric: numerator and denominator of the actual and the expected value. The
+    /// expected pair is read as an observed reference (a baseline window), not a noiseless
+    /// forecast, when the localiser weighs the evidence.
+    Ratio(RatioLeaves),
 }
 
 fn scan(path: &Path) -> Result<LazyFrame> {
@@ -35,8 +62,8 @@ fn scan(path: &Path) -> Result<LazyFrame> {
     frame.with_context(|| format!("--leaves: cannot read {}", path.display()))
 }
 
-/// Reads a leaf table file. Rows with the same dimension values are summed.
-pub fn read(path: &Path, columns: &Columns) -> Result<LeafTable> {
+/// Reads a leaf table file.
+pub fn read(path: &Path, columns: &Columns) -> Result<LeafFile> {
     let mut frame = scan(path)?;
     let schema =
         frame.collect_schema().with_context(|| format!("--leaves: cannot read {}", path.display()))?;
@@ -54,8 +81,10 @@ pub fn read(path: &Path, columns: &Columns) -> Result<LeafTable> {
             .unwrap_or_default();
         bail!("{flag}: no column '{name}' in {}{hint}; columns: {}", path.display(), names.join(", "))
     };
-    check("--actual", &columns.actual)?;
-    check("--expected", &columns.expected)?;
+    let measures = columns.measures();
+    for (flag, name) in &measures {
+        check(flag, name)?;
+    }
     let dims: Vec<String> = match &columns.dims {
         Some(dims) => {
             for d in dims {
@@ -63,46 +92,69 @@ pub fn read(path: &Path, columns: &Columns) -> Result<LeafTable> {
             }
             dims.clone()
         }
-        None => names.iter().filter(|n| **n != columns.actual && **n != columns.expected).cloned().collect(),
+        None => names.iter().filter(|n| !measures.iter().any(|(_, m)| m == n)).cloned().collect(),
     };
     if dims.is_empty() {
-        bail!("--leaves: {} has no dimension columns besides the two measures", path.display());
+        bail!("--leaves: {} has no dimension columns besides the measures", path.display());
     }
     let mut exprs: Vec<Expr> =
         dims.iter().map(|d| col(d.as_str()).cast(DataType::String).fill_null(lit(NULL_VALUE))).collect();
-    exprs.push(col(columns.actual.as_str()).cast(DataType::Float64));
-    exprs.push(col(columns.expected.as_str()).cast(DataType::Float64));
+    exprs.extend(measures.iter().map(|(_, m)| col(*m).cast(DataType::Float64)));
     let data = frame.select(exprs).collect().with_context(|| {
-        format!("--leaves: reading {} (are --actual and --expected numeric?)", path.display())
+        format!("--leaves: reading {} (are the measure columns numeric?)", path.display())
     })?;
     if data.height() == 0 {
         bail!("--leaves: {} has no rows", path.display());
     }
-    let actual = data.column(&columns.actual)?.f64()?;
-    let expected = data.column(&columns.expected)?.f64()?;
+    let measure_cols = measures
+        .iter()
+        .map(|(_, m)| data.column(m).and_then(|c| c.f64()))
+        .collect::<PolarsResult<Vec<_>>>()?;
     let dim_cols: Vec<&StringChunked> =
         dims.iter().map(|d| data.column(d).and_then(|c| c.str())).collect::<PolarsResult<_>>()?;
     let mut table = LeafTable::new(dims.clone());
     let mut dict = Dictionary::default();
+    let mut denominators: Vec<[f64; 2]> = Vec::new();
     for row in 0..data.height() {
-        let (Some(a), Some(e)) = (actual.get(row), expected.get(row)) else {
-            bail!(
-                "--leaves: row {} of {} has no value in '{}' or '{}'",
-                row + 1,
-                path.display(),
-                columns.actual,
-                columns.expected
-            );
-        };
-        if !a.is_finite() || !e.is_finite() || e < 0.0 || a < 0.0 {
-            bail!(
-                "--leaves: row {} of {}: actual {a} and expected {e} must be finite and non-negative",
-                row + 1,
-                path.display()
-            );
+        let mut values = [0.0; 4];
+        for (k, column) in measure_cols.iter().enumerate() {
+            let (flag, name) = measures[k];
+            let Some(v) = column.get(row) else {
+                bail!("--leaves: row {} of {} has no value in '{name}' ({flag})", row + 1, path.display());
+            };
+            if !v.is_finite() || v < 0.0 {
+                bail!(
+                    "--leaves: row {} of {}: '{name}' ({flag}) is {v}; measures must be finite and non-negative",
+                    row + 1,
+                    path.display()
+                );
+            }
+            values[k] = v;
         }
-        let values: Vec<&str> = dim_cols.iter().map(|c| c.get(row).unwrap_or(NULL_VALUE)).collect();
-        table.push(&mut dict, &values, a, e);
+        if columns.denominators.is_some() {
+            let [num_a, num_e, den_a, den_e] = values;
+            if num_a > den_a || num_e > den_e {
+                bail!(
+                    "--leaves: row {} of {}: a numerator exceeds its denominator ({num_a} of {den_a}, {num_e} of {den_e}); ratio metrics here are rates of successes",
+                    row + 1,
+                    path.display()
+                );
+            }
+            denominators.push([den_a, den_e]);
+        }
+        let cells: Vec<&str> = dim_cols.iter().map(|c| c.get(row).unwrap_or(NULL_VALUE)).collect();
+        table.push(&mut dict, &cells, values[0], values[1]);
     }
-    Ok(table)
+    if columns.denominators.is_none() {
+        return Ok(LeafFile::Additive(table));
+    }
+    Ok(LeafFile::Ratio(RatioLeaves {
+        dims: table.dims,
+        values: table.values,
+        codes: table.codes,
+        num_base: table.expected,
+        den_base: denominators.iter().map(|d| d[1]).collect(),
+        num_cur: table.actual,
+        den_cur: denominators.iter().map(|d| d[0]).collect(),
+    }))
 }

@@ -3,7 +3,7 @@
 
 use predicates::prelude::*;
 
-use crate::support::Sandbox;
+use crate::support::{Sandbox, json_of};
 
 /// A 4 × 3 × 2 grid where `country=DE & device=mobile` lost half its volume.
 fn leaf_csv() -> String {
@@ -68,4 +68,76 @@ fn empty_file_is_a_user_error() {
 fn no_current_drill_is_a_user_error() {
     let sb = Sandbox::new();
     sb.cmd(&["diagnose"]).assert().code(1).stderr(predicate::str::contains("no current drill"));
+}
+
+/// A conversion rate per leaf: last week's purchases and sessions beside this week's. Every
+/// leaf converts at 5% (sources differ in traffic, which shifts towards ads this week: mix,
+/// not a rate change) except `country=FR & source=ads`, whose rate halves.
+fn ratio_csv() -> String {
+    let mut out = String::from("country,device,source,purchases,sessions,purchases_lw,sessions_lw\n");
+    for country in ["US", "DE", "FR", "GB"] {
+        for device in ["mobile", "desktop", "tablet"] {
+            for source in ["ads", "seo"] {
+                let (sessions_lw, sessions) =
+                    if source == "ads" { (4000.0, 6000.0) } else { (6000.0, 4000.0) };
+                let rate = if country == "FR" && source == "ads" { 0.025 } else { 0.05 };
+                out.push_str(&format!(
+                    "{country},{device},{source},{},{sessions},{},{sessions_lw}\n",
+                    sessions * rate,
+                    sessions_lw * 0.05
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_ratio_metric_leaf_file_localises_the_rate_change_not_the_mix() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.join("rates.csv"), ratio_csv()).unwrap();
+    let out = json_of(&mut sb.cmd(&[
+        "diagnose",
+        "--leaves",
+        "rates.csv",
+        "--actual",
+        "purchases",
+        "--actual-denominator",
+        "sessions",
+        "--expected",
+        "purchases_lw",
+        "--expected-denominator",
+        "sessions_lw",
+        "--format",
+        "json",
+    ]));
+    let causes = out["root_causes"].as_array().expect("root_causes");
+    assert_eq!(causes.len(), 1, "{out}");
+    assert_eq!(causes[0]["terms"], serde_json::json!({"country": "FR", "source": "ads"}), "{out}");
+    // Totals are rates: this week 4,800 of 120,000 sessions minus FR ads' lost half.
+    let actual = out["actual"].as_f64().unwrap();
+    assert!((actual - (6000.0 - 3.0 * 6000.0 * 0.025) / 120_000.0).abs() < 1e-12, "{out}");
+}
+
+#[test]
+fn a_numerator_above_its_denominator_is_a_user_error() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.join("rates.csv"), "country,x,n,x0,n0\nUS,12,10,5,10\n").unwrap();
+    sb.cmd(&[
+        "diagnose",
+        "--leaves",
+        "rates.csv",
+        "--actual",
+        "x",
+        "--actual-denominator",
+        "n",
+        "--expected",
+        "x0",
+        "--expected-denominator",
+        "n0",
+    ])
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains("row 1 of rates.csv"))
+    .stderr(predicate::str::contains("numerator exceeds its denominator"));
 }
