@@ -15,7 +15,11 @@ use std::sync::mpsc;
 
 use anyhow::Context as _;
 use chrono::{Duration, NaiveDate};
+use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
+use polars_parquet::write::{
+    CompressedPage, Encoding, ParquetType, WriteOptions, array_to_columns, compress,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -402,7 +406,9 @@ fn rollup_frame(model: &Model, dict: &Dictionaries, days: &[(u32, Rollup)]) -> P
 }
 
 fn parquet(file: File) -> ParquetWriter<File> {
-    ParquetWriter::new(file).with_compression(ParquetCompression::Zstd(None))
+    ParquetWriter::new(file).with_compression(ParquetCompression::Zstd(Some(
+        polars::polars_utils::compression::ZstdLevel::try_new(1).expect("1 is a zstd level"),
+    )))
 }
 
 fn create(path: &Path) -> anyhow::Result<File> {
@@ -412,11 +418,70 @@ fn create(path: &Path) -> anyhow::Result<File> {
 /// A simulated chunk with everything derived from it off the writer's thread.
 struct Produced {
     chunk: Chunk,
+    part: u32,
     counts: DayCounts,
     rollup: Rollup,
 }
 
+/// One row group of a Parquet file, encoded and compressed: its rows and, per column, its
+/// pages.
+type EncodedRowGroup = (u64, Vec<Vec<CompressedPage>>);
+
+/// What encoding a frame for one Parquet file needs, taken from its writer so the pages
+/// match the file's schema and options. polars' batched writer compresses pages on the
+/// writing thread; with this, chunks are encoded and compressed on every core and only
+/// appended in order.
+struct Encoder {
+    fields: Vec<ParquetType>,
+    encodings: Vec<Vec<Encoding>>,
+    options: WriteOptions,
+}
+
+impl Encoder {
+    fn new(writer: &BatchedWriter<File>) -> Encoder {
+        let file = writer.get_writer().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Encoder {
+            fields: file.parquet_schema().fields().to_vec(),
+            encodings: polars::io::parquet::write::get_encodings(file.schema()).as_ref().to_vec(),
+            options: file.options(),
+        }
+    }
+
+    fn encode(&self, frame: &mut DataFrame) -> PolarsResult<Vec<EncodedRowGroup>> {
+        frame.rechunk_mut();
+        let mut groups = Vec::new();
+        for batch in frame.iter_chunks(CompatLevel::newest(), false) {
+            let mut columns = Vec::new();
+            for ((array, field), encoding) in batch.columns().iter().zip(&self.fields).zip(&self.encodings) {
+                for pages in array_to_columns(array, field.clone(), self.options, encoding)? {
+                    let compressed = pages
+                        .map(|page| Ok(compress(page?, Vec::new(), self.options.compression)?))
+                        .collect::<PolarsResult<Vec<CompressedPage>>>()?;
+                    columns.push(compressed);
+                }
+            }
+            groups.push((batch.len() as u64, columns));
+        }
+        Ok(groups)
+    }
+}
+
+/// The sessions and orders of one chunk, as frames (ids continue from `first_session` and
+/// `first_order`).
+fn chunk_frames(
+    model: &Model,
+    dict: &Dictionaries,
+    chunk: &Chunk,
+    first_session: u64,
+    first_order: u64,
+) -> PolarsResult<(DataFrame, DataFrame)> {
+    Ok((sessions_frame(model, dict, chunk, first_session)?, orders_frame(model, dict, chunk, first_order)?))
+}
+
 /// Simulates every chunk (in parallel, in day order) and writes all tables into `dir`.
+/// Two stages overlap: a producer thread simulates a batch of chunks (one per core) while
+/// the calling thread turns the previous batch into Parquet, encoding and compressing its
+/// chunks in parallel and appending them to the files in order.
 fn write_drill(
     case: &Case,
     dir: &Path,
@@ -437,8 +502,17 @@ fn write_drill(
 
     let mut counts = vec![DayCounts::default(); model.days as usize];
     let mut rollups: Vec<(u32, Rollup)> = Vec::new();
-    let mut session_writer = None;
-    let mut order_writer = None;
+    // The single-file writers, opened with the schema of an empty chunk.
+    let mut writers = if partitioned {
+        None
+    } else {
+        let (sessions, orders) = chunk_frames(&model, &dict, &Chunk::default(), 1, 1)?;
+        Some((
+            parquet(create(&dir.join(files::SESSIONS))?).batched(sessions.schema())?,
+            parquet(create(&dir.join(files::ORDERS))?).batched(orders.schema())?,
+        ))
+    };
+    let encoders = writers.as_ref().map(|(s, o)| (Encoder::new(s), Encoder::new(o)));
     let (mut next_session, mut next_order, mut done) = (1u64, 1u64, 0u64);
     let threads = rayon::current_num_threads().max(1);
 
@@ -454,7 +528,7 @@ fn write_drill(
                         let chunk = model_ref.simulate(day, part, parts);
                         let counts = model_ref.count(&chunk);
                         let rollup = rollup_chunk(&chunk);
-                        Produced { chunk, counts, rollup }
+                        Produced { chunk, part, counts, rollup }
                     })
                     .collect();
                 if tx.send(produced).is_err() {
@@ -463,11 +537,55 @@ fn write_drill(
             }
         });
         for produced in rx {
+            // Ids continue across chunks in order.
+            let mut firsts = Vec::with_capacity(produced.len());
+            for p in &produced {
+                firsts.push((next_session, next_order));
+                next_session += p.chunk.len() as u64;
+                next_order += p.chunk.orders.amount.len() as u64;
+            }
+            for p in &produced {
+                counts[p.chunk.day as usize].add(&p.counts);
+            }
+            match &mut writers {
+                None => {
+                    produced.par_iter().zip(&firsts).try_for_each(|(p, &(s, o))| {
+                        let (sessions, orders) = chunk_frames(&model, &dict, &p.chunk, s, o)?;
+                        let date = model.start + Duration::days(i64::from(p.chunk.day));
+                        for (table, frame) in [("sessions", sessions), ("orders", orders)] {
+                            let folder = dir.join(table).join(format!("date={}", date.format("%Y-%m-%d")));
+                            std::fs::create_dir_all(&folder)?;
+                            let mut frame = frame.drop(cols::DATE)?;
+                            let file = folder.join(format!("part-{}.parquet", p.part));
+                            parquet(create(&file)?).finish(&mut frame)?;
+                        }
+                        anyhow::Ok(())
+                    })?;
+                }
+                Some((session_writer, order_writer)) => {
+                    let encoders = encoders.as_ref().expect("opened with the writers");
+                    let (sessions_out, orders_out) = (&encoders.0, &encoders.1);
+                    let encoded: Vec<(Vec<EncodedRowGroup>, Vec<EncodedRowGroup>)> = produced
+                        .par_iter()
+                        .zip(&firsts)
+                        .map(|(p, &(s, o))| {
+                            let (mut sessions, mut orders) = chunk_frames(&model, &dict, &p.chunk, s, o)?;
+                            Ok((sessions_out.encode(&mut sessions)?, orders_out.encode(&mut orders)?))
+                        })
+                        .collect::<PolarsResult<_>>()?;
+                    for (sessions, orders) in encoded {
+                        for (rows, group) in sessions {
+                            session_writer.write_row_group(rows, &group)?;
+                        }
+                        for (rows, group) in orders {
+                            order_writer.write_row_group(rows, &group)?;
+                        }
+                    }
+                }
+            }
             for p in produced {
-                let chunk = &p.chunk;
-                counts[chunk.day as usize].add(&p.counts);
                 match rollups.last_mut() {
-                    Some((day, cells)) if *day == chunk.day => {
+                    Some((day, cells)) if *day == p.chunk.day => {
                         for (k, v) in p.rollup {
                             let cell = cells.entry(k).or_default();
                             cell.sessions += v.sessions;
@@ -478,40 +596,17 @@ fn write_drill(
                             cell.revenue_sq += v.revenue_sq;
                         }
                     }
-                    _ => rollups.push((chunk.day, p.rollup)),
+                    _ => rollups.push((p.chunk.day, p.rollup)),
                 }
-                let sessions = sessions_frame(&model, &dict, chunk, next_session)?;
-                let orders = orders_frame(&model, &dict, chunk, next_order)?;
-                next_session += sessions.height() as u64;
-                next_order += orders.height() as u64;
-                if partitioned {
-                    let date = model.start + Duration::days(i64::from(chunk.day));
-                    for (table, frame) in [("sessions", sessions), ("orders", orders)] {
-                        let folder = dir.join(table).join(format!("date={}", date.format("%Y-%m-%d")));
-                        std::fs::create_dir_all(&folder)?;
-                        let mut frame = frame.drop(cols::DATE)?;
-                        let n = std::fs::read_dir(&folder)?.count();
-                        parquet(create(&folder.join(format!("part-{n}.parquet")))?).finish(&mut frame)?;
-                    }
-                } else {
-                    if session_writer.is_none() {
-                        session_writer =
-                            Some(parquet(create(&dir.join(files::SESSIONS))?).batched(sessions.schema())?);
-                        order_writer =
-                            Some(parquet(create(&dir.join(files::ORDERS))?).batched(orders.schema())?);
-                    }
-                    session_writer.as_mut().expect("opened above").write_batch(&sessions)?;
-                    order_writer.as_mut().expect("opened above").write_batch(&orders)?;
-                }
-                done += chunk.len() as u64;
+                done += p.chunk.len() as u64;
                 progress(done.min(total), total);
             }
         }
         Ok(())
     })?;
-    if let (Some(s), Some(o)) = (session_writer, order_writer) {
-        s.finish()?;
-        o.finish()?;
+    if let Some((sessions, orders)) = writers {
+        sessions.finish()?;
+        orders.finish()?;
     }
     let mut rollup = rollup_frame(&model, &dict, &rollups)?;
     parquet(create(&dir.join(files::ROLLUP))?).finish(&mut rollup)?;
