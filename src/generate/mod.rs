@@ -254,10 +254,11 @@ impl Dictionaries {
 
     fn column(&self, slot: usize, name: &str, codes: &[u8]) -> Column {
         let physical = if codes.contains(&model::NULL) {
-            UInt8Chunked::from_iter_options(
-                name.into(),
-                codes.iter().map(|&c| (c != model::NULL).then_some(c)),
-            )
+            // Codes as they are, with a validity bitmap (packed from one boolean pass)
+            // hiding the NULL code: much cheaper than building from options.
+            let valid: BooleanChunked = codes.iter().map(|&c| c != model::NULL).collect();
+            let bitmap = valid.downcast_iter().next().map(|array| array.values().clone());
+            UInt8Chunked::from_vec_validity(name.into(), codes.to_vec(), bitmap)
         } else {
             UInt8Chunked::from_slice(name.into(), codes)
         };
@@ -440,11 +441,22 @@ struct Encoder {
 impl Encoder {
     fn new(writer: &BatchedWriter<File>) -> Encoder {
         let file = writer.get_writer().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        Encoder {
-            fields: file.parquet_schema().fields().to_vec(),
-            encodings: polars::io::parquet::write::get_encodings(file.schema()).as_ref().to_vec(),
-            options: file.options(),
-        }
+        // 64-bit numbers (ids, timestamps, amounts, load times) are written plain: polars
+        // would first estimate each chunk's cardinality and, when it is modest, hash the
+        // whole column into a dictionary, which costs more than it saves here.
+        let encodings = file
+            .schema()
+            .iter_values()
+            .zip(polars::io::parquet::write::get_encodings(file.schema()).as_ref())
+            .map(|(field, encoding)| match field.dtype {
+                ArrowDataType::Int64 | ArrowDataType::UInt64 | ArrowDataType::Float64 => {
+                    vec![Encoding::Plain]
+                }
+                ArrowDataType::Timestamp(..) => vec![Encoding::Plain],
+                _ => encoding.clone(),
+            })
+            .collect();
+        Encoder { fields: file.parquet_schema().fields().to_vec(), encodings, options: file.options() }
     }
 
     fn encode(&self, frame: &mut DataFrame) -> PolarsResult<Vec<EncodedRowGroup>> {
