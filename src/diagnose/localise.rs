@@ -34,8 +34,9 @@ use super::leaves::{Element, LeafTable};
 pub enum Algorithm {
     #[default]
     Scan,
-    /// Not offered on the command line: our port does not localise yet (micro-F1 0 on the
-    /// synthetic benchmark, see BENCHMARKS.md); kept for the comparison tests.
+    /// Not offered on the command line: our port is too weak to offer (micro-F1 0.45 on the
+    /// synthetic benchmark against the scan's 0.97, see BENCHMARKS.md); kept for the
+    /// comparison tests.
     #[value(skip)]
     Riskloc,
     Adtributor,
@@ -340,7 +341,7 @@ pub fn riskloc(table: &LeafTable, settings: &Settings) -> Vec<Found> {
         .actual
         .iter()
         .zip(&table.expected)
-        .map(|(&v, &f)| if f + v > 0.0 { -dir * 2.0 * (v - f) / (f + v) } else { 0.0 })
+        .map(|(&v, &f)| if f + v > 0.0 { dir * 2.0 * (v - f) / (f + v) } else { 0.0 })
         .collect();
     // Cutoff: RiskLoc takes the largest deviation in the opposite direction as the noise
     // level. Single tiny leaves make that maximum meaningless here, so it is taken over the
