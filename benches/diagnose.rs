@@ -16,9 +16,8 @@ fn localise_tables(c: &mut Criterion) {
     });
     let ratio = planted_ratio(7, &[20, 20, 10, 5], 2, &[2, 1]);
     let table = ratio.leaves.to_rate_table();
-    let settings = Settings { dispersion: ratio.leaves.dispersion(), ..Settings::default() };
     group.bench_function("scan_20k_leaves_ratio", |b| {
-        b.iter(|| localise::localise(&table, Algorithm::Scan, &settings))
+        b.iter(|| localise::localise(&table, Algorithm::Scan, &Settings::default()))
     });
     group.bench_function("rate_forecast_20k_leaves", |b| b.iter(|| ratio.leaves.to_rate_table()));
     // The accuracy benchmark's size: 10 × 8 × 6 × 5 = 2,400 leaves, three causes.

@@ -75,7 +75,6 @@ pub fn run(args: DiagnoseArgs) -> Result<()> {
             LeafFile::Additive(table) => (table, settings, None),
             LeafFile::Ratio(ratio) => {
                 let [num_e, den_e, num_a, den_a] = ratio.totals();
-                let settings = Settings { dispersion: ratio.dispersion(), ..settings };
                 (ratio.to_rate_table(), settings, Some((num_a / den_a, num_e / den_e)))
             }
         };

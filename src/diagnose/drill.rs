@@ -489,7 +489,6 @@ pub fn localise_steps(
         let ratio = leaves.ratio(k + 1, k);
         let ratio = if k < 3 { ratio.without(&[CHECKOUT_DIMENSION]) } else { ratio };
         let table: LeafTable = ratio.to_rate_table();
-        let settings = &Settings { dispersion: ratio.dispersion(), ..*settings };
         // From this step's units to the headline's: the current rate from step k+1 on.
         let downstream = rate(c[last + 1], c[k + 1]);
         for found in localise::localise(&table, algorithm, settings) {
@@ -658,13 +657,19 @@ mod tests {
         // 8,000 sessions repeat a user and start time; users did not grow.
         q.sessions = [[100_000.0, 76_900.0, 10.0], [110_000.0, 77_000.0, 8_000.0]];
         assert_eq!(warned(&data_quality(&q)), ["duplicate sessions"]);
+        // Users grew with sessions (sessions per user flat): the repeats alone are flagged.
+        q.sessions = [[100_000.0, 76_900.0, 10.0], [110_000.0, 84_600.0, 8_000.0]];
+        assert_eq!(warned(&data_quality(&q)), ["duplicate sessions"]);
+        // Neither: no warning, so the check can fail.
+        q.sessions = [[100_000.0, 76_900.0, 10.0], [110_000.0, 84_600.0, 12.0]];
+        assert!(warned(&data_quality(&q)).is_empty());
     }
 
     #[test]
     fn a_last_day_missing_late_purchases_is_flagged() {
         let cur = [100_000.0, 60_000.0, 12_000.0, 6_000.0, 2_800.0];
         let mut q = quality(BASE, cur);
-        // The last day's checkouts convert at 25% against ~48% on the other days.
+        // The last day's checkouts convert at 25% against 50% (2,588 of 5,150) on the other days.
         q.last_day = [14_000.0, 8_400.0, 1_700.0, 850.0, 212.0];
         assert_eq!(warned(&data_quality(&q)), ["partial last day"]);
     }
@@ -694,6 +699,7 @@ mod tests {
             &[("organic", 80_000.0, 4_000.0, 80_000.0, 3_400.0), ("paid", 20_000.0, 200.0, 20_000.0, 200.0)],
         );
         let mix = mix_vs_rate(&leaves);
+        assert_eq!(mix.len(), 1, "one mix dimension: {mix:?}");
         let (b, c) = leaves.totals();
         assert!(mix_dominant(&mix, rate(c[4], c[0]) - rate(b[4], b[0])).is_none(), "{mix:?}");
     }

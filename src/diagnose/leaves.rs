@@ -28,6 +28,13 @@ pub struct LeafTable {
     /// (a dimension it does not model well) does not make that segment look changed.
     pub base_actual: Vec<f64>,
     pub base_expected: Vec<f64>,
+    /// For rate metrics: per leaf, the rate's current denominator (`actual` and `expected`
+    /// being numerators). Empty otherwise. With it the localiser weighs binomial evidence
+    /// element by element.
+    pub denominator: Vec<f64>,
+    /// Variance the forecast adds, relative to the actual's own: current over baseline
+    /// volume for a forecast fitted on a baseline window, 0 for a noiseless forecast.
+    pub forecast_noise: f64,
 }
 
 impl LeafTable {
@@ -95,6 +102,10 @@ impl LeafTable {
 
     pub fn has_baseline(&self) -> bool {
         !self.base_actual.is_empty()
+    }
+
+    pub fn has_denominator(&self) -> bool {
+        !self.denominator.is_empty()
     }
 
     /// The factor an element's expected sum is multiplied by, from its baseline sums: what
@@ -193,6 +204,8 @@ impl RatioLeaves {
             expected: Vec::with_capacity(self.codes.len()),
             base_actual: self.num_base.clone(),
             base_expected: Vec::with_capacity(self.codes.len()),
+            denominator: self.den_cur.clone(),
+            forecast_noise: if n0 > 0.0 { (self.den_cur.iter().sum::<f64>() / n0).min(10.0) } else { 0.0 },
         };
         for (i, codes) in self.codes.iter().enumerate() {
             let predicted = (global
@@ -232,19 +245,6 @@ impl RatioLeaves {
             out.den_cur[row] += self.den_cur[i];
         }
         out
-    }
-
-    /// Variance of actual − expected relative to Poisson for this table's forecast, the
-    /// localisers' `dispersion`: binomial counts carry (1 − p) of the Poisson variance, and a
-    /// forecast fitted on the baseline window adds its own noise, (current / baseline)
-    /// denominators more.
-    pub fn dispersion(&self) -> f64 {
-        let [_, den_base, num_cur, den_cur] = self.totals();
-        if den_base <= 0.0 || den_cur <= 0.0 {
-            return 1.0;
-        }
-        let p = (num_cur / den_cur).clamp(0.0, 1.0);
-        (1.0 - p).max(0.05) * (1.0 + (den_cur / den_base).min(10.0))
     }
 
     pub fn totals(&self) -> [f64; 4] {

@@ -54,9 +54,10 @@ pub struct Settings {
     pub min_llr: f64,
     /// Smallest share of the total change a cause must explain.
     pub min_explanatory_power: f64,
-    /// Variance of actual − expected relative to Poisson: above 1 when the forecast is
-    /// itself noisy (fitted on a baseline window of similar size), below 1 for binomial
-    /// counts with a high rate. The log-likelihood ratios are divided by it.
+    /// Variance of actual − expected relative to Poisson, for tables without denominators
+    /// (ratio tables carry their own, element by element): above 1 when the forecast is
+    /// itself noisy, below 1 for binomial counts with a high rate. The log-likelihood
+    /// ratios are divided by it.
     pub dispersion: f64,
 }
 
@@ -99,55 +100,125 @@ pub struct Found {
     pub llr: f64,
 }
 
+/// An element's sums as the localisers compare them; `expected` already recalibrated by the
+/// element's baseline fit when the table has one.
 #[derive(Debug, Clone, Copy, Default)]
 struct Sums {
     actual: f64,
     expected: f64,
+    /// The rate's denominator (ratio tables), else 0.
+    denominator: f64,
+}
+
+/// An element's raw sums over its leaves: actual, expected, baseline actual, baseline
+/// expected, denominator. Raw sums add and subtract; calibrated [`Sums`] do not.
+type Raw = [f64; 5];
+
+fn minus(a: Raw, b: Raw) -> Raw {
+    std::array::from_fn(|k| a[k] - b[k])
+}
+
+fn add_leaf(acc: &mut Raw, leaf: &Raw) {
+    for k in 0..5 {
+        acc[k] += leaf[k];
+    }
+}
+
+/// An element against the rest of the table, each side calibrated on its own.
+#[derive(Debug, Clone, Copy, Default)]
+struct Split {
+    inside: Sums,
+    outside: Sums,
+}
+
+impl Split {
+    fn new(table: &LeafTable, inside: Raw, total: Raw) -> Split {
+        Split { inside: sums(table, inside), outside: sums(table, minus(total, inside)) }
+    }
+
+    /// For sums that need no calibration (the RiskLoc port works on raw forecasts).
+    fn plain(inside: Sums, total: Sums) -> Split {
+        let outside = Sums {
+            actual: total.actual - inside.actual,
+            expected: total.expected - inside.expected,
+            denominator: total.denominator - inside.denominator,
+        };
+        Split { inside, outside }
+    }
+
+    fn total(&self) -> Sums {
+        Sums {
+            actual: self.inside.actual + self.outside.actual,
+            expected: self.inside.expected + self.outside.expected,
+            denominator: self.inside.denominator + self.outside.denominator,
+        }
+    }
+
+    fn ratio_outside(&self) -> f64 {
+        if self.outside.expected > 0.0 { ratio(self.outside) } else { 1.0 }
+    }
 }
 
 /// Poisson log-likelihood ratio of "inside moves by its own ratio" vs "one ratio for all".
-fn log_likelihood_ratio(inside: Sums, total: Sums) -> f64 {
-    let outside = Sums { actual: total.actual - inside.actual, expected: total.expected - inside.expected };
+fn log_likelihood_ratio(split: Split) -> f64 {
     let term = |s: Sums| {
         if s.actual <= 0.0 || s.expected <= 0.0 { 0.0 } else { s.actual * (s.actual / s.expected).ln() }
     };
-    (term(inside) + term(outside) - term(total)).max(0.0)
+    (term(split.inside) + term(split.outside) - term(split.total())).max(0.0)
+}
+
+/// Var(actual − expected) of the inside-vs-outside contrast relative to Poisson. Ratio
+/// tables know it per element: each side's binomial counts carry (1 − p) of the Poisson
+/// variance, weighted as the contrast's variance weighs them (1/E per side), and a forecast
+/// fitted on a baseline window adds its own noise (`forecast_noise`). Other tables use the
+/// settings' dispersion.
+fn dispersion(table: &LeafTable, split: &Split, fallback: f64) -> f64 {
+    if !table.has_denominator() {
+        return fallback;
+    }
+    let part = |s: &Sums| {
+        let p = if s.denominator > 0.0 { (s.expected / s.denominator).clamp(0.0, 0.95) } else { 0.0 };
+        (1.0 - p, s.expected)
+    };
+    let ((q_in, e_in), (q_out, e_out)) = (part(&split.inside), part(&split.outside));
+    let binomial = match (e_in > 0.0, e_out > 0.0) {
+        (true, true) => (q_in / e_in + q_out / e_out) / (1.0 / e_in + 1.0 / e_out),
+        (true, false) => q_in,
+        (false, true) => q_out,
+        (false, false) => 1.0,
+    };
+    binomial * (1.0 + table.forecast_noise)
 }
 
 fn ratio(s: Sums) -> f64 {
     if s.expected > 0.0 { s.actual / s.expected } else { f64::NAN }
 }
 
-/// An element's sums as the localisers see them: the expected sum already recalibrated by
-/// the element's baseline fit when the table has one.
-fn sums(table: &LeafTable, raw: [f64; 4]) -> Sums {
-    let [actual, expected, base_actual, base_expected] = raw;
+/// Calibrated sums from raw ones (see [`LeafTable::calibration`]).
+fn sums(table: &LeafTable, raw: Raw) -> Sums {
+    let [actual, expected, base_actual, base_expected, denominator] = raw;
     let factor = if table.has_baseline() { LeafTable::calibration(base_actual, base_expected) } else { 1.0 };
-    Sums { actual, expected: expected * factor }
+    Sums { actual, expected: expected * factor, denominator }
 }
 
-fn raw(table: &LeafTable, expected: &[f64], i: usize) -> [f64; 4] {
-    if table.has_baseline() {
-        [table.actual[i], expected[i], table.base_actual[i], table.base_expected[i]]
-    } else {
-        [table.actual[i], expected[i], 0.0, 0.0]
-    }
+fn raw(table: &LeafTable, expected: &[f64], i: usize) -> Raw {
+    let (base_actual, base_expected) =
+        if table.has_baseline() { (table.base_actual[i], table.base_expected[i]) } else { (0.0, 0.0) };
+    let denominator = if table.has_denominator() { table.denominator[i] } else { 0.0 };
+    [table.actual[i], expected[i], base_actual, base_expected, denominator]
 }
 
-/// Sums of every child of `parent` (the parent plus one term on a dimension it does not
-/// name), in one pass over the parent's leaves.
-fn children(table: &LeafTable, expected: &[f64], parent: &[(usize, u32)]) -> Vec<(Element, Sums)> {
-    let mut acc: Vec<Vec<[f64; 4]>> = table.values.iter().map(|v| vec![[0.0; 4]; v.len()]).collect();
+/// Raw sums of every child of `parent` (the parent plus one term on a dimension it does
+/// not name), in one pass over the parent's leaves.
+fn children(table: &LeafTable, expected: &[f64], parent: &[(usize, u32)]) -> Vec<(Element, Raw)> {
+    let mut acc: Vec<Vec<Raw>> = table.values.iter().map(|v| vec![[0.0; 5]; v.len()]).collect();
     for (i, codes) in table.codes.iter().enumerate() {
         if !parent.iter().all(|&(d, v)| codes[d] == v) {
             continue;
         }
         let leaf = raw(table, expected, i);
         for (d, &v) in codes.iter().enumerate() {
-            let s = &mut acc[d][v as usize];
-            for k in 0..4 {
-                s[k] += leaf[k];
-            }
+            add_leaf(&mut acc[d][v as usize], &leaf);
         }
     }
     let mut out = Vec::new();
@@ -162,21 +233,18 @@ fn children(table: &LeafTable, expected: &[f64], parent: &[(usize, u32)]) -> Vec
             let mut element = parent.to_vec();
             element.push((d, v as u32));
             element.sort_unstable();
-            out.push((element, sums(table, r)));
+            out.push((element, r));
         }
     }
     out
 }
 
-fn totals(table: &LeafTable, expected: &[f64]) -> Sums {
-    let mut t = [0.0; 4];
+fn totals(table: &LeafTable, expected: &[f64]) -> Raw {
+    let mut t = [0.0; 5];
     for i in 0..table.len() {
-        let leaf = raw(table, expected, i);
-        for k in 0..4 {
-            t[k] += leaf[k];
-        }
+        add_leaf(&mut t, &raw(table, expected, i));
     }
-    sums(table, t)
+    t
 }
 
 /// The direction of the table's change: -1 for a drop, +1 for a rise.
@@ -185,9 +253,8 @@ fn direction(total: Sums) -> f64 {
 }
 
 /// Whether an element moves in the table's direction, relative to the rest.
-fn moves_with(inside: Sums, total: Sums, dir: f64) -> bool {
-    let outside = Sums { actual: total.actual - inside.actual, expected: total.expected - inside.expected };
-    let (r_in, r_out) = (ratio(inside), ratio(outside));
+fn moves_with(split: &Split, dir: f64) -> bool {
+    let (r_in, r_out) = (ratio(split.inside), ratio(split.outside));
     if !r_in.is_finite() {
         return false;
     }
@@ -197,47 +264,45 @@ fn moves_with(inside: Sums, total: Sums, dir: f64) -> bool {
     (r_in - r_out) * dir > 0.0
 }
 
-fn explained(inside: Sums, total: Sums, original_change: f64) -> f64 {
-    let outside = Sums { actual: total.actual - inside.actual, expected: total.expected - inside.expected };
-    let r_out = if outside.expected > 0.0 { ratio(outside) } else { 1.0 };
-    // The change beyond what the rest of the table did.
-    let excess = inside.expected * r_out - inside.actual;
+/// Share of `original_change` the element accounts for beyond what the rest of the table did.
+fn explained(split: &Split, original_change: f64) -> f64 {
+    let excess = split.inside.expected * split.ratio_outside() - split.inside.actual;
     if original_change.abs() > 0.0 { excess / original_change } else { 0.0 }
 }
 
-/// An element's sums over `expected`.
-fn element_sums(table: &LeafTable, expected: &[f64], element: &[(usize, u32)]) -> Sums {
-    let mut t = [0.0; 4];
+fn element_raw(table: &LeafTable, expected: &[f64], element: &[(usize, u32)]) -> Raw {
+    let mut t = [0.0; 5];
     for i in (0..table.len()).filter(|&i| table.contains(i, element)) {
-        let leaf = raw(table, expected, i);
-        for k in 0..4 {
-            t[k] += leaf[k];
-        }
+        add_leaf(&mut t, &raw(table, expected, i));
     }
-    sums(table, t)
+    t
 }
 
 /// The table's expected values with every explained element moved like the leaves no found
-/// element covers: each element's forecast is scaled by its own ratio over that of the
-/// normal leaves. Recomputed from the original forecast after each find, so an element found
-/// first is not adjusted towards a "rest" that still held the causes found later.
-fn explain_away(table: &LeafTable, explained: &[(Element, f64)]) -> Vec<f64> {
-    let in_any = |i: usize| explained.iter().any(|(e, _)| table.contains(i, e));
-    let mut normal = [0.0; 4];
-    for i in (0..table.len()).filter(|&i| !in_any(i)) {
-        let leaf = raw(table, &table.expected, i);
-        for k in 0..4 {
-            normal[k] += leaf[k];
-        }
+/// element covers (its forecast scaled so its ratio equals theirs). Recomputed from the
+/// original forecast after each find, so an element found first is not adjusted towards a
+/// "rest" that still held causes found later; elements that overlap are fitted in turn for
+/// a few rounds (iterative proportional fitting) so each ends at the normal ratio.
+fn explain_away(table: &LeafTable, explained: &[Element]) -> Vec<f64> {
+    let mut normal = [0.0; 5];
+    for i in (0..table.len()).filter(|&i| !explained.iter().any(|e| table.contains(i, e))) {
+        add_leaf(&mut normal, &raw(table, &table.expected, i));
     }
     let normal = sums(table, normal);
     let r_normal = if normal.expected > 0.0 && normal.actual > 0.0 { ratio(normal) } else { 1.0 };
     let mut expected = table.expected.clone();
-    for (element, r) in explained {
-        let adjust = if r.is_finite() && *r > 0.0 { r / r_normal } else { 0.0 };
-        for (i, e) in expected.iter_mut().enumerate() {
-            if table.contains(i, element) {
-                *e = table.expected[i] * adjust;
+    let rounds = if explained.len() > 1 { 8 } else { 1 };
+    for _ in 0..rounds {
+        for element in explained {
+            let r = ratio(sums(table, element_raw(table, &expected, element)));
+            if !r.is_finite() {
+                continue;
+            }
+            let adjust = r / r_normal;
+            for (i, e) in expected.iter_mut().enumerate() {
+                if table.contains(i, element) {
+                    *e *= adjust;
+                }
             }
         }
     }
@@ -247,34 +312,35 @@ fn explain_away(table: &LeafTable, explained: &[(Element, f64)]) -> Vec<f64> {
 /// Likelihood-ratio scan with greedy removal (see the module header).
 pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
     let mut expected = table.expected.clone();
-    let original = totals(table, &expected);
+    let original = sums(table, totals(table, &expected));
     let original_change = original.expected - original.actual;
-    let phi = settings.dispersion();
+    let fallback = settings.dispersion();
     let mut found: Vec<Found> = Vec::new();
-    // Found elements with their ratio (actual / expected) in the original table.
-    let mut explained_elements: Vec<(Element, f64)> = Vec::new();
+    let mut explained_elements: Vec<Element> = Vec::new();
     while found.len() < settings.max_causes {
         let total = totals(table, &expected);
         // Both directions (noise elsewhere can hide a drop in the total), but an element
         // moving against the table's change counts half: of two complements (new vs
         // returning users) with the same likelihood ratio, the one that fell is the cause.
-        let dir = direction(total);
-        let score = |s: Sums| {
-            let llr = log_likelihood_ratio(s, total) / phi;
-            if moves_with(s, total, dir) { llr } else { 0.5 * llr }
+        let dir = direction(sums(table, total));
+        let score = |r: Raw| {
+            let split = Split::new(table, r, total);
+            let llr = log_likelihood_ratio(split) / dispersion(table, &split, fallback);
+            let llr = if moves_with(&split, dir) { llr } else { 0.5 * llr };
+            (split, llr)
         };
         // An element already explained is not found twice.
         let mut seen: HashSet<Element> = found.iter().map(|f| f.element.clone()).collect();
-        let mut layer: Vec<(Element, Sums, f64)> = children(table, &expected, &[])
+        let mut layer: Vec<(Element, Split, f64)> = children(table, &expected, &[])
             .into_iter()
-            .map(|(e, s)| {
-                let llr = score(s);
-                (e, s, llr)
+            .map(|(e, r)| {
+                let (split, llr) = score(r);
+                (e, split, llr)
             })
             .collect();
-        let mut best: Option<(Element, Sums, f64)> = None;
+        let mut best: Option<(Element, Split, f64)> = None;
         for depth in 1..=settings.max_depth {
-            layer.retain(|(e, s, _)| seen.insert(e.clone()) && s.expected > 0.0);
+            layer.retain(|(e, s, _)| seen.insert(e.clone()) && s.inside.expected > 0.0);
             layer.sort_by(|a, b| b.2.total_cmp(&a.2));
             if let Some(top) = layer.first() {
                 let margin = best.as_ref().map(|b| (8.0_f64).max(0.03 * b.2));
@@ -295,14 +361,14 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
                 .iter()
                 .flat_map(|parent| children(table, &expected, parent))
                 .filter(|(e, _)| !seen.contains(e))
-                .map(|(e, s)| {
-                    let llr = score(s);
-                    (e, s, llr)
+                .map(|(e, r)| {
+                    let (split, llr) = score(r);
+                    (e, split, llr)
                 })
                 .collect();
         }
-        let Some((element, inside, llr)) = best else { break };
-        let ep = explained(inside, total, original_change);
+        let Some((element, split, llr)) = best else { break };
+        let ep = explained(&split, original_change);
         // Size against the larger of the total change and the first cause, so a cause
         // still counts when the rest of the table moved the other way.
         let scale = found.first().map_or(original_change.abs(), |f: &Found| {
@@ -312,17 +378,14 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
         if llr < settings.min_llr || excess.abs() < settings.min_explanatory_power * scale {
             break;
         }
-        let outside =
-            Sums { actual: total.actual - inside.actual, expected: total.expected - inside.expected };
-        let (r_in, r_out) = (ratio(inside), if outside.expected > 0.0 { ratio(outside) } else { 1.0 });
-        explained_elements.push((element.clone(), ratio(element_sums(table, &table.expected, &element))));
+        explained_elements.push(element.clone());
         expected = explain_away(table, &explained_elements);
         found.push(Found {
             element,
-            actual: inside.actual,
-            expected: inside.expected,
-            ratio_inside: r_in,
-            ratio_outside: r_out,
+            actual: split.inside.actual,
+            expected: split.inside.expected,
+            ratio_inside: ratio(split.inside),
+            ratio_outside: split.ratio_outside(),
             explanatory_power: ep,
             score: llr,
             llr,
@@ -333,7 +396,7 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
 
 /// RiskLoc-style localisation (see the module header).
 pub fn riskloc(table: &LeafTable, settings: &Settings) -> Vec<Found> {
-    let original = totals(table, &table.expected);
+    let original = sums(table, totals(table, &table.expected));
     let original_change = original.expected - original.actual;
     let dir = direction(original);
     // Deviation scores, signed so the table's direction is positive.
@@ -370,6 +433,7 @@ pub fn riskloc(table: &LeafTable, settings: &Settings) -> Vec<Found> {
         let total = Sums {
             actual: (0..table.len()).filter(|&i| live(i)).map(|i| table.actual[i]).sum(),
             expected: (0..table.len()).filter(|&i| live(i)).map(|i| table.expected[i]).sum(),
+            denominator: 0.0,
         };
         let risk = |element: &[(usize, u32)]| -> (f64, Sums) {
             let (mut w_ab, mut w_all, mut s) = (0.0, 0.0, Sums::default());
@@ -407,8 +471,9 @@ pub fn riskloc(table: &LeafTable, settings: &Settings) -> Vec<Found> {
                         continue;
                     }
                     let (r, s) = risk(&element);
-                    if explained(s, total, original_change) >= settings.min_explanatory_power
-                        && moves_with(s, total, dir)
+                    let split = Split::plain(s, total);
+                    if explained(&split, original_change) >= settings.min_explanatory_power
+                        && moves_with(&split, dir)
                     {
                         layer.push((element, s, r));
                     }
@@ -423,24 +488,23 @@ pub fn riskloc(table: &LeafTable, settings: &Settings) -> Vec<Found> {
             frontier = layer.iter().take(settings.beam).map(|(e, _, _)| e.clone()).collect();
         }
         let Some((element, inside, risk_score)) = best else { break };
-        let llr = log_likelihood_ratio(inside, total) / settings.dispersion();
+        let split = Split::plain(inside, total);
+        let llr = log_likelihood_ratio(split) / dispersion(table, &split, settings.dispersion());
         if risk_score < 0.5 || llr < settings.min_llr {
             break;
         }
-        let outside =
-            Sums { actual: total.actual - inside.actual, expected: total.expected - inside.expected };
         for (i, r) in removed.iter_mut().enumerate() {
             if table.contains(i, &element) {
                 *r = true;
             }
         }
         found.push(Found {
-            explanatory_power: explained(inside, total, original_change),
+            explanatory_power: explained(&split, original_change),
             element,
             actual: inside.actual,
             expected: inside.expected,
             ratio_inside: ratio(inside),
-            ratio_outside: ratio(outside),
+            ratio_outside: ratio(split.outside),
             score: risk_score,
             llr,
         });
@@ -452,7 +516,8 @@ pub fn riskloc(table: &LeafTable, settings: &Settings) -> Vec<Found> {
 pub fn adtributor(table: &LeafTable, settings: &Settings) -> Vec<Found> {
     const ELEMENT_EP: f64 = 0.1;
     const DIMENSION_EP: f64 = 0.67;
-    let total = totals(table, &table.expected);
+    let total_raw = totals(table, &table.expected);
+    let total = sums(table, total_raw);
     let change = total.expected - total.actual;
     if change.abs() <= 0.0 {
         return Vec::new();
@@ -464,32 +529,33 @@ pub fn adtributor(table: &LeafTable, settings: &Settings) -> Vec<Found> {
     };
     let mut best: Option<(f64, Vec<Found>)> = None;
     for d in 0..table.dims.len() {
-        let mut per_value: Vec<(Element, Sums, f64, f64)> = children(table, &table.expected, &[])
+        let mut per_value: Vec<(Element, Split, f64, f64)> = children(table, &table.expected, &[])
             .into_iter()
             .filter(|(e, _)| e[0].0 == d)
-            .map(|(e, s)| {
+            .map(|(e, r)| {
+                let split = Split::new(table, r, total_raw);
+                let s = split.inside;
                 let ep = (s.expected - s.actual) / change;
                 let surprise =
                     js(s.expected / total.expected, s.actual / total.actual.max(f64::MIN_POSITIVE));
-                (e, s, ep, surprise)
+                (e, split, ep, surprise)
             })
             .collect();
         per_value.sort_by(|a, b| b.3.total_cmp(&a.3));
         let (mut cumulative, mut surprise, mut set) = (0.0, 0.0, Vec::new());
-        for (element, s, ep, sv) in per_value {
+        for (element, split, ep, sv) in per_value {
             if ep < ELEMENT_EP {
                 continue;
             }
             cumulative += ep;
             surprise += sv;
-            let llr = log_likelihood_ratio(s, total) / settings.dispersion();
-            let outside = Sums { actual: total.actual - s.actual, expected: total.expected - s.expected };
+            let llr = log_likelihood_ratio(split) / dispersion(table, &split, settings.dispersion());
             set.push(Found {
                 element,
-                actual: s.actual,
-                expected: s.expected,
-                ratio_inside: ratio(s),
-                ratio_outside: ratio(outside),
+                actual: split.inside.actual,
+                expected: split.inside.expected,
+                ratio_inside: ratio(split.inside),
+                ratio_outside: split.ratio_outside(),
                 explanatory_power: ep,
                 score: sv,
                 llr,

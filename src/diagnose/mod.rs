@@ -166,7 +166,7 @@ mod tests {
         }
     }
 
-    /// The ratio-metric benchmark: 60 tables (10×8×6×5 = 2,400 leaves, about 245 sessions
+    /// The ratio-metric benchmark: 60 tables (10×8×6×5 = 2,400 leaves, a median of about 1,800 sessions
     /// each, 1–3 causes 1–3 terms deep cutting the rate to 40–70%), localised as the drill
     /// pipeline does (rate forecast from the baseline window, binomial dispersion).
     #[test]
@@ -176,8 +176,7 @@ mod tests {
             let n = 1 + (seed as usize % 3);
             let depths = [1 + (seed as usize / 3) % 3, 1 + (seed as usize / 9) % 3, 1];
             let p = planted_ratio(500 + seed, &[10, 8, 6, 5], n, &depths);
-            let settings = Settings { dispersion: p.leaves.dispersion(), ..Settings::default() };
-            let found = localise::scan(&p.leaves.to_rate_table(), &settings);
+            let found = localise::scan(&p.leaves.to_rate_table(), &Settings::default());
             let found: Vec<Element> = found.into_iter().map(|f| f.element).collect();
             if p.causes.iter().collect::<std::collections::BTreeSet<_>>() != found.iter().collect() {
                 eprintln!("truth {:?} found {found:?}", p.causes);

@@ -85,6 +85,14 @@ pub fn read(path: &Path, columns: &Columns) -> Result<LeafFile> {
     for (flag, name) in &measures {
         check(flag, name)?;
     }
+    for (i, (flag, name)) in measures.iter().enumerate() {
+        if let Some((other, _)) = measures[..i].iter().find(|(_, n)| n == name) {
+            bail!("{other} and {flag} both name column '{name}'; each measure needs its own column");
+        }
+        if columns.dims.as_ref().is_some_and(|dims| dims.iter().any(|d| d == name)) {
+            bail!("--dims lists '{name}', which is also {flag}; a measure cannot be a dimension");
+        }
+    }
     let dims: Vec<String> = match &columns.dims {
         Some(dims) => {
             for d in dims {
@@ -133,12 +141,15 @@ pub fn read(path: &Path, columns: &Columns) -> Result<LeafFile> {
         }
         if columns.denominators.is_some() {
             let [num_a, num_e, den_a, den_e] = values;
-            if num_a > den_a || num_e > den_e {
-                bail!(
-                    "--leaves: row {} of {}: a numerator exceeds its denominator ({num_a} of {den_a}, {num_e} of {den_e}); ratio metrics here are rates of successes",
-                    row + 1,
-                    path.display()
-                );
+            for (num, den, k) in [(num_a, den_a, 0), (num_e, den_e, 1)] {
+                if num > den {
+                    let ((num_flag, num_col), (den_flag, den_col)) = (measures[k], measures[k + 2]);
+                    bail!(
+                        "--leaves: row {} of {}: numerator exceeds its denominator: '{num_col}' ({num_flag}) is {num} but '{den_col}' ({den_flag}) is {den}; a ratio metric here is a rate of successes",
+                        row + 1,
+                        path.display()
+                    );
+                }
             }
             denominators.push([den_a, den_e]);
         }
@@ -147,6 +158,11 @@ pub fn read(path: &Path, columns: &Columns) -> Result<LeafFile> {
     }
     if columns.denominators.is_none() {
         return Ok(LeafFile::Additive(table));
+    }
+    for (k, flag) in [(0, "--actual-denominator"), (1, "--expected-denominator")] {
+        if denominators.iter().all(|d| d[k] <= 0.0) {
+            bail!("--leaves: every row of {} has a zero {flag}; the rate is undefined", path.display());
+        }
     }
     Ok(LeafFile::Ratio(RatioLeaves {
         dims: table.dims,

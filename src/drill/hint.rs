@@ -49,10 +49,13 @@ pub fn dimension_to_cut(truth: &Truth) -> &str {
 /// first term (preferring one that is not `platform`, which the other terms usually imply),
 /// or for a mix shift the dimension whose mix moved the rate most. `None` when the engine
 /// sees nothing to cut.
-pub fn engine_dimension(diagnosis: &DrillDiagnosis) -> Option<String> {
+pub fn engine_dimension(diagnosis: &DrillDiagnosis, truth: &Truth) -> Option<String> {
     if let Some(top) = diagnosis.root_causes.first() {
+        // Prefer a term that isolates the cause: not `platform`, and not one every affected
+        // session shares anyway (the bots' user agent).
         let terms = &top.terms;
-        return terms.keys().find(|d| d.as_str() != "platform").or(terms.keys().next()).cloned();
+        let telling = |d: &&String| d.as_str() != "platform" && !truth.fingerprint.contains_key(*d);
+        return terms.keys().find(telling).or(terms.keys().next()).cloned();
     }
     match diagnosis.kind.as_str() {
         "mix" => diagnosis.mix_vs_rate.first().map(|m| m.dimension.clone()),
@@ -119,7 +122,7 @@ pub fn hint(dir: &Path, brief: &Brief, truth: &Truth, stage: usize) -> anyhow::R
             )
         }
         3 => {
-            let engine_dim = engine(dir).ok().as_ref().and_then(engine_dimension);
+            let engine_dim = engine(dir).ok().and_then(|d| engine_dimension(&d, truth));
             let dim = engine_dim.as_deref().unwrap_or_else(|| dimension_to_cut(truth));
             let rows = evidence::by_dimension(dir, brief, dim)?;
             let spread: Vec<f64> = rows

@@ -258,7 +258,9 @@ impl Dictionaries {
             // hiding the NULL code: much cheaper than building from options.
             let valid: BooleanChunked = codes.iter().map(|&c| c != model::NULL).collect();
             let bitmap = valid.downcast_iter().next().map(|array| array.values().clone());
-            UInt8Chunked::from_vec_validity(name.into(), codes.to_vec(), bitmap)
+            // Hidden slots hold code 0, a valid key, rather than the NULL marker.
+            let values = codes.iter().map(|&c| if c == model::NULL { 0 } else { c }).collect();
+            UInt8Chunked::from_vec_validity(name.into(), values, bitmap)
         } else {
             UInt8Chunked::from_slice(name.into(), codes)
         };
@@ -463,6 +465,12 @@ impl Encoder {
         frame.rechunk_mut();
         let mut groups = Vec::new();
         for batch in frame.iter_chunks(CompatLevel::newest(), false) {
+            if batch.len() == 0 {
+                continue;
+            }
+            if batch.columns().len() != self.fields.len() {
+                polars_bail!(ComputeError: "a frame of {} columns for a Parquet schema of {}", batch.columns().len(), self.fields.len());
+            }
             let mut columns = Vec::new();
             for ((array, field), encoding) in batch.columns().iter().zip(&self.fields).zip(&self.encodings) {
                 for pages in array_to_columns(array, field.clone(), self.options, encoding)? {

@@ -114,7 +114,7 @@ fn a_ratio_metric_leaf_file_localises_the_rate_change_not_the_mix() {
     let causes = out["root_causes"].as_array().expect("root_causes");
     assert_eq!(causes.len(), 1, "{out}");
     assert_eq!(causes[0]["terms"], serde_json::json!({"country": "FR", "source": "ads"}), "{out}");
-    // Totals are rates: this week 4,800 of 120,000 sessions minus FR ads' lost half.
+    // Totals are rates: this week 6,000 purchases of 120,000 sessions, less the 450 FR ads lost.
     let actual = out["actual"].as_f64().unwrap();
     assert!((actual - (6000.0 - 3.0 * 6000.0 * 0.025) / 120_000.0).abs() < 1e-12, "{out}");
 }
@@ -139,5 +139,29 @@ fn a_numerator_above_its_denominator_is_a_user_error() {
     .assert()
     .code(1)
     .stderr(predicate::str::contains("row 1 of rates.csv"))
-    .stderr(predicate::str::contains("numerator exceeds its denominator"));
+    .stderr(predicate::str::contains("numerator exceeds its denominator: 'x' (--actual) is 12 but 'n'"));
+}
+
+#[test]
+fn one_column_for_two_measures_is_a_user_error_naming_both_flags() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.join("rates.csv"), ratio_csv()).unwrap();
+    sb.cmd(&[
+        "diagnose",
+        "--leaves",
+        "rates.csv",
+        "--actual",
+        "purchases",
+        "--actual-denominator",
+        "sessions",
+        "--expected",
+        "purchases_lw",
+        "--expected-denominator",
+        "sessions",
+    ])
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains(
+        "--actual-denominator and --expected-denominator both name column 'sessions'",
+    ));
 }
