@@ -465,7 +465,7 @@ impl Encoder {
         frame.rechunk_mut();
         let mut groups = Vec::new();
         for batch in frame.iter_chunks(CompatLevel::newest(), false) {
-            if batch.len() == 0 {
+            if batch.is_empty() {
                 continue;
             }
             if batch.columns().len() != self.fields.len() {
