@@ -32,6 +32,9 @@ const COUNTS: [&str; 5] =
     [r::SESSIONS, r::VIEWED_PRODUCT, r::ADDED_TO_CART, r::REACHED_CHECKOUT, r::PURCHASED];
 /// Step names, each the rate of count `i + 1` over count `i`.
 pub const STEPS: [&str; 4] = ["view", "cart", "checkout", "purchase"];
+/// The smallest share of the headline change a reported root cause must explain.
+pub const MIN_EXPLANATORY_POWER: f64 = 0.1;
+
 /// A dimension set during checkout, so only meaningful for the purchase step.
 const CHECKOUT_DIMENSION: &str = s::PAYMENT_METHOD;
 
@@ -514,9 +517,12 @@ pub fn localise_steps(
             }
         }
     }
-    // A segment that moved against the headline (often the unaffected rest of a cause the
-    // search drew a little too wide, after that cause was explained away) does not explain it.
-    let mut causes: Vec<RootCause> = merged.into_values().filter(|c| c.explanatory_power > 0.0).collect();
+    // A root cause of the headline explains a material part of it. A segment that moved
+    // against the headline (often the unaffected rest of a cause the search drew a little too
+    // wide) does not, and neither does a sliver of four terms that explains 1% of a drop
+    // that hit everyone (where the forecast model's small biases are as large as the signal).
+    let mut causes: Vec<RootCause> =
+        merged.into_values().filter(|c| c.explanatory_power >= MIN_EXPLANATORY_POWER).collect();
     causes.sort_by(|a, b| b.explanatory_power.total_cmp(&a.explanatory_power));
     causes
 }
