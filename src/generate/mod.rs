@@ -32,7 +32,10 @@ pub use model::{Chunk, DayCounts, Model};
 pub use truth::Truth;
 
 /// How many times the hidden parameters are redrawn before a case is declared unsolvable.
-const MAX_ATTEMPTS: u64 = 12;
+/// The noise case accepts only a headline change inside a band, and 12 draws left some seeds
+/// without a case (just_noise seed 1137 in the 200-seed accuracy run). Seeds that succeeded
+/// within 12 draws give the same data as before.
+const MAX_ATTEMPTS: u64 = 24;
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
