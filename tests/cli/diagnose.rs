@@ -92,25 +92,32 @@ fn ratio_csv() -> String {
     out
 }
 
-#[test]
-fn a_ratio_metric_leaf_file_localises_the_rate_change_not_the_mix() {
-    let sb = Sandbox::new();
-    std::fs::write(sb.join("rates.csv"), ratio_csv()).unwrap();
-    let out = json_of(&mut sb.cmd(&[
+/// `dropcase diagnose` on `rates.csv` as a rate: numerator and denominator columns of the
+/// actual and the expected value, then any extra arguments.
+fn ratio_diagnose(sb: &Sandbox, [x, n, x0, n0]: [&str; 4], extra: &[&str]) -> assert_cmd::Command {
+    let mut args = vec![
         "diagnose",
         "--leaves",
         "rates.csv",
         "--actual",
-        "purchases",
+        x,
         "--actual-denominator",
-        "sessions",
+        n,
         "--expected",
-        "purchases_lw",
+        x0,
         "--expected-denominator",
-        "sessions_lw",
-        "--format",
-        "json",
-    ]));
+        n0,
+    ];
+    args.extend_from_slice(extra);
+    sb.cmd(&args)
+}
+
+#[test]
+fn a_ratio_metric_leaf_file_localises_the_rate_change_not_the_mix() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.join("rates.csv"), ratio_csv()).unwrap();
+    let columns = ["purchases", "sessions", "purchases_lw", "sessions_lw"];
+    let out = json_of(&mut ratio_diagnose(&sb, columns, &["--format", "json"]));
     let causes = out["root_causes"].as_array().expect("root_causes");
     assert_eq!(causes.len(), 1, "{out}");
     assert_eq!(causes[0]["terms"], serde_json::json!({"country": "FR", "source": "ads"}), "{out}");
@@ -123,45 +130,20 @@ fn a_ratio_metric_leaf_file_localises_the_rate_change_not_the_mix() {
 fn a_numerator_above_its_denominator_is_a_user_error() {
     let sb = Sandbox::new();
     std::fs::write(sb.join("rates.csv"), "country,x,n,x0,n0\nUS,12,10,5,10\n").unwrap();
-    sb.cmd(&[
-        "diagnose",
-        "--leaves",
-        "rates.csv",
-        "--actual",
-        "x",
-        "--actual-denominator",
-        "n",
-        "--expected",
-        "x0",
-        "--expected-denominator",
-        "n0",
-    ])
-    .assert()
-    .code(1)
-    .stderr(predicate::str::contains("row 1 of rates.csv"))
-    .stderr(predicate::str::contains("numerator exceeds its denominator: 'x' (--actual) is 12 but 'n'"));
+    ratio_diagnose(&sb, ["x", "n", "x0", "n0"], &[])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("row 1 of rates.csv"))
+        .stderr(predicate::str::contains("numerator exceeds its denominator: 'x' (--actual) is 12 but 'n'"));
 }
 
 #[test]
 fn one_column_for_two_measures_is_a_user_error_naming_both_flags() {
     let sb = Sandbox::new();
     std::fs::write(sb.join("rates.csv"), ratio_csv()).unwrap();
-    sb.cmd(&[
-        "diagnose",
-        "--leaves",
-        "rates.csv",
-        "--actual",
-        "purchases",
-        "--actual-denominator",
-        "sessions",
-        "--expected",
-        "purchases_lw",
-        "--expected-denominator",
-        "sessions",
-    ])
-    .assert()
-    .code(1)
-    .stderr(predicate::str::contains(
-        "--actual-denominator and --expected-denominator both name column 'sessions'",
-    ));
+    ratio_diagnose(&sb, ["purchases", "sessions", "purchases_lw", "sessions"], &[]).assert().code(1).stderr(
+        predicate::str::contains(
+            "--actual-denominator and --expected-denominator both name column 'sessions'",
+        ),
+    );
 }
