@@ -6,6 +6,7 @@
 pub mod check;
 pub mod context;
 pub mod model;
+mod sample;
 pub mod seal;
 pub mod truth;
 
@@ -18,7 +19,7 @@ use chrono::{Duration, NaiveDate};
 use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
 use polars_parquet::write::{
-    CompressedPage, Encoding, ParquetType, WriteOptions, array_to_columns, compress,
+    CompressedPage, CompressionOptions, Encoding, ParquetType, WriteOptions, array_to_columns, compress,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -439,29 +440,34 @@ type EncodedRowGroup = (u64, Vec<Vec<CompressedPage>>);
 /// appended in order.
 struct Encoder {
     fields: Vec<ParquetType>,
-    encodings: Vec<Vec<Encoding>>,
+    /// Per column: its encoding and its page compression.
+    plans: Vec<(Vec<Encoding>, CompressionOptions)>,
     options: WriteOptions,
 }
 
 impl Encoder {
     fn new(writer: &BatchedWriter<File>) -> Encoder {
         let file = writer.get_writer().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // 64-bit numbers (ids, timestamps, amounts, load times) are written plain: polars
-        // would first estimate each chunk's cardinality and, when it is modest, hash the
-        // whole column into a dictionary, which costs more than it saves here.
-        let encodings = file
+        let options = file.options();
+        // polars would estimate each chunk's cardinality and, when it is modest, hash the
+        // whole column into a dictionary; for 64-bit numbers that costs more than it saves.
+        // Integers are delta-encoded: ids count up by one, and user ids and timestamps are
+        // random within a range, where bit-packed deltas are as small as zstd makes the
+        // plain values, so those pages skip zstd. Amounts and load times are floats: plain,
+        // then zstd.
+        let plans = file
             .schema()
             .iter_values()
             .zip(polars::io::parquet::write::get_encodings(file.schema()).as_ref())
             .map(|(field, encoding)| match field.dtype {
-                ArrowDataType::Int64 | ArrowDataType::UInt64 | ArrowDataType::Float64 => {
-                    vec![Encoding::Plain]
+                ArrowDataType::Int64 | ArrowDataType::UInt64 | ArrowDataType::Timestamp(..) => {
+                    (vec![Encoding::DeltaBinaryPacked], CompressionOptions::Uncompressed)
                 }
-                ArrowDataType::Timestamp(..) => vec![Encoding::Plain],
-                _ => encoding.clone(),
+                ArrowDataType::Float64 => (vec![Encoding::Plain], options.compression),
+                _ => (encoding.clone(), options.compression),
             })
             .collect();
-        Encoder { fields: file.parquet_schema().fields().to_vec(), encodings, options: file.options() }
+        Encoder { fields: file.parquet_schema().fields().to_vec(), plans, options }
     }
 
     fn encode(&self, frame: &mut DataFrame) -> PolarsResult<Vec<EncodedRowGroup>> {
@@ -475,10 +481,13 @@ impl Encoder {
                 polars_bail!(ComputeError: "a frame of {} columns for a Parquet schema of {}", batch.columns().len(), self.fields.len());
             }
             let mut columns = Vec::new();
-            for ((array, field), encoding) in batch.columns().iter().zip(&self.fields).zip(&self.encodings) {
-                for pages in array_to_columns(array, field.clone(), self.options, encoding)? {
+            for ((array, field), (encoding, compression)) in
+                batch.columns().iter().zip(&self.fields).zip(&self.plans)
+            {
+                let options = WriteOptions { compression: *compression, ..self.options };
+                for pages in array_to_columns(array, field.clone(), options, encoding)? {
                     let compressed = pages
-                        .map(|page| Ok(compress(page?, Vec::new(), self.options.compression)?))
+                        .map(|page| Ok(compress(page?, Vec::new(), *compression)?))
                         .collect::<PolarsResult<Vec<CompressedPage>>>()?;
                     columns.push(compressed);
                 }

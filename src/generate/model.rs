@@ -9,6 +9,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
+use super::sample::{Bits, Discrete, LogNormal};
+
 use crate::scenario::{Case, Cause, Family, PLATFORMS, Stage};
 
 /// Marks a null dimension value (browser in an app, app version on the web, ...).
@@ -36,37 +38,6 @@ const HOURLY: [f64; 24] = [
 
 /// Sessions per chunk: bounds memory however large the dataset (100M+ sessions).
 pub const CHUNK_SESSIONS: usize = 400_000;
-
-/// A cumulative distribution over category codes.
-#[derive(Debug, Clone)]
-struct Categorical {
-    codes: Vec<u8>,
-    cdf: Vec<f64>,
-}
-
-impl Categorical {
-    fn new(pairs: impl IntoIterator<Item = (u8, f64)>) -> Self {
-        let pairs: Vec<(u8, f64)> = pairs.into_iter().filter(|(_, w)| *w > 0.0).collect();
-        let total: f64 = pairs.iter().map(|(_, w)| w).sum();
-        let mut acc = 0.0;
-        let mut codes = Vec::with_capacity(pairs.len());
-        let mut cdf = Vec::with_capacity(pairs.len());
-        for (code, w) in pairs {
-            acc += w / total;
-            codes.push(code);
-            cdf.push(acc);
-        }
-        if let Some(last) = cdf.last_mut() {
-            *last = 1.0;
-        }
-        Self { codes, cdf }
-    }
-
-    fn draw(&self, u: f64) -> u8 {
-        let i = self.cdf.iter().position(|&c| u < c).unwrap_or(self.cdf.len() - 1);
-        self.codes[i]
-    }
-}
 
 /// A compiled rollout: new version share at hour `t` since the data start.
 #[derive(Debug, Clone, Copy)]
@@ -138,26 +109,28 @@ pub struct Model {
     pub values: Vec<Vec<String>>,
     /// Expected base sessions per day (before extra bot/campaign sessions).
     pub day_sessions: Vec<u64>,
-    hour_cdf: [f64; 24],
-    platform: Categorical,
-    country: Categorical,
-    source: Categorical,
-    user_type: Categorical,
-    browser: Categorical,
-    web_device: Categorical,
-    app_device: Categorical,
-    payment: [Categorical; 3],
+    hour: Discrete,
+    platform: Discrete,
+    country: Discrete,
+    source: Discrete,
+    user_type: Discrete,
+    browser: Discrete,
+    web_device: Discrete,
+    app_device: Discrete,
+    payment: [Discrete; 3],
     app_rollout: [CompiledRollout; 2],
     os_rollout: [CompiledRollout; 2],
     base: [f64; 4],
     weekly_conversion: [f64; 7],
     first_weekday: usize,
-    effects: Vec<CompiledEffect>,
+    /// Step multipliers of one-term effects, per dimension slot and code, for the slots
+    /// some effect names (payment is chosen later and never carries an effect).
+    single_effects: Vec<(usize, Vec<[f64; 4]>)>,
+    /// Effects on a combination of values, checked term by term.
+    joint_effects: Vec<CompiledEffect>,
     causes: Vec<CompiledCause>,
-    order_mu: f64,
-    order_sigma: f64,
-    load_mu: f64,
-    load_sigma: f64,
+    order_value: LogNormal,
+    page_load: LogNormal,
     returning_pool: u64,
     new_pool: u64,
     returning_code: u8,
@@ -289,11 +262,11 @@ impl Model {
         let values: Vec<Vec<String>> =
             crate::scenario::DIMENSIONS.iter().map(|d| dim_values[d].clone()).collect();
         let shares = |slot: usize, map: &std::collections::BTreeMap<String, f64>| {
-            Categorical::new(map.iter().map(|(k, w)| (code_of(&values[slot], k), *w)))
+            Discrete::new(map.iter().map(|(k, w)| (code_of(&values[slot], k), *w)))
         };
         let d = &sc.dimensions;
         let payment_for = |platform: &str| {
-            Categorical::new(d.payment_method.iter().map(|(k, w)| {
+            Discrete::new(d.payment_method.iter().map(|(k, w)| {
                 let allowed = match k.as_str() {
                     "apple_pay" => platform == "ios",
                     "google_pay" => platform == "android",
@@ -341,7 +314,7 @@ impl Model {
         };
         let causes: Vec<CompiledCause> =
             std::iter::once(&case.cause).chain(&case.decoys).map(compile_cause).collect();
-        let effects = sc
+        let effects: Vec<CompiledEffect> = sc
             .effects
             .iter()
             .map(|e| CompiledEffect {
@@ -350,6 +323,20 @@ impl Model {
                 multiplier: e.multiplier,
             })
             .collect();
+        let (single, joint_effects): (Vec<CompiledEffect>, Vec<CompiledEffect>) =
+            effects.into_iter().partition(|e| e.target.len() == 1 && e.target[0].0 != PAYMENT);
+        let mut single_effects: Vec<(usize, Vec<[f64; 4]>)> = Vec::new();
+        for e in single {
+            let (slot, code) = e.target[0];
+            let at = match single_effects.iter().position(|(s, _)| *s == slot) {
+                Some(at) => at,
+                None => {
+                    single_effects.push((slot, vec![[1.0; 4]; values[slot].len()]));
+                    single_effects.len() - 1
+                }
+            };
+            single_effects[at].1[code as usize][e.step] *= e.multiplier;
+        }
 
         // Daily volume: weekly pattern × trend × log-normal day noise × holiday lift.
         let mut volume_rng = ChaCha8Rng::seed_from_u64(mix_seed(&[case.seed, 0xDA7]));
@@ -375,15 +362,6 @@ impl Model {
             .collect::<Vec<_>>();
         let total: u64 = day_sessions.iter().sum();
 
-        let mut hour_cdf = [0.0; 24];
-        let hour_total: f64 = HOURLY.iter().sum();
-        let mut acc = 0.0;
-        for (h, w) in HOURLY.iter().enumerate() {
-            acc += w / hour_total;
-            hour_cdf[h] = acc;
-        }
-        hour_cdf[23] = 1.0;
-
         let user_values = &values[USER_TYPE];
         let returning_code = user_values.iter().position(|v| v == "returning").unwrap_or(0) as u8;
         let new_code = user_values.iter().position(|v| v == "new").unwrap_or(0) as u8;
@@ -400,8 +378,8 @@ impl Model {
             start: sc.period.start,
             days: sc.period.days,
             day_sessions,
-            hour_cdf,
-            platform: Categorical::new(
+            hour: Discrete::new(HOURLY.iter().enumerate().map(|(h, w)| (h as u8, *w))),
+            platform: Discrete::new(
                 PLATFORMS.iter().map(|p| (code_of(&values[PLATFORM], p), d.platform[*p])),
             ),
             country: shares(COUNTRY, &d.country),
@@ -422,12 +400,11 @@ impl Model {
             base: sc.funnel.steps(),
             weekly_conversion: sc.traffic.weekly_conversion,
             first_weekday,
-            effects,
+            single_effects,
+            joint_effects,
             causes,
-            order_mu: sc.order_value.median.ln(),
-            order_sigma: sc.order_value.sigma,
-            load_mu: sc.page_load.median_ms.ln(),
-            load_sigma: sc.page_load.sigma,
+            order_value: LogNormal::new(sc.order_value.median.ln(), sc.order_value.sigma),
+            page_load: LogNormal::new(sc.page_load.median_ms.ln(), sc.page_load.sigma),
             returning_pool,
             new_pool: returning_pool * 4,
             returning_code,
@@ -449,51 +426,53 @@ impl Model {
         start + (t_hours * 3_600_000.0) as i64
     }
 
-    fn draw_hour(&self, rng: &mut ChaCha8Rng) -> f64 {
-        let u: f64 = rng.random();
-        let h = self.hour_cdf.iter().position(|&c| u < c).unwrap_or(23);
-        h as f64 + rng.random::<f64>()
+    /// A session start, as milliseconds after midnight: an hour from the daily curve, then
+    /// a uniform moment inside it.
+    fn draw_ms(&self, bits: &mut Bits) -> u32 {
+        u32::from(self.hour.draw(bits.u32())) * MS_PER_HOUR + bits.below(0, u64::from(MS_PER_HOUR)) as u32
     }
 
     /// Simulates part `part` of `parts` of day `day`.
     pub fn simulate(&self, day: u32, part: u32, parts: u32) -> Chunk {
-        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(&[self.seed, u64::from(day), u64::from(part)]));
+        let mut bits = Bits::new(mix_seed(&[self.seed, u64::from(day), u64::from(part)]));
         let base_n = self.day_sessions[day as usize];
         let n = base_n / u64::from(parts) + u64::from(u64::from(part) < base_n % u64::from(parts));
         let mut chunk = Chunk::with_capacity(day, (n as usize) * 11 / 10);
-        let weekday = (self.first_weekday + day as usize) % 7;
-        let day_hour = f64::from(day) * 24.0;
+        let today = Today::new(self, day);
 
         for _ in 0..n {
-            let t = day_hour + self.draw_hour(&mut rng);
-            self.session(&mut rng, &mut chunk, t, weekday, None);
+            let ms = self.draw_ms(&mut bits);
+            self.session(&mut bits, &mut chunk, &today, ms, None);
         }
         // Extra sessions that campaigns and bots add on top of organic traffic.
-        for (i, cause) in self.causes.iter().enumerate() {
+        for &i in &today.active {
+            let cause = &self.causes[i];
             if !matches!(cause.family, Family::BotTraffic | Family::LowIntentCampaign) {
                 continue;
             }
             let peak = cause.size;
-            if cause.start_hour >= day_hour + 24.0 || cause.end_hour <= day_hour || peak <= 0.0 {
+            if peak <= 0.0 {
                 continue;
             }
             let extra = (n as f64 * peak).round() as u64;
             for _ in 0..extra {
-                let t = day_hour + self.draw_hour(&mut rng);
-                let s = cause.strength(t);
+                let ms = self.draw_ms(&mut bits);
+                let s = cause.strength(today.at(ms));
                 // Thin to the strength at this hour (ramps, start mid-day).
-                if s <= 0.0 || rng.random::<f64>() >= s / peak {
+                if s <= 0.0 || !bits.chance(s / peak) {
                     continue;
                 }
-                self.session(&mut rng, &mut chunk, t, weekday, Some(i));
+                self.session(&mut bits, &mut chunk, &today, ms, Some(i));
             }
         }
         chunk
     }
 
-    /// Simulates one session at hour `t`; `extra` is the index of a bot/campaign cause
-    /// that created it.
-    fn session(&self, rng: &mut ChaCha8Rng, chunk: &mut Chunk, t: f64, weekday: usize, extra: Option<usize>) {
+    /// Simulates one session starting `ms` after midnight of `today`; `extra` is the index of
+    /// a bot/campaign cause that created it.
+    fn session(&self, bits: &mut Bits, chunk: &mut Chunk, today: &Today, ms: u32, extra: Option<usize>) {
+        let t = today.at(ms);
+        let minute = (ms / MS_PER_MINUTE) as usize;
         let mut dims = [NULL; N_DIMS];
         let extra_cause = extra.map(|i| &self.causes[i]);
         let is_bot = extra_cause.is_some_and(|c| c.family == Family::BotTraffic);
@@ -501,28 +480,27 @@ impl Model {
             dims[PLATFORM] = WEB;
             dims[BROWSER] = 0;
             dims[DEVICE] = self.web_device.codes[0];
-            dims[COUNTRY] = self.country.draw(rng.random());
-            dims[SOURCE] = self.source.draw(rng.random());
+            dims[COUNTRY] = self.country.draw(bits.u32());
+            dims[SOURCE] = self.source.draw(bits.u32());
             dims[USER_TYPE] = self.new_code;
         } else {
-            dims[PLATFORM] = self.platform.draw(rng.random());
-            dims[COUNTRY] = self.country.draw(rng.random());
-            dims[SOURCE] = self.source.draw(rng.random());
-            dims[USER_TYPE] = self.user_type.draw(rng.random());
+            dims[PLATFORM] = self.platform.draw(bits.u32());
+            dims[COUNTRY] = self.country.draw(bits.u32());
+            dims[SOURCE] = self.source.draw(bits.u32());
+            dims[USER_TYPE] = self.user_type.draw(bits.u32());
             if extra_cause.is_some() {
                 // Campaign traffic is new users.
                 dims[USER_TYPE] = self.new_code;
             }
             if dims[PLATFORM] == WEB {
-                dims[BROWSER] = self.browser.draw(rng.random());
-                dims[DEVICE] = self.web_device.draw(rng.random());
+                dims[BROWSER] = self.browser.draw(bits.u32());
+                dims[DEVICE] = self.web_device.draw(bits.u32());
             } else {
                 let p = dims[PLATFORM] as usize;
-                let app = &self.app_rollout[p];
-                dims[APP_VERSION] = if rng.random::<f64>() < app.share(t) { app.new } else { app.old };
-                let os = &self.os_rollout[p];
-                dims[OS_VERSION] = if rng.random::<f64>() < os.share(t) { os.new } else { os.old };
-                dims[DEVICE] = self.app_device.draw(rng.random());
+                let (app, os) = (&self.app_rollout[p], &self.os_rollout[p]);
+                dims[APP_VERSION] = if bits.chance(today.app_new[p][minute]) { app.new } else { app.old };
+                dims[OS_VERSION] = if bits.chance(today.os_new[p][minute]) { os.new } else { os.old };
+                dims[DEVICE] = self.app_device.draw(bits.u32());
             }
         }
         if let Some(cause) = extra_cause {
@@ -535,16 +513,15 @@ impl Model {
         }
 
         // Mix causes act on who arrives, not on rates, so they run before any rate is set.
-        for cause in &self.causes {
+        for &i in &today.active {
+            let cause = &self.causes[i];
             let s = cause.strength(t);
             if s <= 0.0 {
                 continue;
             }
             match cause.family {
-                Family::HighIntentChannelEnd if cause.matches(&dims) && rng.random::<f64>() < s => return,
-                Family::NewReturningMix
-                    if dims[USER_TYPE] == self.returning_code && rng.random::<f64>() < s =>
-                {
+                Family::HighIntentChannelEnd if cause.matches(&dims) && bits.chance(s) => return,
+                Family::NewReturningMix if dims[USER_TYPE] == self.returning_code && bits.chance(s) => {
                     dims[USER_TYPE] = self.new_code;
                 }
                 _ => {}
@@ -552,8 +529,15 @@ impl Model {
         }
         let mobile = self.mobile_codes.contains(&dims[DEVICE]);
         let mut steps = self.base;
-        steps[3] *= self.weekly_conversion[weekday];
-        for e in &self.effects {
+        steps[3] *= self.weekly_conversion[today.weekday];
+        for (slot, table) in &self.single_effects {
+            if let Some(multipliers) = table.get(usize::from(dims[*slot])) {
+                for (step, m) in steps.iter_mut().zip(multipliers) {
+                    *step *= m;
+                }
+            }
+        }
+        for e in &self.joint_effects {
             if e.target.iter().all(|&(d, v)| dims[d] == v) {
                 steps[e.step] *= e.multiplier;
             }
@@ -564,7 +548,8 @@ impl Model {
         let mut duplicate = 0.0;
         let mut split = 0.0;
         let mut late_loss = 0.0;
-        for cause in &self.causes {
+        for &i in &today.active {
+            let cause = &self.causes[i];
             let s = cause.strength(t);
             if s <= 0.0 {
                 continue;
@@ -617,14 +602,13 @@ impl Model {
         }
 
         let user_id = if dims[USER_TYPE] == self.returning_code {
-            rng.random_range(1..=self.returning_pool)
+            bits.one_to(self.returning_pool)
         } else {
-            self.returning_pool + rng.random_range(1..=self.new_pool)
+            self.returning_pool + bits.one_to(self.new_pool)
         };
-        let ts_ms = self.epoch_ms(t);
-        let load: f64 = rng.sample(StandardNormal);
+        let ts_ms = today.epoch_ms + i64::from(ms);
         let bot_load = if is_bot { 0.35 } else { 1.0 };
-        let page_load_ms = (self.load_mu + self.load_sigma * load).exp() * load_factor * bot_load;
+        let page_load_ms = self.page_load.draw(bits.u64()) * load_factor * bot_load;
         let mut session = Session {
             user_id,
             ts_ms,
@@ -636,18 +620,19 @@ impl Model {
 
         if is_bot {
             // Bots look at a page, never at a cart.
-            session.flags[0] = rng.random::<f64>() < 0.2;
+            session.flags[0] = bits.chance(0.2);
             chunk.push(&session);
             return;
         }
         let mut reached = 0;
-        while reached < 4 && rng.random::<f64>() < steps[reached].min(1.0) {
+        while reached < 4 && bits.chance(steps[reached]) {
             session.flags[reached] = true;
             if reached == 2 {
                 let p = session.dims[PLATFORM] as usize;
-                session.dims[PAYMENT] = self.payment[p].draw(rng.random());
+                session.dims[PAYMENT] = self.payment[p].draw(bits.u32());
                 // Causes bound to a payment method act once the method is chosen.
-                for cause in &self.causes {
+                for &i in &today.active {
+                    let cause = &self.causes[i];
                     if cause.targets_payment() && cause.matches(&session.dims) {
                         let s = cause.strength(t);
                         if cause.family == Family::PaymentOutage || cause.stage == Some(Stage::Purchase) {
@@ -659,10 +644,8 @@ impl Model {
             reached += 1;
         }
         if session.flags[3] {
-            let value: f64 = rng.sample(StandardNormal);
-            let amount =
-                ((self.order_mu + self.order_sigma * value).exp() * revenue_factor * 100.0).round() / 100.0;
-            let order_ts = ts_ms + rng.random_range(60_000..1_800_000);
+            let amount = (self.order_value.draw(bits.u64()) * revenue_factor * 100.0).round() / 100.0;
+            let order_ts = ts_ms + bits.below(60_000, 1_800_000) as i64;
             let o = &mut chunk.orders;
             o.user_id.push(user_id);
             o.ts.push(order_ts);
@@ -670,10 +653,10 @@ impl Model {
             o.country.push(session.dims[COUNTRY]);
             o.payment.push(session.dims[PAYMENT]);
             o.amount.push(amount);
-            o.refunded.push(rng.random::<f64>() < 0.02);
+            o.refunded.push(bits.chance(0.02));
             session.revenue = amount;
             // Client-side event loss: the order happened, the analytics event did not arrive.
-            if tracking_loss > 0.0 && rng.random::<f64>() < tracking_loss {
+            if tracking_loss > 0.0 && bits.chance(tracking_loss) {
                 session.flags[3] = false;
                 session.revenue = 0.0;
             }
@@ -681,7 +664,7 @@ impl Model {
         if late_loss > 0.0 {
             // Later steps are ingested later, so they are missing more often.
             for (step, weight) in [(3, 1.0), (2, 0.5), (1, 0.2)] {
-                if session.flags[step] && rng.random::<f64>() < late_loss * weight {
+                if session.flags[step] && bits.chance(late_loss * weight) {
                     for flag in &mut session.flags[step..] {
                         *flag = false;
                     }
@@ -693,7 +676,7 @@ impl Model {
             }
         }
         chunk.push(&session);
-        if duplicate > 0.0 && rng.random::<f64>() < duplicate {
+        if duplicate > 0.0 && bits.chance(duplicate) {
             // The client logs the session start twice: same user, same time, no events.
             let mut copy = session;
             copy.flags = [false; 4];
@@ -701,16 +684,64 @@ impl Model {
             copy.dims[PAYMENT] = NULL;
             chunk.push(&copy);
         }
-        if split > 0.0 && rng.random::<f64>() < split {
+        if split > 0.0 && bits.chance(split) {
             // A shorter inactivity timeout cuts a visit in two: the fragment carries no events.
             let mut fragment = session;
             fragment.flags = [false; 4];
             fragment.revenue = 0.0;
             fragment.dims[PAYMENT] = NULL;
-            let day_end = self.epoch_ms(f64::from(chunk.day + 1) * 24.0) - 1;
-            fragment.ts_ms = (fragment.ts_ms + rng.random_range(600_000..3_600_000)).min(day_end);
+            let day_end = today.epoch_ms + i64::from(MS_PER_DAY) - 1;
+            fragment.ts_ms = (fragment.ts_ms + bits.below(600_000, 3_600_000) as i64).min(day_end);
             chunk.push(&fragment);
         }
+    }
+}
+
+const MS_PER_MINUTE: u32 = 60_000;
+const MS_PER_HOUR: u32 = 3_600_000;
+const MS_PER_DAY: u32 = 86_400_000;
+const MINUTES_PER_DAY: usize = 1440;
+
+/// What every session of one day shares: where the day sits in time, the causes acting on
+/// it, and the rollouts' adoption minute by minute (an adoption curve moves over days, so
+/// a minute's resolution is exact to the eye and saves an `exp` per session).
+struct Today {
+    weekday: usize,
+    /// Hours from the data start to this day's midnight.
+    hour: f64,
+    /// This day's midnight, in milliseconds since the Unix epoch.
+    epoch_ms: i64,
+    /// Causes that act at some moment of this day, by index.
+    active: Vec<usize>,
+    /// Share of sessions on the new app / OS version, per app platform and minute.
+    app_new: [Vec<f64>; 2],
+    os_new: [Vec<f64>; 2],
+}
+
+impl Today {
+    fn new(model: &Model, day: u32) -> Today {
+        let hour = f64::from(day) * 24.0;
+        let minutes = |rollout: &CompiledRollout| {
+            (0..MINUTES_PER_DAY).map(|m| rollout.share(hour + (m as f64 + 0.5) / 60.0)).collect()
+        };
+        Today {
+            weekday: (model.first_weekday + day as usize) % 7,
+            hour,
+            epoch_ms: model.epoch_ms(hour),
+            active: (0..model.causes.len())
+                .filter(|&i| {
+                    let c = &model.causes[i];
+                    c.start_hour < hour + 24.0 && c.end_hour > hour
+                })
+                .collect(),
+            app_new: [minutes(&model.app_rollout[0]), minutes(&model.app_rollout[1])],
+            os_new: [minutes(&model.os_rollout[0]), minutes(&model.os_rollout[1])],
+        }
+    }
+
+    /// Hours since the data start of the moment `ms` after this day's midnight.
+    fn at(&self, ms: u32) -> f64 {
+        self.hour + f64::from(ms) / f64::from(MS_PER_HOUR)
     }
 }
 
