@@ -6,6 +6,7 @@
 pub mod check;
 pub mod context;
 pub mod model;
+mod pages;
 mod sample;
 pub mod seal;
 pub mod truth;
@@ -258,10 +259,9 @@ impl Dictionaries {
 
     fn column(&self, slot: usize, name: &str, codes: &[u8]) -> Column {
         let physical = if codes.contains(&model::NULL) {
-            // Codes as they are, with a validity bitmap (packed from one boolean pass)
-            // hiding the NULL code: much cheaper than building from options.
-            let valid: BooleanChunked = codes.iter().map(|&c| c != model::NULL).collect();
-            let bitmap = valid.downcast_iter().next().map(|array| array.values().clone());
+            // Codes as they are, with a validity bitmap hiding the NULL code: much cheaper
+            // than building from options.
+            let bitmap = Some(pages::pack_bits(codes, |&c| c != model::NULL).into_bitmap());
             // Hidden slots hold code 0, a valid key, rather than the NULL marker.
             let values = codes.iter().map(|&c| if c == model::NULL { 0 } else { c }).collect();
             UInt8Chunked::from_vec_validity(name.into(), values, bitmap)
@@ -288,6 +288,13 @@ fn datetime_column(name: &str, ms: &[i64]) -> Column {
         .into_column()
 }
 
+/// A boolean column packed eight values at a time (polars collects bit by bit).
+fn boolean_column(name: &str, values: &[bool]) -> Column {
+    let bits = pages::pack_bits(values, |&b| b).into_bitmap();
+    let array = polars_arrow::array::BooleanArray::new(ArrowDataType::Boolean, bits, None);
+    BooleanChunked::with_chunk(name.into(), array).into_column()
+}
+
 fn sessions_frame(
     model: &Model,
     dict: &Dictionaries,
@@ -307,7 +314,7 @@ fn sessions_frame(
         columns.push(dict.column(slot, name, &chunk.dims[slot]));
     }
     for (name, flags) in cols::FUNNEL.iter().zip(&chunk.flags) {
-        columns.push(BooleanChunked::from_slice((*name).into(), flags).into_column());
+        columns.push(boolean_column(name, flags));
     }
     columns.push(Float64Chunked::from_slice(cols::REVENUE.into(), &chunk.revenue).into_column());
     columns.push(Float64Chunked::from_slice(cols::PAGE_LOAD_MS.into(), &chunk.page_load_ms).into_column());
@@ -485,6 +492,14 @@ impl Encoder {
                 batch.columns().iter().zip(&self.fields).zip(&self.plans)
             {
                 let options = WriteOptions { compression: *compression, ..self.options };
+                if let Some(pages) = pages::pages(array.as_ref(), field, &options) {
+                    let compressed = pages?
+                        .into_iter()
+                        .map(|page| Ok(compress(page, Vec::new(), *compression)?))
+                        .collect::<PolarsResult<Vec<CompressedPage>>>()?;
+                    columns.push(compressed);
+                    continue;
+                }
                 for pages in array_to_columns(array, field.clone(), options, encoding)? {
                     let compressed = pages
                         .map(|page| Ok(compress(page?, Vec::new(), *compression)?))
