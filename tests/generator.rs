@@ -449,6 +449,11 @@ proptest! {
         let web = model.values[platform].iter().position(|p| p == "web").unwrap() as u8;
         for day in model.days - 8..model.days {
             let chunk = model.simulate(day, 0, 1);
+            // The day counts summed over the rollup cells equal those counted session by
+            // session (which the cells path leans on the funnel being monotone for).
+            let cells = dropcase::generate::model::cells(&chunk);
+            prop_assert_eq!(model.count(&chunk, &cells), model.count_sessions(&chunk), "{} day {}", case.scenario.name, day);
+            prop_assert_eq!(cells.values().map(|c| c.sessions).sum::<u64>(), chunk.len() as u64);
             let purchases = chunk.flags[3].iter().filter(|&&p| p).count();
             if loses_events {
                 prop_assert!(purchases <= chunk.orders.amount.len());

@@ -257,16 +257,18 @@ impl Dictionaries {
         Ok(Self { dtypes })
     }
 
-    fn column(&self, slot: usize, name: &str, codes: &[u8]) -> Column {
+    fn column(&self, slot: usize, name: &str, mut codes: Vec<u8>) -> Column {
         let physical = if codes.contains(&model::NULL) {
             // Codes as they are, with a validity bitmap hiding the NULL code: much cheaper
             // than building from options.
-            let bitmap = Some(pages::pack_bits(codes, |&c| c != model::NULL).into_bitmap());
+            let bitmap = Some(pages::pack_bits(&codes, |&c| c != model::NULL).into_bitmap());
             // Hidden slots hold code 0, a valid key, rather than the NULL marker.
-            let values = codes.iter().map(|&c| if c == model::NULL { 0 } else { c }).collect();
-            UInt8Chunked::from_vec_validity(name.into(), values, bitmap)
+            for code in &mut codes {
+                *code = if *code == model::NULL { 0 } else { *code };
+            }
+            UInt8Chunked::from_vec_validity(name.into(), codes, bitmap)
         } else {
-            UInt8Chunked::from_slice(name.into(), codes)
+            UInt8Chunked::from_vec(name.into(), codes)
         };
         // SAFETY: every non-null code is an index into this slot's category list: the model
         // only draws codes from that list (`code_of`, `Categorical::new`).
@@ -281,8 +283,8 @@ fn date_column(name: &str, day: NaiveDate, len: usize) -> Column {
     Int32Chunked::full(name.into(), days, len).into_date().into_series().into_column()
 }
 
-fn datetime_column(name: &str, ms: &[i64]) -> Column {
-    Int64Chunked::from_slice(name.into(), ms)
+fn datetime_column(name: &str, ms: Vec<i64>) -> Column {
+    Int64Chunked::from_vec(name.into(), ms)
         .into_datetime(TimeUnit::Milliseconds, None)
         .into_series()
         .into_column()
@@ -295,84 +297,13 @@ fn boolean_column(name: &str, values: &[bool]) -> Column {
     BooleanChunked::with_chunk(name.into(), array).into_column()
 }
 
-fn sessions_frame(
-    model: &Model,
-    dict: &Dictionaries,
-    chunk: &Chunk,
-    first_id: u64,
-) -> PolarsResult<DataFrame> {
-    let n = chunk.len();
-    let day = model.start + Duration::days(i64::from(chunk.day));
-    let mut columns = vec![
-        UInt64Chunked::from_vec(cols::SESSION_ID.into(), (first_id..first_id + n as u64).collect())
-            .into_column(),
-        UInt64Chunked::from_slice(cols::USER_ID.into(), &chunk.user_id).into_column(),
-        datetime_column(cols::TS, &chunk.ts),
-        date_column(cols::DATE, day, n),
-    ];
-    for (slot, name) in DIMENSIONS.iter().enumerate().take(model::PAYMENT) {
-        columns.push(dict.column(slot, name, &chunk.dims[slot]));
-    }
-    for (name, flags) in cols::FUNNEL.iter().zip(&chunk.flags) {
-        columns.push(boolean_column(name, flags));
-    }
-    columns.push(Float64Chunked::from_slice(cols::REVENUE.into(), &chunk.revenue).into_column());
-    columns.push(Float64Chunked::from_slice(cols::PAGE_LOAD_MS.into(), &chunk.page_load_ms).into_column());
-    columns.push(dict.column(model::PAYMENT, cols::PAYMENT_METHOD, &chunk.dims[model::PAYMENT]));
-    DataFrame::new(n, columns)
-}
-
-fn orders_frame(model: &Model, dict: &Dictionaries, chunk: &Chunk, first_id: u64) -> PolarsResult<DataFrame> {
-    let o = &chunk.orders;
-    let n = o.amount.len();
-    let day = model.start + Duration::days(i64::from(chunk.day));
-    let status: Vec<&str> = o.refunded.iter().map(|&r| if r { "refunded" } else { "completed" }).collect();
-    DataFrame::new(
-        n,
-        vec![
-            UInt64Chunked::from_vec(order_cols::ORDER_ID.into(), (first_id..first_id + n as u64).collect())
-                .into_column(),
-            UInt64Chunked::from_slice(order_cols::USER_ID.into(), &o.user_id).into_column(),
-            datetime_column(order_cols::TS, &o.ts),
-            date_column(order_cols::DATE, day, n),
-            dict.column(model::PLATFORM, order_cols::PLATFORM, &o.platform),
-            dict.column(model::COUNTRY, order_cols::COUNTRY, &o.country),
-            dict.column(model::PAYMENT, order_cols::PAYMENT_METHOD, &o.payment),
-            Float64Chunked::from_slice(order_cols::AMOUNT.into(), &o.amount).into_column(),
-            StringChunked::from_slice(order_cols::STATUS.into(), &status).into_column(),
-        ],
-    )
-}
-
-/// Sums per (day, dimension combination): the rollup table's rows.
-#[derive(Debug, Default, Clone, Copy)]
-struct RollupCell {
-    sessions: u64,
-    steps: [u64; 4],
-    revenue: f64,
-    revenue_sq: f64,
-}
-
-type Rollup = PlHashMap<[u8; model::N_DIMS], RollupCell>;
-
-fn rollup_chunk(chunk: &Chunk) -> Rollup {
-    let mut cells: Rollup = PlHashMap::with_capacity(1024);
-    for i in 0..chunk.len() {
-        let key: [u8; model::N_DIMS] = std::array::from_fn(|d| chunk.dims[d][i]);
-        let cell = cells.entry(key).or_default();
-        cell.sessions += 1;
-        for (s, flags) in chunk.flags.iter().enumerate() {
-            cell.steps[s] += u64::from(flags[i]);
-        }
-        cell.revenue += chunk.revenue[i];
-        cell.revenue_sq += chunk.revenue[i] * chunk.revenue[i];
-    }
-    cells
-}
+type Rollup = model::Cells;
 
 fn rollup_frame(model: &Model, dict: &Dictionaries, days: &[(u32, Rollup)]) -> PolarsResult<DataFrame> {
-    let mut keys: Vec<(u32, [u8; model::N_DIMS], RollupCell)> =
-        days.iter().flat_map(|(day, cells)| cells.iter().map(move |(k, v)| (*day, *k, *v))).collect();
+    let mut keys: Vec<(u32, [u8; model::N_DIMS], model::Cell)> = days
+        .iter()
+        .flat_map(|(day, cells)| cells.iter().map(move |(k, v)| (*day, model::unpack_key(*k), *v)))
+        .collect();
     keys.sort_by_key(|k| (k.0, k.1));
     let n = keys.len();
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
@@ -385,7 +316,7 @@ fn rollup_frame(model: &Model, dict: &Dictionaries, days: &[(u32, Rollup)]) -> P
     ];
     for (slot, name) in DIMENSIONS.iter().enumerate() {
         let codes: Vec<u8> = keys.iter().map(|k| k.1[slot]).collect();
-        columns.push(dict.column(slot, name, &codes));
+        columns.push(dict.column(slot, name, codes));
     }
     columns.push(
         UInt64Chunked::from_vec(rollup_cols::SESSIONS.into(), keys.iter().map(|k| k.2.sessions).collect())
@@ -514,15 +445,59 @@ impl Encoder {
 }
 
 /// The sessions and orders of one chunk, as frames (ids continue from `first_session` and
-/// `first_order`).
+/// `first_order`). The chunk's columns move into the frames uncopied.
 fn chunk_frames(
     model: &Model,
     dict: &Dictionaries,
-    chunk: &Chunk,
+    chunk: Chunk,
     first_session: u64,
     first_order: u64,
 ) -> PolarsResult<(DataFrame, DataFrame)> {
-    Ok((sessions_frame(model, dict, chunk, first_session)?, orders_frame(model, dict, chunk, first_order)?))
+    let Chunk { day, user_id, ts, dims, flags, revenue, page_load_ms, orders, .. } = chunk;
+    let date = model.start + Duration::days(i64::from(day));
+    let n = user_id.len();
+    let [platform, app_version, os_version, browser, device, country, source, user_type, payment] = dims;
+    let mut columns = vec![
+        UInt64Chunked::from_vec(cols::SESSION_ID.into(), (first_session..first_session + n as u64).collect())
+            .into_column(),
+        UInt64Chunked::from_vec(cols::USER_ID.into(), user_id).into_column(),
+        datetime_column(cols::TS, ts),
+        date_column(cols::DATE, date, n),
+    ];
+    let before_payment = [platform, app_version, os_version, browser, device, country, source, user_type];
+    for (slot, (name, codes)) in DIMENSIONS.iter().zip(before_payment).enumerate() {
+        columns.push(dict.column(slot, name, codes));
+    }
+    for (name, flags) in cols::FUNNEL.iter().zip(&flags) {
+        columns.push(boolean_column(name, flags));
+    }
+    columns.push(Float64Chunked::from_vec(cols::REVENUE.into(), revenue).into_column());
+    columns.push(Float64Chunked::from_vec(cols::PAGE_LOAD_MS.into(), page_load_ms).into_column());
+    columns.push(dict.column(model::PAYMENT, cols::PAYMENT_METHOD, payment));
+    let sessions = DataFrame::new(n, columns)?;
+
+    let n = orders.amount.len();
+    let status: Vec<&str> =
+        orders.refunded.iter().map(|&r| if r { "refunded" } else { "completed" }).collect();
+    let orders = DataFrame::new(
+        n,
+        vec![
+            UInt64Chunked::from_vec(
+                order_cols::ORDER_ID.into(),
+                (first_order..first_order + n as u64).collect(),
+            )
+            .into_column(),
+            UInt64Chunked::from_vec(order_cols::USER_ID.into(), orders.user_id).into_column(),
+            datetime_column(order_cols::TS, orders.ts),
+            date_column(order_cols::DATE, date, n),
+            dict.column(model::PLATFORM, order_cols::PLATFORM, orders.platform),
+            dict.column(model::COUNTRY, order_cols::COUNTRY, orders.country),
+            dict.column(model::PAYMENT, order_cols::PAYMENT_METHOD, orders.payment),
+            Float64Chunked::from_vec(order_cols::AMOUNT.into(), orders.amount).into_column(),
+            StringChunked::from_slice(order_cols::STATUS.into(), &status).into_column(),
+        ],
+    )?;
+    Ok((sessions, orders))
 }
 
 /// Simulates every chunk (in parallel, in day order) and writes all tables into `dir`.
@@ -553,7 +528,7 @@ fn write_drill(
     let mut writers = if partitioned {
         None
     } else {
-        let (sessions, orders) = chunk_frames(&model, &dict, &Chunk::default(), 1, 1)?;
+        let (sessions, orders) = chunk_frames(&model, &dict, Chunk::default(), 1, 1)?;
         Some((
             parquet(create(&dir.join(files::SESSIONS))?).batched(sessions.schema())?,
             parquet(create(&dir.join(files::ORDERS))?).batched(orders.schema())?,
@@ -573,8 +548,8 @@ fn write_drill(
                     .par_iter()
                     .map(|&(day, part, parts)| {
                         let chunk = model_ref.simulate(day, part, parts);
-                        let counts = model_ref.count(&chunk);
-                        let rollup = rollup_chunk(&chunk);
+                        let rollup = model::cells(&chunk);
+                        let counts = model_ref.count(&chunk, &rollup);
                         Produced { chunk, part, counts, rollup }
                     })
                     .collect();
@@ -591,46 +566,10 @@ fn write_drill(
                 next_session += p.chunk.len() as u64;
                 next_order += p.chunk.orders.amount.len() as u64;
             }
-            for p in &produced {
-                counts[p.chunk.day as usize].add(&p.counts);
-            }
-            match &mut writers {
-                None => {
-                    produced.par_iter().zip(&firsts).try_for_each(|(p, &(s, o))| {
-                        let (sessions, orders) = chunk_frames(&model, &dict, &p.chunk, s, o)?;
-                        let date = model.start + Duration::days(i64::from(p.chunk.day));
-                        for (table, frame) in [("sessions", sessions), ("orders", orders)] {
-                            let folder = dir.join(table).join(format!("date={}", date.format("%Y-%m-%d")));
-                            std::fs::create_dir_all(&folder)?;
-                            let mut frame = frame.drop(cols::DATE)?;
-                            let file = folder.join(format!("part-{}.parquet", p.part));
-                            parquet(create(&file)?).finish(&mut frame)?;
-                        }
-                        anyhow::Ok(())
-                    })?;
-                }
-                Some((session_writer, order_writer)) => {
-                    let encoders = encoders.as_ref().expect("opened with the writers");
-                    let (sessions_out, orders_out) = (&encoders.0, &encoders.1);
-                    let encoded: Vec<(Vec<EncodedRowGroup>, Vec<EncodedRowGroup>)> = produced
-                        .par_iter()
-                        .zip(&firsts)
-                        .map(|(p, &(s, o))| {
-                            let (mut sessions, mut orders) = chunk_frames(&model, &dict, &p.chunk, s, o)?;
-                            Ok((sessions_out.encode(&mut sessions)?, orders_out.encode(&mut orders)?))
-                        })
-                        .collect::<PolarsResult<_>>()?;
-                    for (sessions, orders) in encoded {
-                        for (rows, group) in sessions {
-                            session_writer.write_row_group(rows, &group)?;
-                        }
-                        for (rows, group) in orders {
-                            order_writer.write_row_group(rows, &group)?;
-                        }
-                    }
-                }
-            }
+            // Counts, rollups and progress first: the chunks then move into their frames.
+            let mut chunks = Vec::with_capacity(produced.len());
             for p in produced {
+                counts[p.chunk.day as usize].add(&p.counts);
                 match rollups.last_mut() {
                     Some((day, cells)) if *day == p.chunk.day => {
                         for (k, v) in p.rollup {
@@ -646,8 +585,45 @@ fn write_drill(
                     _ => rollups.push((p.chunk.day, p.rollup)),
                 }
                 done += p.chunk.len() as u64;
-                progress(done.min(total), total);
+                chunks.push((p.chunk, p.part));
             }
+            match &mut writers {
+                None => {
+                    chunks.into_par_iter().zip(firsts).try_for_each(|((chunk, part), (s, o))| {
+                        let date = model.start + Duration::days(i64::from(chunk.day));
+                        let (sessions, orders) = chunk_frames(&model, &dict, chunk, s, o)?;
+                        for (table, frame) in [("sessions", sessions), ("orders", orders)] {
+                            let folder = dir.join(table).join(format!("date={}", date.format("%Y-%m-%d")));
+                            std::fs::create_dir_all(&folder)?;
+                            let mut frame = frame.drop(cols::DATE)?;
+                            let file = folder.join(format!("part-{part}.parquet"));
+                            parquet(create(&file)?).finish(&mut frame)?;
+                        }
+                        anyhow::Ok(())
+                    })?;
+                }
+                Some((session_writer, order_writer)) => {
+                    let encoders = encoders.as_ref().expect("opened with the writers");
+                    let (sessions_out, orders_out) = (&encoders.0, &encoders.1);
+                    let encoded: Vec<(Vec<EncodedRowGroup>, Vec<EncodedRowGroup>)> = chunks
+                        .into_par_iter()
+                        .zip(firsts)
+                        .map(|((chunk, _), (s, o))| {
+                            let (mut sessions, mut orders) = chunk_frames(&model, &dict, chunk, s, o)?;
+                            Ok((sessions_out.encode(&mut sessions)?, orders_out.encode(&mut orders)?))
+                        })
+                        .collect::<PolarsResult<_>>()?;
+                    for (sessions, orders) in encoded {
+                        for (rows, group) in sessions {
+                            session_writer.write_row_group(rows, &group)?;
+                        }
+                        for (rows, group) in orders {
+                            order_writer.write_row_group(rows, &group)?;
+                        }
+                    }
+                }
+            }
+            progress(done.min(total), total);
         }
         Ok(())
     })?;

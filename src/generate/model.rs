@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use polars::prelude::{InitHashMaps, PlHashMap};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -615,7 +616,7 @@ impl Model {
             dims,
             flags: [false; 4],
             revenue: 0.0,
-            page_load_ms: page_load_ms.round(),
+            page_load_ms: round_positive(page_load_ms),
         };
 
         if is_bot {
@@ -644,7 +645,7 @@ impl Model {
             reached += 1;
         }
         if session.flags[3] {
-            let amount = (self.order_value.draw(bits.u64()) * revenue_factor * 100.0).round() / 100.0;
+            let amount = round_positive(self.order_value.draw(bits.u64()) * revenue_factor * 100.0) / 100.0;
             let order_ts = ts_ms + bits.below(60_000, 1_800_000) as i64;
             let o = &mut chunk.orders;
             o.user_id.push(user_id);
@@ -697,6 +698,11 @@ impl Model {
     }
 }
 
+/// `x.round()` for 0 ≤ x < 2⁶³, without the library call `round` costs in the hot loop.
+fn round_positive(x: f64) -> f64 {
+    (x + 0.5) as u64 as f64
+}
+
 const MS_PER_MINUTE: u32 = 60_000;
 const MS_PER_HOUR: u32 = 3_600_000;
 const MS_PER_DAY: u32 = 86_400_000;
@@ -741,7 +747,7 @@ impl Today {
 
     /// Hours since the data start of the moment `ms` after this day's midnight.
     fn at(&self, ms: u32) -> f64 {
-        self.hour + f64::from(ms) / f64::from(MS_PER_HOUR)
+        self.hour + f64::from(ms) * (1.0 / f64::from(MS_PER_HOUR))
     }
 }
 
@@ -787,35 +793,86 @@ impl Model {
         })
     }
 
-    pub fn count(&self, chunk: &Chunk) -> DayCounts {
+    /// The day counts of `chunk`, whose rollup cells are `cells`: summed over the cells
+    /// (a few thousand) rather than the sessions, except on the days a time-boxed cause's
+    /// window cuts through, where only the sessions carry the hour.
+    pub fn count(&self, chunk: &Chunk, cells: &Cells) -> DayCounts {
         let cause = &self.causes[0];
-        let stage = Self::signature_stage(cause.family, cause.stage);
+        let (from, to) = (f64::from(chunk.day) * 24.0, f64::from(chunk.day + 1) * 24.0);
+        let boxed = cause.end_hour.is_finite();
+        let hours_matter =
+            boxed && to > self.current_hour && !(from >= cause.start_hour && to <= cause.end_hour);
+        if hours_matter {
+            return self.count_sessions(chunk);
+        }
+        let (stage, membership) = self.membership();
+        let mut counts = DayCounts { orders: chunk.orders.amount.len() as u64, ..DayCounts::default() };
+        for (key, cell) in cells {
+            counts.sessions += cell.sessions;
+            counts.purchases += cell.steps[3];
+            let (in_target, in_control) = membership(&unpack_key(*key));
+            if !in_target && !in_control {
+                continue;
+            }
+            counts.target_sessions += if in_target { cell.sessions } else { 0 };
+            if let Some(step) = stage {
+                // The funnel is monotone, so the sessions that reached the step before are
+                // that step's count (all sessions for the first step).
+                let den = if step == 0 { cell.sessions } else { cell.steps[step - 1] };
+                let num = cell.steps[step];
+                if in_target {
+                    counts.target_den += den;
+                    counts.target_num += num;
+                } else {
+                    counts.control_den += den;
+                    counts.control_num += num;
+                }
+            }
+        }
+        counts
+    }
+
+    /// The stage index the cause's signature shows in, and a test of whether a session's
+    /// dimensions put it in the cause's target, or in the control group: the rest of the
+    /// target's parent segment (the target without its version terms, e.g. android users
+    /// on other app versions), the comparison when the target (a new version) did not
+    /// exist in the baseline.
+    fn membership(&self) -> (Option<usize>, impl Fn(&[u8; N_DIMS]) -> (bool, bool) + '_) {
+        let cause = &self.causes[0];
+        let stage = Self::signature_stage(cause.family, cause.stage).map(Stage::index);
+        let is_version = |d: usize| d == APP_VERSION || d == OS_VERSION;
+        let has_version = cause.target.iter().any(|&(d, _)| is_version(d));
+        let membership = move |dims: &[u8; N_DIMS]| {
+            let parent = cause.target.iter().filter(|&&(d, _)| !is_version(d)).all(|&(d, v)| dims[d] == v);
+            let in_target = parent && cause.target.iter().all(|&(d, v)| dims[d] == v);
+            // Sessions with a null version (the web) are not a version's control group.
+            let in_control = has_version
+                && parent
+                && !in_target
+                && cause.target.iter().filter(|&&(d, _)| is_version(d)).all(|&(d, _)| dims[d] != NULL);
+            (in_target, in_control)
+        };
+        (stage, membership)
+    }
+
+    /// [`Model::count`] session by session.
+    pub fn count_sessions(&self, chunk: &Chunk) -> DayCounts {
+        let cause = &self.causes[0];
+        let (stage, membership) = self.membership();
         let mut counts = DayCounts {
             sessions: chunk.len() as u64,
             purchases: chunk.flags[3].iter().filter(|&&p| p).count() as u64,
             orders: chunk.orders.amount.len() as u64,
             ..DayCounts::default()
         };
-        let is_version = |d: usize| d == APP_VERSION || d == OS_VERSION;
-        let has_version = cause.target.iter().any(|&(d, _)| is_version(d));
         // A time-boxed cause (an outage, a regional event) shows in its own hours: in the
         // current window its stage is counted only while it lasts, so the hours around it do
         // not dilute the signature the learner is expected to find.
         let boxed = cause.end_hour.is_finite();
         let start_ms = self.epoch_ms(0.0);
         for i in 0..chunk.len() {
-            let parent =
-                cause.target.iter().filter(|&&(d, _)| !is_version(d)).all(|&(d, v)| chunk.dims[d][i] == v);
-            let in_target = parent && cause.target.iter().all(|&(d, v)| chunk.dims[d][i] == v);
-            // Sessions with a null version (the web) are not a version's control group.
-            let in_control = has_version
-                && parent
-                && !in_target
-                && cause
-                    .target
-                    .iter()
-                    .filter(|&&(d, _)| is_version(d))
-                    .all(|&(d, _)| chunk.dims[d][i] != NULL);
+            let dims: [u8; N_DIMS] = std::array::from_fn(|d| chunk.dims[d][i]);
+            let (in_target, in_control) = membership(&dims);
             if !in_target && !in_control {
                 continue;
             }
@@ -826,8 +883,7 @@ impl Model {
                     continue;
                 }
             }
-            if let Some(stage) = stage {
-                let step = stage.index();
+            if let Some(step) = stage {
                 let reached_before = step == 0 || chunk.flags[step - 1][i];
                 if reached_before {
                     let reached = u64::from(chunk.flags[step][i]);
@@ -843,4 +899,42 @@ impl Model {
         }
         counts
     }
+}
+
+/// Sessions, funnel steps and revenue of one dimension combination on one day: a row of
+/// the rollup table.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Cell {
+    pub sessions: u64,
+    pub steps: [u64; 4],
+    pub revenue: f64,
+    pub revenue_sq: f64,
+}
+
+/// A dimension combination packed big-endian into an integer, so integer order is the
+/// combination's order and hashing is one word's work.
+pub type CellKey = u128;
+
+pub type Cells = PlHashMap<CellKey, Cell>;
+
+pub fn unpack_key(key: CellKey) -> [u8; N_DIMS] {
+    std::array::from_fn(|d| (key >> (8 * (N_DIMS - 1 - d))) as u8)
+}
+
+/// The rollup cells of one chunk.
+pub fn cells(chunk: &Chunk) -> Cells {
+    let mut cells = Cells::with_capacity(4096);
+    for i in 0..chunk.len() {
+        // Packed straight from the columns: assembling the key in memory first stalls on
+        // reading it back whole.
+        let key = chunk.dims.iter().fold(0, |key: CellKey, column| (key << 8) | CellKey::from(column[i]));
+        let cell = cells.entry(key).or_default();
+        cell.sessions += 1;
+        for (s, flags) in chunk.flags.iter().enumerate() {
+            cell.steps[s] += u64::from(flags[i]);
+        }
+        cell.revenue += chunk.revenue[i];
+        cell.revenue_sq += chunk.revenue[i] * chunk.revenue[i];
+    }
+    cells
 }

@@ -192,6 +192,21 @@ fn push_keys(buffer: &mut Vec<u8>, keys: &[u8], width: usize) {
     }
 }
 
+/// The values whose validity bit is set, in order, taken eight at a time: whole bytes of
+/// the bitmap that are all valid or all null need no look at single bits.
+fn compact(values: &[u8], validity: &Bitmap) -> Vec<u8> {
+    let bytes = aligned_bytes(validity);
+    let mut out = Vec::with_capacity(values.len() - validity.unset_bits());
+    for (group, &mask) in values.chunks(8).zip(bytes.iter()) {
+        match mask {
+            0xFF if group.len() == 8 => out.extend_from_slice(group),
+            0 => {}
+            _ => out.extend(group.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, &v)| v)),
+        }
+    }
+    out
+}
+
 fn dictionary_pages(
     array: &DictionaryArray<u8>,
     values: &Utf8ViewArray,
@@ -220,9 +235,7 @@ fn dictionary_pages(
         None => push_keys(&mut buffer, keys.values(), width),
         Some(validity) => {
             // Only the valid rows' keys are stored.
-            let valid: Vec<u8> =
-                keys.values().iter().zip(validity.iter()).filter(|(_, v)| *v).map(|(&k, _)| k).collect();
-            push_keys(&mut buffer, &valid, width);
+            push_keys(&mut buffer, &compact(keys.values(), validity), width);
         }
     }
     let statistics = options.has_statistics().then(|| {
@@ -251,6 +264,16 @@ mod tests {
         assert_eq!(packed.bytes, vec![0b0001_1001, 0b0000_0011]);
         let bitmap = pack_bits(&bools, |&b| b).into_bitmap();
         assert_eq!(bitmap.iter().collect::<Vec<_>>(), bools);
+    }
+
+    #[test]
+    fn compact_keeps_the_valid_values_in_order() {
+        let values: Vec<u8> = (0..20).collect();
+        let valid: Vec<bool> = (0..20).map(|i| i < 8 || (i >= 16 && i % 2 == 0)).collect();
+        let bitmap = pack_bits(&valid, |&b| b).into_bitmap();
+        assert_eq!(compact(&values, &bitmap), vec![0, 1, 2, 3, 4, 5, 6, 7, 16, 18]);
+        let all = pack_bits(&[true; 20], |&b| b).into_bitmap();
+        assert_eq!(compact(&values, &all), values);
     }
 
     #[test]

@@ -95,6 +95,7 @@ impl Discrete {
         Discrete { codes, thresholds, guide }
     }
 
+    #[inline]
     pub fn draw(&self, u: u32) -> u8 {
         let mut i = usize::from(self.guide[(u >> 24) as usize]);
         while u64::from(u) >= self.thresholds[i] {
@@ -132,6 +133,7 @@ impl LogNormal {
         LogNormal { mu, sigma, quantiles }
     }
 
+    #[inline]
     pub fn draw(&self, x: u64) -> f64 {
         let bin = (x >> (64 - BINS_LOG2)) as usize;
         if bin == 0 || bin == BINS - 1 {
