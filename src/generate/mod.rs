@@ -300,11 +300,10 @@ fn boolean_column(name: &str, values: &[bool]) -> Column {
 type Rollup = model::Cells;
 
 fn rollup_frame(model: &Model, dict: &Dictionaries, days: &[(u32, Rollup)]) -> PolarsResult<DataFrame> {
-    let mut keys: Vec<(u32, [u8; model::N_DIMS], model::Cell)> = days
-        .iter()
-        .flat_map(|(day, cells)| cells.iter().map(move |(k, v)| (*day, model::unpack_key(*k), *v)))
-        .collect();
-    keys.sort_by_key(|k| (k.0, k.1));
+    let mut keys: Vec<(u32, model::CellKey, model::Cell)> =
+        days.iter().flat_map(|(day, cells)| cells.iter().map(move |(k, v)| (*day, *k, *v))).collect();
+    // Packed keys sort as their dimension codes do.
+    keys.sort_unstable_by_key(|k| (k.0, k.1));
     let n = keys.len();
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
     let start = (model.start - epoch).num_days() as i32;
@@ -315,7 +314,7 @@ fn rollup_frame(model: &Model, dict: &Dictionaries, days: &[(u32, Rollup)]) -> P
             .into_column(),
     ];
     for (slot, name) in DIMENSIONS.iter().enumerate() {
-        let codes: Vec<u8> = keys.iter().map(|k| k.1[slot]).collect();
+        let codes: Vec<u8> = keys.iter().map(|k| model::unpack_key(k.1)[slot]).collect();
         columns.push(dict.column(slot, name, codes));
     }
     columns.push(
@@ -418,27 +417,33 @@ impl Encoder {
             if batch.columns().len() != self.fields.len() {
                 polars_bail!(ComputeError: "a frame of {} columns for a Parquet schema of {}", batch.columns().len(), self.fields.len());
             }
-            let mut columns = Vec::new();
-            for ((array, field), (encoding, compression)) in
-                batch.columns().iter().zip(&self.fields).zip(&self.plans)
-            {
-                let options = WriteOptions { compression: *compression, ..self.options };
-                if let Some(pages) = pages::pages(array.as_ref(), field, &options) {
-                    let compressed = pages?
+            // Columns are independent: encoded in parallel, so a lone chunk (the last of an
+            // odd batch, or the rollup) still keeps every core busy.
+            let columns: Vec<Vec<Vec<CompressedPage>>> = batch
+                .columns()
+                .par_iter()
+                .zip(&self.fields)
+                .zip(&self.plans)
+                .map(|((array, field), (encoding, compression))| {
+                    let options = WriteOptions { compression: *compression, ..self.options };
+                    if let Some(pages) = pages::pages(array.as_ref(), field, &options) {
+                        let compressed = pages?
+                            .into_iter()
+                            .map(|page| Ok(compress(page, Vec::new(), *compression)?))
+                            .collect::<PolarsResult<Vec<CompressedPage>>>()?;
+                        return Ok(vec![compressed]);
+                    }
+                    array_to_columns(array, field.clone(), options, encoding)?
                         .into_iter()
-                        .map(|page| Ok(compress(page, Vec::new(), *compression)?))
-                        .collect::<PolarsResult<Vec<CompressedPage>>>()?;
-                    columns.push(compressed);
-                    continue;
-                }
-                for pages in array_to_columns(array, field.clone(), options, encoding)? {
-                    let compressed = pages
-                        .map(|page| Ok(compress(page?, Vec::new(), *compression)?))
-                        .collect::<PolarsResult<Vec<CompressedPage>>>()?;
-                    columns.push(compressed);
-                }
-            }
-            groups.push((batch.len() as u64, columns));
+                        .map(|pages| {
+                            pages
+                                .map(|page| Ok(compress(page?, Vec::new(), *compression)?))
+                                .collect::<PolarsResult<Vec<CompressedPage>>>()
+                        })
+                        .collect()
+                })
+                .collect::<PolarsResult<_>>()?;
+            groups.push((batch.len() as u64, columns.into_iter().flatten().collect()));
         }
         Ok(groups)
     }
@@ -632,7 +637,11 @@ fn write_drill(
         orders.finish()?;
     }
     let mut rollup = rollup_frame(&model, &dict, &rollups)?;
-    parquet(create(&dir.join(files::ROLLUP))?).finish(&mut rollup)?;
+    let mut writer = parquet(create(&dir.join(files::ROLLUP))?).batched(rollup.schema())?;
+    for (rows, group) in Encoder::new(&writer).encode(&mut rollup)? {
+        writer.write_row_group(rows, &group)?;
+    }
+    writer.finish()?;
     for (name, text) in context::ContextTables::new(case).files() {
         std::fs::write(dir.join(files::CONTEXT_DIR).join(name), text)?;
     }

@@ -192,18 +192,17 @@ fn push_keys(buffer: &mut Vec<u8>, keys: &[u8], width: usize) {
     }
 }
 
-/// The values whose validity bit is set, in order, taken eight at a time: whole bytes of
-/// the bitmap that are all valid or all null need no look at single bits.
+/// The values whose validity bit is set, in order. Branch-free: every value is written at
+/// the next free slot, and the slot advances only past valid ones.
 fn compact(values: &[u8], validity: &Bitmap) -> Vec<u8> {
     let bytes = aligned_bytes(validity);
-    let mut out = Vec::with_capacity(values.len() - validity.unset_bits());
-    for (group, &mask) in values.chunks(8).zip(bytes.iter()) {
-        match mask {
-            0xFF if group.len() == 8 => out.extend_from_slice(group),
-            0 => {}
-            _ => out.extend(group.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, &v)| v)),
-        }
+    let mut out = vec![0u8; values.len()];
+    let mut next = 0;
+    for (i, &value) in values.iter().enumerate() {
+        out[next] = value;
+        next += usize::from((bytes[i / 8] >> (i % 8)) & 1);
     }
+    out.truncate(next);
     out
 }
 
