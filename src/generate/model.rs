@@ -474,7 +474,12 @@ impl Model {
     fn session(&self, bits: &mut Bits, chunk: &mut Chunk, today: &Today, ms: u32, extra: Option<usize>) {
         let t = today.at(ms);
         let minute = (ms / MS_PER_MINUTE) as usize;
-        let mut dims = [NULL; N_DIMS];
+        let ts_ms = today.epoch_ms + i64::from(ms);
+        // The session is built in place: dimension codes written byte by byte into a local
+        // array and then copied as a whole stall the copy until the writes land.
+        let mut session =
+            Session { user_id: 0, ts_ms, dims: [NULL; N_DIMS], flags: [false; 4], revenue: 0.0, page_load_ms: 0.0 };
+        let dims = &mut session.dims;
         let extra_cause = extra.map(|i| &self.causes[i]);
         let is_bot = extra_cause.is_some_and(|c| c.family == Family::BotTraffic);
         if is_bot {
@@ -528,6 +533,7 @@ impl Model {
                 _ => {}
             }
         }
+        let dims = &session.dims;
         let mobile = self.mobile_codes.contains(&dims[DEVICE]);
         let mut steps = self.base;
         steps[3] *= self.weekly_conversion[today.weekday];
@@ -607,17 +613,9 @@ impl Model {
         } else {
             self.returning_pool + bits.one_to(self.new_pool)
         };
-        let ts_ms = today.epoch_ms + i64::from(ms);
         let bot_load = if is_bot { 0.35 } else { 1.0 };
-        let page_load_ms = self.page_load.draw(bits.u64()) * load_factor * bot_load;
-        let mut session = Session {
-            user_id,
-            ts_ms,
-            dims,
-            flags: [false; 4],
-            revenue: 0.0,
-            page_load_ms: round_positive(page_load_ms),
-        };
+        session.user_id = user_id;
+        session.page_load_ms = round_positive(self.page_load.draw(bits.u64()) * load_factor * bot_load);
 
         if is_bot {
             // Bots look at a page, never at a cart.
