@@ -477,8 +477,14 @@ impl Model {
         let ts_ms = today.epoch_ms + i64::from(ms);
         // The session is built in place: dimension codes written byte by byte into a local
         // array and then copied as a whole stall the copy until the writes land.
-        let mut session =
-            Session { user_id: 0, ts_ms, dims: [NULL; N_DIMS], flags: [false; 4], revenue: 0.0, page_load_ms: 0.0 };
+        let mut session = Session {
+            user_id: 0,
+            ts_ms,
+            dims: [NULL; N_DIMS],
+            flags: [false; 4],
+            revenue: 0.0,
+            page_load_ms: 0.0,
+        };
         let dims = &mut session.dims;
         let extra_cause = extra.map(|i| &self.causes[i]);
         let is_bot = extra_cause.is_some_and(|c| c.family == Family::BotTraffic);
