@@ -357,8 +357,7 @@ fn partitioned_output_holds_the_same_rows() {
         let args = ScanArgsParquet { hive_options: HiveOptions::new_enabled(), ..Default::default() };
         LazyFrame::scan_parquet(PlRefPath::try_from_path(p).unwrap(), args).unwrap()
     };
-    // Every column: the single file's dimension and funnel pages are written by dropcase's
-    // own encoder, the partitions by polars' writer, so this also checks one against the other.
+    // Every column (the encoder itself is checked against polars' writer in a unit test).
     let flat = read_frame(&plain.join(files::SESSIONS));
     let names: Vec<Expr> = flat.get_column_names().iter().map(|n| col(n.as_str())).collect();
     let hive = scan_dir(&parts.join("sessions"))
