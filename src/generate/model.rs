@@ -532,7 +532,7 @@ impl Model {
                 continue;
             }
             match cause.family {
-                Family::HighIntentChannelEnd if cause.matches(&dims) && bits.chance(s) => return,
+                Family::HighIntentChannelEnd if cause.matches(dims) && bits.chance(s) => return,
                 Family::NewReturningMix if dims[USER_TYPE] == self.returning_code && bits.chance(s) => {
                     dims[USER_TYPE] = self.new_code;
                 }
@@ -567,7 +567,7 @@ impl Model {
             if s <= 0.0 {
                 continue;
             }
-            if cause.targets_payment() || !cause.matches(&dims) {
+            if cause.targets_payment() || !cause.matches(dims) {
                 continue;
             }
             match cause.family {
