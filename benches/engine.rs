@@ -34,5 +34,10 @@ fn generate_drill(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, simulate, generate_drill);
+criterion_group! {
+    name = benches;
+    // Plots off: criterion's plotters backend needs system fonts this machine lacks.
+    config = Criterion::default().without_plots();
+    targets = simulate, generate_drill
+}
 criterion_main!(benches);
