@@ -1,24 +1,24 @@
-//! Significance of a segment's change between two windows: the pooled two-proportion z-test
-//! for rates, Welch's t-test from summaries for means, and a conditional (binomial) test for
-//! counts. Private stand-ins until `stats` lands; the formulas follow Agresti, *Categorical
-//! Data Analysis* (2013) §3.1 and Welch (1947), *Biometrika* 34, 28–35.
+//! Significance of a segment's change between two windows, from the sums a query holds: the
+//! pooled two-proportion z-test for rates and Welch's t-test for means (both through the
+//! `stats` module), and a conditional (binomial) test for counts.
 
-use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+use crate::stats::Alternative;
+use crate::stats::dist::normal_sf;
+use crate::stats::means::{Summary, welch_test};
+use crate::stats::proportion::{Counts, two_proportion_test};
 
 /// Two-sided p-value of H0: p0 = p1 for `x0` of `n0` against `x1` of `n1`, pooled variance.
-/// `None` when a window is empty or the counts are not proportions.
+/// `None` when a window is empty or the counts are not whole-number proportions.
 pub(crate) fn two_proportion_p(x0: f64, n0: f64, x1: f64, n1: f64) -> Option<f64> {
-    if !(n0 > 0.0 && n1 > 0.0) || x0 < 0.0 || x1 < 0.0 || x0 > n0 || x1 > n1 {
-        return None;
-    }
-    let (p0, p1) = (x0 / n0, x1 / n1);
-    let pooled = (x0 + x1) / (n0 + n1);
-    let se = (pooled * (1.0 - pooled) * (1.0 / n0 + 1.0 / n1)).sqrt();
-    if se == 0.0 {
-        // Both windows all-or-nothing and equal: no evidence of a change.
-        return (p0 == p1).then_some(1.0);
-    }
-    Some(two_sided_normal((p1 - p0) / se))
+    let counts = |arg, x: f64, n: f64| {
+        let whole = |v: f64| v >= 0.0 && v.fract() == 0.0 && v < u64::MAX as f64;
+        if !(whole(x) && whole(n)) {
+            return None;
+        }
+        Counts::new(arg, x as u64, n as u64).ok()
+    };
+    let (before, after) = (counts("baseline", x0, n0)?, counts("current", x1, n1)?);
+    two_proportion_test(before, after, 0.05, Alternative::TwoSided).ok().map(|t| t.p_value)
 }
 
 /// Sample summary of a mean: count, sum and sum of squares.
@@ -39,23 +39,23 @@ impl Moments {
         let mean = self.mean();
         ((self.sum_sq - self.n * mean * mean) / (self.n - 1.0)).max(0.0)
     }
+
+    fn summary(&self, arg: &'static str) -> Option<Summary> {
+        Summary::new(arg, self.mean(), self.variance().sqrt(), self.n as u64).ok()
+    }
 }
 
-/// Two-sided p-value of Welch's t-test of equal means. `None` below two observations a side.
+/// Two-sided p-value of Welch's t-test of equal means. `None` below two observations a side;
+/// 1 when neither side varies and the means agree.
 pub(crate) fn welch_p(a: Moments, b: Moments) -> Option<f64> {
     if !(a.n >= 2.0 && b.n >= 2.0) {
         return None;
     }
-    let (va, vb) = (a.variance() / a.n, b.variance() / b.n);
-    let se2 = va + vb;
-    if se2 == 0.0 {
+    if a.variance() == 0.0 && b.variance() == 0.0 {
         return (a.mean() == b.mean()).then_some(1.0);
     }
-    let t = (b.mean() - a.mean()) / se2.sqrt();
-    // Welch–Satterthwaite degrees of freedom.
-    let df = se2 * se2 / (va * va / (a.n - 1.0) + vb * vb / (b.n - 1.0));
-    let dist = StudentsT::new(0.0, 1.0, df).ok()?;
-    Some((2.0 * dist.sf(t.abs())).min(1.0))
+    let test = welch_test(a.summary("baseline")?, b.summary("current")?, 0.05, Alternative::TwoSided);
+    test.ok().map(|t| t.p_value)
 }
 
 /// Two-sided p-value that two counts come from the same daily rate, given the windows'
@@ -68,11 +68,8 @@ pub(crate) fn count_rate_p(x0: f64, days0: f64, x1: f64, days1: f64) -> Option<f
     }
     let share = days1 / (days0 + days1);
     let se = (total * share * (1.0 - share)).sqrt();
-    Some(two_sided_normal((x1 - total * share) / se))
-}
-
-fn two_sided_normal(z: f64) -> f64 {
-    (2.0 * Normal::standard().sf(z.abs())).min(1.0)
+    let z = (x1 - total * share) / se;
+    Some((2.0 * normal_sf(z.abs())).min(1.0))
 }
 
 #[cfg(test)]
