@@ -235,18 +235,24 @@ fn status(args: DirArgs) -> anyhow::Result<()> {
     if args.format == Format::Json {
         return emit(&output::json(&s));
     }
-    let mut text = render_brief(&drill.brief, &drill.dir, None);
-    text.push_str(&format!(
-        "\nTime spent: {minutes} min · queries run: {} · hints taken: {}/{}",
-        s.commands,
-        s.hints,
-        hint::STAGES.len()
-    ));
-    match &progress.answer {
-        Some(a) => text.push_str(&format!(" · answered: {} ({:.0}/100)", a.cause, a.grade.score)),
-        None => text.push_str(" · not answered yet"),
-    }
-    emit(&text)
+    let outcome = match &progress.answer {
+        Some(a) => format!("answered: {} ({:.0}/100)", a.cause, a.grade.score),
+        None => "not answered yet".into(),
+    };
+    let line = progress_line(minutes, s.commands, "queries", s.hints, hint::STAGES.len(), &outcome);
+    emit(&format!("{}\n{line}", render_brief(&drill.brief, &drill.dir, None)))
+}
+
+/// The last line of `drill status` and `exp status`.
+pub(super) fn progress_line(
+    minutes: i64,
+    commands: usize,
+    what: &str,
+    hints: u32,
+    stages: usize,
+    outcome: &str,
+) -> String {
+    format!("Time spent: {minutes} min · {what} run: {commands} · hints taken: {hints}/{stages} · {outcome}")
 }
 
 fn take_hint(args: DirArgs) -> anyhow::Result<()> {
@@ -266,8 +272,18 @@ fn take_hint(args: DirArgs) -> anyhow::Result<()> {
     let text = hint::hint(&drill.dir, &drill.brief, &truth, stage)?;
     progress.hints += 1;
     progress.save(&drill.dir)?;
-    let cost = grade::HINT_COSTS[stage];
-    if args.format == Format::Json {
+    emit_hint(args.format, stage, &hint::STAGES, grade::HINT_COSTS[stage], &text)
+}
+
+/// A hint just taken (`drill hint`, `exp hint`): stage `stage` (from 0) of `stages`.
+pub(super) fn emit_hint(
+    format: Format,
+    stage: usize,
+    stages: &[&str],
+    cost: f64,
+    text: &str,
+) -> anyhow::Result<()> {
+    if format == Format::Json {
         #[derive(Serialize)]
         struct Hint<'a> {
             stage: usize,
@@ -275,9 +291,9 @@ fn take_hint(args: DirArgs) -> anyhow::Result<()> {
             hint: &'a str,
             cost: f64,
         }
-        return emit(&output::json(&Hint { stage: stage + 1, name: hint::STAGES[stage], hint: &text, cost }));
+        return emit(&output::json(&Hint { stage: stage + 1, name: stages[stage], hint: text, cost }));
     }
-    emit(&format!("Hint {}/{} (−{cost:.0} points): {text}", stage + 1, hint::STAGES.len()))
+    emit(&format!("Hint {}/{} (−{cost:.0} points): {text}", stage + 1, stages.len()))
 }
 
 fn prompt_line(question: &str) -> anyhow::Result<Option<String>> {
@@ -501,22 +517,25 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
 
 fn log(args: DirArgs) -> anyhow::Result<()> {
     let drill = Drill::open(args.dir.as_deref())?;
-    let progress = drill.progress()?;
-    match args.format {
-        Format::Json => emit(&output::json(&progress.log)),
-        _ => {
-            let mut table = output::table(&["#", "time (UTC)", "command"]);
-            for (i, e) in progress.log.iter().enumerate() {
-                table.add_row(vec![
-                    (i + 1).to_string(),
-                    e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                    e.command.clone(),
-                ]);
-            }
-            if progress.log.is_empty() {
-                return emit("no commands logged in this drill yet");
-            }
-            emit(&table.to_string())
-        }
+    emit_log(&drill.progress()?, args.format)
+}
+
+/// Every command run in a drill (`drill log`, `exp log`), in order, with its time.
+pub(super) fn emit_log(progress: &Progress, format: Format) -> anyhow::Result<()> {
+    if format == Format::Json {
+        return emit(&output::json(&progress.log));
     }
+    let started = progress.started_at.format("%Y-%m-%d %H:%M UTC");
+    if progress.log.is_empty() {
+        return emit(&format!("Started {started} · no commands logged yet"));
+    }
+    let mut table = output::table(&["#", "time (UTC)", "command"]);
+    for (i, e) in progress.log.iter().enumerate() {
+        table.add_row(vec![
+            (i + 1).to_string(),
+            e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            e.command.clone(),
+        ]);
+    }
+    emit(&format!("Started {started} · {} command(s)\n{table}", progress.log.len()))
 }

@@ -18,7 +18,7 @@ use crate::generate::model::mix_seed;
 use crate::output::{self, Format};
 use crate::scenario::{Difficulty, catalogue};
 
-use super::drill::DirArgs;
+use super::drill::{DirArgs, emit_hint, emit_log, progress_line};
 use super::emit;
 
 #[derive(Debug, Args)]
@@ -264,18 +264,12 @@ fn status(args: DirArgs) -> anyhow::Result<()> {
     if args.format == Format::Json {
         return emit(&output::json(&s));
     }
-    let mut text = render_brief(&drill.brief, &drill.dir, None);
-    text.push_str(&format!(
-        "\nTime spent: {minutes} min · analyses run: {} · hints taken: {}/{}",
-        s.commands,
-        s.hints,
-        hint::STAGES.len()
-    ));
-    match &decision {
-        Some(d) => text.push_str(&format!(" · decided: {} ({:.0}/100)", d.answer.decision, d.grade.score)),
-        None => text.push_str(" · not decided yet"),
-    }
-    emit(&text)
+    let outcome = match &decision {
+        Some(d) => format!("decided: {} ({:.0}/100)", d.answer.decision, d.grade.score),
+        None => "not decided yet".into(),
+    };
+    let line = progress_line(minutes, s.commands, "analyses", s.hints, hint::STAGES.len(), &outcome);
+    emit(&format!("{}\n{line}", render_brief(&drill.brief, &drill.dir, None)))
 }
 
 fn take_hint(args: DirArgs) -> anyhow::Result<()> {
@@ -294,18 +288,7 @@ fn take_hint(args: DirArgs) -> anyhow::Result<()> {
     let text = hint::hint(&drill.truth()?, stage);
     progress.hints += 1;
     progress.save(&drill.dir)?;
-    let cost = grade::HINT_COSTS[stage];
-    if args.format == Format::Json {
-        #[derive(Serialize)]
-        struct Hint<'a> {
-            stage: usize,
-            name: &'a str,
-            hint: &'a str,
-            cost: f64,
-        }
-        return emit(&output::json(&Hint { stage: stage + 1, name: hint::STAGES[stage], hint: &text, cost }));
-    }
-    emit(&format!("Hint {}/{} (−{cost:.0} points): {text}", stage + 1, hint::STAGES.len()))
+    emit_hint(args.format, stage, &hint::STAGES, grade::HINT_COSTS[stage], &text)
 }
 
 fn parse_reasons(text: &str) -> anyhow::Result<Vec<Reason>> {
@@ -448,17 +431,5 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
 
 fn log(args: DirArgs) -> anyhow::Result<()> {
     let drill = ExperimentDrill::open(args.dir.as_deref())?;
-    let progress = drill.progress()?;
-    if args.format == Format::Json {
-        return emit(&output::json(&progress.log));
-    }
-    let mut table = output::table(&["time", "command"]);
-    for e in &progress.log {
-        table.add_row(vec![e.at.format("%H:%M:%S").to_string(), e.command.clone()]);
-    }
-    emit(&format!(
-        "Started {} · {} command(s)\n{table}",
-        progress.started_at.format("%Y-%m-%d %H:%M"),
-        progress.log.len()
-    ))
+    emit_log(&drill.progress()?, args.format)
 }
