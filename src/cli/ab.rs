@@ -597,10 +597,7 @@ fn test(a: TestArgs) -> Result<String> {
         row(&format!("{lvl} CI (Wald)"), tested_interval(r.diff_ci, r.alternative, pp)),
         row(&format!("{lvl} CI (Newcombe)"), tested_interval(r.diff_ci_newcombe, r.alternative, pp)),
     ];
-    if let (Some(lift), Some(ci)) = (r.lift, r.lift_ci) {
-        rows.push(row("relative lift", signed_pct(lift)));
-        rows.push(row(&format!("{lvl} CI (delta method)"), tested_interval(ci, r.alternative, signed_pct)));
-    }
+    push_lift_rows(&mut rows, r.lift.zip(r.lift_ci), &format!("{lvl} CI (delta method)"), r.alternative);
     rows.push(row("z (pooled)", format!("{:.3}", r.z)));
     rows.push(row(&format!("p-value ({})", r.alternative.as_str()), p_value(Some(r.p_value))));
     rows.push(row("chi-square", format!("{:.3} (p = {})", r.chi2, p_value(Some(r.chi2_p)))));
@@ -608,21 +605,49 @@ fn test(a: TestArgs) -> Result<String> {
         "chi-square, Yates",
         format!("{:.3} (p = {})", r.chi2_yates, p_value(Some(r.chi2_p_yates))),
     ));
-    let sentence = match (r.lift, r.lift_ci) {
-        (Some(lift), Some(ci)) => format!(
-            "Treatment converts {} {}; {}.",
-            change_word(lift, "better", "worse"),
-            lift_ci_phrase(ci, a.alpha, a.alternative.into()),
-            verdict(r.p_value, a.alpha, r.significant)
-        ),
-        _ => format!(
-            "Control has no conversions, so there is no relative lift; treatment is {} ({lvl} CI {}); {}.",
-            pp(r.diff),
-            interval(r.diff_ci_newcombe, pp),
-            verdict(r.p_value, a.alpha, r.significant)
-        ),
-    };
+    let sentence = change_sentence(
+        ("Treatment converts", "better", "worse"),
+        r.lift.zip(r.lift_ci),
+        || {
+            format!(
+                "Control has no conversions, so there is no relative lift; treatment is {} ({lvl} CI {})",
+                pp(r.diff),
+                interval(r.diff_ci_newcombe, pp)
+            )
+        },
+        (r.p_value, a.alpha, r.significant, r.alternative),
+    );
     Ok(render(a.format, &r, &["", "value"], rows, &sentence))
+}
+
+/// The relative lift and its interval, when the control's value allows one.
+fn push_lift_rows(
+    rows: &mut Vec<Vec<String>>,
+    lift: Option<(f64, Interval)>,
+    ci_label: &str,
+    alternative: Alternative,
+) {
+    if let Some((lift, ci)) = lift {
+        rows.push(row("relative lift", signed_pct(lift)));
+        rows.push(row(ci_label, tested_interval(ci, alternative, signed_pct)));
+    }
+}
+
+/// The closing sentence of a two-arm test: `subject` moved by the lift (its interval in
+/// words), or `otherwise` when there is no lift, then the verdict.
+fn change_sentence(
+    (subject, up, down): (&str, &str, &str),
+    lift: Option<(f64, Interval)>,
+    otherwise: impl FnOnce() -> String,
+    (p, alpha, significant, alternative): (f64, f64, bool, Alternative),
+) -> String {
+    let head = match lift {
+        Some((lift, ci)) => {
+            format!("{subject} {} {}", change_word(lift, up, down), lift_ci_phrase(ci, alpha, alternative))
+        }
+        None => otherwise(),
+    };
+    format!("{head}; {}.", verdict(p, alpha, significant))
 }
 
 /// "(95% CI +2.0% to +48.0%)", or for a one-sided test "(95% lower bound +2.5%)".
@@ -691,27 +716,16 @@ fn means(a: MeansArgs) -> Result<String> {
         row("difference", num(r.diff)),
         row(&format!("{lvl} CI (Welch)"), tested_interval(r.diff_ci, r.alternative, num)),
     ];
-    if let (Some(lift), Some(ci)) = (r.lift, r.lift_ci) {
-        rows.push(row("relative lift", signed_pct(lift)));
-        rows.push(row(&format!("{lvl} CI (delta method)"), tested_interval(ci, r.alternative, signed_pct)));
-    }
+    push_lift_rows(&mut rows, r.lift.zip(r.lift_ci), &format!("{lvl} CI (delta method)"), r.alternative);
     rows.push(row("t", format!("{:.3}", r.t)));
     rows.push(row("df (Welch–Satterthwaite)", format!("{:.1}", r.df)));
     rows.push(row(&format!("p-value ({})", r.alternative.as_str()), p_value(Some(r.p_value))));
-    let sentence = match (r.lift, r.lift_ci) {
-        (Some(lift), Some(ci)) => format!(
-            "Treatment's mean is {} {}; {}.",
-            change_word(lift, "higher", "lower"),
-            lift_ci_phrase(ci, a.alpha, a.alternative.into()),
-            verdict(r.p_value, a.alpha, r.significant)
-        ),
-        _ => format!(
-            "Treatment's mean differs by {} ({lvl} CI {}); {}.",
-            num(r.diff),
-            interval(r.diff_ci, num),
-            verdict(r.p_value, a.alpha, r.significant)
-        ),
-    };
+    let sentence = change_sentence(
+        ("Treatment's mean is", "higher", "lower"),
+        r.lift.zip(r.lift_ci),
+        || format!("Treatment's mean differs by {} ({lvl} CI {})", num(r.diff), interval(r.diff_ci, num)),
+        (r.p_value, a.alpha, r.significant, r.alternative),
+    );
     let labelled = Labelled { arms: labels.as_ref(), result: &r };
     Ok(render(a.format, &labelled, &["", "value"], with_arms_row(labels.as_ref(), rows), &sentence))
 }
@@ -752,25 +766,15 @@ fn ratio(a: RatioArgs) -> Result<String> {
         row("difference", num(r.diff)),
         row(&format!("{lvl} CI (delta method)"), tested_interval(r.diff_ci, r.alternative, num)),
     ];
-    if let (Some(lift), Some(ci)) = (r.lift, r.lift_ci) {
-        rows.push(row("relative lift", signed_pct(lift)));
-        rows.push(row(&format!("{lvl} CI"), tested_interval(ci, r.alternative, signed_pct)));
-    }
+    push_lift_rows(&mut rows, r.lift.zip(r.lift_ci), &format!("{lvl} CI"), r.alternative);
     rows.push(row("z", format!("{:.3}", r.z)));
     rows.push(row(&format!("p-value ({})", r.alternative.as_str()), p_value(Some(r.p_value))));
-    let sentence = match (r.lift, r.lift_ci) {
-        (Some(lift), Some(ci)) => format!(
-            "Treatment's ratio is {} {}; {}.",
-            change_word(lift, "higher", "lower"),
-            lift_ci_phrase(ci, a.alpha, a.alternative.into()),
-            verdict(r.p_value, a.alpha, r.significant)
-        ),
-        _ => format!(
-            "Treatment's ratio differs by {}; {}.",
-            num(r.diff),
-            verdict(r.p_value, a.alpha, r.significant)
-        ),
-    };
+    let sentence = change_sentence(
+        ("Treatment's ratio is", "higher", "lower"),
+        r.lift.zip(r.lift_ci),
+        || format!("Treatment's ratio differs by {}", num(r.diff)),
+        (r.p_value, a.alpha, r.significant, r.alternative),
+    );
     let labelled = Labelled { arms: labels.as_ref(), result: &r };
     Ok(render(a.format, &labelled, &["", "value"], with_arms_row(labels.as_ref(), rows), &sentence))
 }
