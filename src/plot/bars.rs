@@ -5,7 +5,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::style::{self, GREY, INK, LegendEntry, PALETTE, Scale, Swatch, Theme, extent, padded};
+use super::style::{
+    self, Axes, GREY, INK, LegendEntry, PALETTE, Scale, Swatch, Theme, ValuesAlong, extent, padded,
+};
 use super::{Chart, drawing};
 
 /// One segment's part of the overall change.
@@ -103,29 +105,18 @@ impl Chart for ContributionChart {
 
         let tick_font = theme.font(theme.tick);
         let label_w = style::widest(root, rows.iter().map(|r| &r.label), &tick_font)?;
-        let mut chart = ChartBuilder::on(&body)
-            .margin_left(8)
-            .margin_right((theme.label * 2.0) as u32)
-            .margin_bottom(8)
-            .x_label_area_size((theme.tick * 3.6) as u32)
-            .y_label_area_size(label_w + 16)
-            .build_cartesian_2d(x_lo..x_hi, 0.0..n as f64)
-            .map_err(drawing)?;
         let x_fmt = |v: &f64| self.scale.tick(*v, span);
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_labels(8)
-            .x_label_formatter(&x_fmt)
-            .label_style(tick_font.clone())
-            .axis_desc_style(theme.font(theme.label))
-            .x_desc(&self.x_label)
-            .max_light_lines(1)
-            .light_line_style(RGBColor(0xF2, 0xF2, 0xF2))
-            .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
-            .draw()
-            .map_err(drawing)?;
+        let axes = Axes {
+            along: ValuesAlong::X,
+            values: x_lo..x_hi,
+            other: 0.0..n as f64,
+            ticks: 8,
+            tick_text: &x_fmt,
+            desc: &self.x_label,
+            other_desc: None,
+            side: label_w + 16,
+        };
+        let mut chart = style::axes_chart(&body, &theme, &axes)?;
 
         let (_, (py0, py1)) = {
             let (x, y) = chart.plotting_area().get_pixel_range();
@@ -198,29 +189,18 @@ impl Chart for CountsChart {
         let tick_font = theme.font(theme.tick);
         let y_labels: Vec<String> = (0..=8).map(|i| Scale::Count.tick(y_hi * i as f64 / 8.0, y_hi)).collect();
         let y_area = style::widest(root, &y_labels, &tick_font)? + (theme.label * 2.4) as u32;
-        let mut chart = ChartBuilder::on(&body)
-            .margin_left(8)
-            .margin_right((theme.label * 1.5) as u32)
-            .margin_bottom(8)
-            .x_label_area_size((theme.tick * 3.4) as u32)
-            .y_label_area_size(y_area)
-            .build_cartesian_2d(0.0..n as f64, 0.0..y_hi)
-            .map_err(drawing)?;
         let y_fmt = |v: &f64| Scale::Count.tick(*v, y_hi);
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_labels(8)
-            .y_label_formatter(&y_fmt)
-            .label_style(tick_font.clone())
-            .axis_desc_style(theme.font(theme.label))
-            .y_desc(&self.y_label)
-            .max_light_lines(1)
-            .light_line_style(RGBColor(0xF2, 0xF2, 0xF2))
-            .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
-            .draw()
-            .map_err(drawing)?;
+        let axes = Axes {
+            along: ValuesAlong::Y,
+            values: 0.0..y_hi,
+            other: 0.0..n as f64,
+            ticks: 8,
+            tick_text: &y_fmt,
+            desc: &self.y_label,
+            other_desc: None,
+            side: y_area,
+        };
+        let mut chart = style::axes_chart(&body, &theme, &axes)?;
         let below = tick_font.pos(Pos::new(HPos::Center, VPos::Top));
         let above = theme.font(theme.note).pos(Pos::new(HPos::Center, VPos::Bottom));
         for (i, g) in self.groups.iter().enumerate() {

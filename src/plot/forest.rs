@@ -5,7 +5,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::style::{self, GREY, INK, LegendEntry, PALETTE, Scale, Swatch, Theme, extent, padded};
+use super::style::{
+    self, Axes, GREY, INK, LegendEntry, PALETTE, Scale, Swatch, Theme, ValuesAlong, extent, padded,
+};
 use super::{Chart, drawing};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,29 +69,18 @@ impl Chart for ForestChart {
         let n = rows.len();
         let tick_font = theme.font(theme.tick);
         let label_w = style::widest(root, rows.iter().map(|r| &r.label), &tick_font)?;
-        let mut chart = ChartBuilder::on(&body)
-            .margin_left(8)
-            .margin_right((theme.label * 2.0) as u32)
-            .margin_bottom(8)
-            .x_label_area_size((theme.tick * 3.6) as u32)
-            .y_label_area_size(label_w + 16)
-            .build_cartesian_2d(x_lo..x_hi, 0.0..n as f64)
-            .map_err(drawing)?;
         let x_fmt = |v: &f64| self.scale.tick(*v, span);
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_labels(8)
-            .x_label_formatter(&x_fmt)
-            .label_style(tick_font.clone())
-            .axis_desc_style(theme.font(theme.label))
-            .x_desc(&self.x_label)
-            .max_light_lines(1)
-            .light_line_style(RGBColor(0xF2, 0xF2, 0xF2))
-            .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
-            .draw()
-            .map_err(drawing)?;
+        let axes = Axes {
+            along: ValuesAlong::X,
+            values: x_lo..x_hi,
+            other: 0.0..n as f64,
+            ticks: 8,
+            tick_text: &x_fmt,
+            desc: &self.x_label,
+            other_desc: None,
+            side: label_w + 16,
+        };
+        let mut chart = style::axes_chart(&body, &theme, &axes)?;
         let line = plotters::element::DashedPathElement::new(
             vec![(self.reference, 0.0), (self.reference, n as f64)],
             6,

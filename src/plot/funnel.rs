@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::style::{self, GREY, INK, LegendEntry, PALETTE, Scale, Swatch, Theme, extent};
+use super::style::{self, Axes, GREY, INK, LegendEntry, PALETTE, Scale, Swatch, Theme, ValuesAlong, extent};
 use super::{Chart, drawing};
 use crate::stats::proportion::{CiMethod, Counts, proportion_ci};
 
@@ -71,29 +71,18 @@ impl Chart for FunnelChart {
         let y_hi = (hi * 1.15).clamp(0.01, 1.0);
         let n = self.steps.len();
         let tick_font = theme.font(theme.tick);
-        let mut chart = ChartBuilder::on(&body)
-            .margin_left(8)
-            .margin_right((theme.label * 1.5) as u32)
-            .margin_bottom(8)
-            .x_label_area_size((theme.tick * 3.4) as u32)
-            .y_label_area_size((theme.tick * 4.0 + theme.label * 2.4) as u32)
-            .build_cartesian_2d(0.0..n as f64, 0.0..y_hi)
-            .map_err(drawing)?;
         let y_fmt = |v: &f64| Scale::Percent.tick(*v, y_hi);
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_labels(10)
-            .y_label_formatter(&y_fmt)
-            .label_style(tick_font.clone())
-            .axis_desc_style(theme.font(theme.label))
-            .y_desc("step rate (% of the previous step's sessions)")
-            .max_light_lines(1)
-            .light_line_style(RGBColor(0xF2, 0xF2, 0xF2))
-            .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
-            .draw()
-            .map_err(drawing)?;
+        let axes = Axes {
+            along: ValuesAlong::Y,
+            values: 0.0..y_hi,
+            other: 0.0..n as f64,
+            ticks: 10,
+            tick_text: &y_fmt,
+            desc: "step rate (% of the previous step's sessions)",
+            other_desc: None,
+            side: (theme.tick * 4.0 + theme.label * 2.4) as u32,
+        };
+        let mut chart = style::axes_chart(&body, &theme, &axes)?;
 
         let below = tick_font.pos(Pos::new(HPos::Center, VPos::Top));
         let value_font = theme.font(theme.note).pos(Pos::new(HPos::Center, VPos::Bottom));

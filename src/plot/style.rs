@@ -3,6 +3,7 @@
 //! the plotting area, so it never covers data).
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -244,4 +245,85 @@ where
     let (w, h) = root.dim_in_pixel();
     let font = theme.font(theme.note).color(&GREY).pos(Pos::new(HPos::Right, VPos::Bottom));
     root.draw_text(text, &font, (w as i32 - 8, h as i32 - 4)).map_err(drawing)
+}
+
+/// Which axis a chart's values run along; the other holds the categories (or time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValuesAlong {
+    X,
+    Y,
+}
+
+/// The axes of a bar, interval or line chart.
+pub struct Axes<'f> {
+    pub along: ValuesAlong,
+    pub values: std::ops::Range<f64>,
+    /// The other axis: one unit per category, or time.
+    pub other: std::ops::Range<f64>,
+    /// How many value ticks, and how they read.
+    pub ticks: usize,
+    pub tick_text: &'f dyn Fn(&f64) -> String,
+    /// What the values are, with their unit.
+    pub desc: &'f str,
+    /// What the other axis is, when it needs saying (a time unit).
+    pub other_desc: Option<&'f str>,
+    /// Room beside the plot: for the category labels (values along x) or the value ticks
+    /// and description (values along y).
+    pub side: u32,
+}
+
+/// A chart on `body` with every chart's grid: light lines across the value axis only,
+/// ticks on the value axis only (categories are labelled by the chart itself).
+pub fn axes_chart<'a, DB: DrawingBackend>(
+    body: &'a DrawingArea<DB, Shift>,
+    theme: &Theme,
+    axes: &Axes<'_>,
+) -> anyhow::Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>>
+where
+    DB::ErrorType: 'static,
+{
+    let across = axes.along == ValuesAlong::X;
+    let (x, y) = if across {
+        (axes.values.clone(), axes.other.clone())
+    } else {
+        (axes.other.clone(), axes.values.clone())
+    };
+    let mut chart = ChartBuilder::on(body)
+        .margin_left(8)
+        .margin_right((theme.label * if across { 2.0 } else { 1.5 }) as u32)
+        .margin_bottom(8)
+        .x_label_area_size((theme.tick * if across { 3.6 } else { 3.4 }) as u32)
+        .y_label_area_size(axes.side)
+        .build_cartesian_2d(x, y)
+        .map_err(drawing)?;
+    {
+        let mut mesh = chart.configure_mesh();
+        if across {
+            mesh.disable_y_mesh()
+                .y_labels(0)
+                .x_labels(axes.ticks)
+                .x_label_formatter(axes.tick_text)
+                .x_desc(axes.desc);
+            if let Some(desc) = axes.other_desc {
+                mesh.y_desc(desc);
+            }
+        } else {
+            mesh.disable_x_mesh()
+                .x_labels(0)
+                .y_labels(axes.ticks)
+                .y_label_formatter(axes.tick_text)
+                .y_desc(axes.desc);
+            if let Some(desc) = axes.other_desc {
+                mesh.x_desc(desc);
+            }
+        }
+        mesh.label_style(theme.font(theme.tick))
+            .axis_desc_style(theme.font(theme.label))
+            .max_light_lines(1)
+            .light_line_style(RGBColor(0xF2, 0xF2, 0xF2))
+            .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
+            .draw()
+            .map_err(drawing)?;
+    }
+    Ok(chart)
 }

@@ -7,7 +7,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::style::{self, GREY, INK, LegendEntry, Scale, Swatch, Theme, extent, padded, series_color};
+use super::style::{
+    self, Axes, GREY, INK, LegendEntry, Scale, Swatch, Theme, ValuesAlong, extent, padded, series_color,
+};
 use super::{Chart, drawing};
 
 /// The length of one point's period: points sit in the middle of their period.
@@ -188,35 +190,23 @@ impl Chart for TrendChart {
         let y_labels: Vec<String> =
             (0..=10).map(|i| self.scale.tick(y_lo + y_span * i as f64 / 10.0, y_span)).collect();
         let y_area = style::widest(root, &y_labels, &tick_font)? + (theme.label * 2.4) as u32;
-        let mut chart = ChartBuilder::on(&body)
-            .margin_left(8)
-            .margin_right((theme.label * 1.5) as u32)
-            .margin_bottom(8)
-            .x_label_area_size((theme.tick * 3.4) as u32)
-            .y_label_area_size(y_area)
-            .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
-            .map_err(drawing)?;
         let y_fmt = |v: &f64| self.scale.tick(*v, y_span);
         let x_desc = match self.period {
             Period::Hour => "hour (UTC)",
             Period::Day => "day (UTC)",
             Period::Week => "week starting (UTC)",
         };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_labels(8)
-            .y_label_formatter(&y_fmt)
-            .label_style(tick_font.clone())
-            .axis_desc_style(theme.font(theme.label))
-            .x_desc(x_desc)
-            .y_desc(&self.y_label)
-            .max_light_lines(1)
-            .light_line_style(RGBColor(0xF2, 0xF2, 0xF2))
-            .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
-            .draw()
-            .map_err(drawing)?;
+        let axes = Axes {
+            along: ValuesAlong::Y,
+            values: y_lo..y_hi,
+            other: x_lo..x_hi,
+            ticks: 8,
+            tick_text: &y_fmt,
+            desc: &self.y_label,
+            other_desc: Some(x_desc),
+            side: y_area,
+        };
+        let mut chart = style::axes_chart(&body, &theme, &axes)?;
 
         let (width, _) = root.dim_in_pixel();
         let most = (width as usize / 110).max(3);
