@@ -77,6 +77,30 @@ struct DataArgs {
 }
 
 impl DataArgs {
+    /// Each arm's sums of two per-unit values: from the data's `columns`, or as typed in
+    /// `--control` and `--treatment` (in the form `form`).
+    fn paired_sums(
+        &self,
+        columns: &[(&str, Option<&String>)],
+        (control, treatment): (&Option<String>, &Option<String>),
+        form: &str,
+    ) -> Result<(Bivariate, Bivariate, Option<ArmLabels>)> {
+        Ok(match self.load(columns)? {
+            Some(arms) => (
+                Bivariate::from_values("--data (control)", &arms.control[0], &arms.control[1])
+                    .map_err(flag_error)?,
+                Bivariate::from_values("--data (treatment)", &arms.treatment[0], &arms.treatment[1])
+                    .map_err(flag_error)?,
+                Some(labels_of(&arms)),
+            ),
+            None => (
+                parse_sums("--control", typed(control), form)?,
+                parse_sums("--treatment", typed(treatment), form)?,
+                None,
+            ),
+        })
+    }
+
     /// Loads the named columns, each paired with its flag; `None` when no --data was given.
     fn load(&self, columns: &[(&str, Option<&String>)]) -> Result<Option<Arms>> {
         let Some(path) = &self.data else { return Ok(None) };
@@ -733,20 +757,7 @@ fn means(a: MeansArgs) -> Result<String> {
 fn ratio(a: RatioArgs) -> Result<String> {
     const FORM: &str = "n,Σx,Σy,Σx²,Σy²,Σxy per user (x numerator, y denominator)";
     let columns = [("--numerator", a.numerator.as_ref()), ("--denominator", a.denominator.as_ref())];
-    let (control, treatment, labels) = match a.source.load(&columns)? {
-        Some(arms) => (
-            Bivariate::from_values("--data (control)", &arms.control[0], &arms.control[1])
-                .map_err(flag_error)?,
-            Bivariate::from_values("--data (treatment)", &arms.treatment[0], &arms.treatment[1])
-                .map_err(flag_error)?,
-            Some(labels_of(&arms)),
-        ),
-        None => (
-            parse_sums("--control", typed(&a.control), FORM)?,
-            parse_sums("--treatment", typed(&a.treatment), FORM)?,
-            None,
-        ),
-    };
+    let (control, treatment, labels) = a.source.paired_sums(&columns, (&a.control, &a.treatment), FORM)?;
     let r = ratio_test(&control, &treatment, a.alpha, a.alternative.into()).map_err(flag_error)?;
     let lvl = level(a.alpha);
     let mut rows = vec![
@@ -1027,20 +1038,7 @@ fn seq(a: SeqArgs) -> Result<String> {
 fn cuped_command(a: CupedArgs) -> Result<String> {
     const FORM: &str = "n,Σy,Σx,Σy²,Σx²,Σxy per user (y the metric, x the pre-period covariate)";
     let columns = [("--value", a.value.as_ref()), ("--covariate", a.covariate.as_ref())];
-    let (control, treatment, labels) = match a.source.load(&columns)? {
-        Some(arms) => (
-            Bivariate::from_values("--data (control)", &arms.control[0], &arms.control[1])
-                .map_err(flag_error)?,
-            Bivariate::from_values("--data (treatment)", &arms.treatment[0], &arms.treatment[1])
-                .map_err(flag_error)?,
-            Some(labels_of(&arms)),
-        ),
-        None => (
-            parse_sums("--control", typed(&a.control), FORM)?,
-            parse_sums("--treatment", typed(&a.treatment), FORM)?,
-            None,
-        ),
-    };
+    let (control, treatment, labels) = a.source.paired_sums(&columns, (&a.control, &a.treatment), FORM)?;
     let r = cuped(&control, &treatment, a.alpha, a.alternative.into()).map_err(flag_error)?;
     let lvl = level(a.alpha);
     let rows = vec![
