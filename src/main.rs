@@ -5,8 +5,8 @@ fn main() -> std::process::ExitCode {
 
 /// Generation allocates and frees a few megabytes per column for every chunk. By default
 /// glibc hands such blocks back to the kernel as soon as they are freed, and the next
-/// chunk pays page faults and zeroing for them again (about a tenth of a 10M-session run).
-/// Keeping freed memory for reuse costs nothing in peak size, which the live chunks set.
+/// chunk pays page faults and zeroing for them again. Keeping freed memory for reuse makes
+/// a 10M-session run about 6% faster for about a tenth more peak memory (216 MB, not 176).
 fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; it is called before any thread starts.

@@ -367,6 +367,9 @@ struct Produced {
     rollup: Rollup,
 }
 
+/// Rows per Parquet row group: polars' default (512²).
+const ROW_GROUP_ROWS: usize = 512 * 512;
+
 /// One row group of a Parquet file, encoded and compressed: its rows and, per column, its
 /// pages.
 type EncodedRowGroup = (u64, Vec<Vec<CompressedPage>>);
@@ -410,7 +413,12 @@ impl Encoder {
     fn encode(&self, frame: &mut DataFrame) -> PolarsResult<Vec<EncodedRowGroup>> {
         frame.rechunk_mut();
         let mut groups = Vec::new();
-        for batch in frame.iter_chunks(CompatLevel::newest(), false) {
+        // Row groups of at most polars' own size, so readers can skip and split them alike.
+        let pieces =
+            (0..frame.height()).step_by(ROW_GROUP_ROWS).map(|at| frame.slice(at as i64, ROW_GROUP_ROWS));
+        let batches =
+            pieces.flat_map(|piece| piece.iter_chunks(CompatLevel::newest(), false).collect::<Vec<_>>());
+        for batch in batches {
             if batch.is_empty() {
                 continue;
             }
@@ -695,6 +703,34 @@ mod tests {
             assert_eq!(a.schema(), b.schema(), "{name}");
             assert!(a.equals_missing(&b), "{name}:\n{a}\n{b}");
             assert!(a.equals_missing(&frame), "{name} reads back as written");
+        }
+    }
+
+    /// A dimension that is null in every row (the app version of web-only rows), and a
+    /// frame longer than one row group, read back as polars' writer's files do.
+    #[test]
+    fn the_encoder_handles_all_null_columns_and_several_row_groups() {
+        let all = crate::scenario::catalogue::all().unwrap();
+        let scenario = all.iter().find(|s| s.name == "app_release_bug").expect("in the catalogue");
+        let scenario =
+            resize(scenario, &Options { sessions: Some(8_400_000), ..Options::default() }).unwrap();
+        let case = scenario.draw(&mut ChaCha8Rng::seed_from_u64(4), 4);
+        let model = Model::new(&case);
+        let dict = Dictionaries::new(&model).unwrap();
+        let chunk = model.simulate(model.days - 1, 0, 1);
+        assert!(chunk.len() > ROW_GROUP_ROWS, "{} rows: one row group", chunk.len());
+        let (sessions, _) = chunk_frames(&model, &dict, chunk, 1, 1).unwrap();
+        let web = sessions.column(cols::BROWSER).unwrap().is_not_null();
+        let web_only = sessions.filter(&web).unwrap();
+        assert_eq!(web_only.column(cols::APP_VERSION).unwrap().null_count(), web_only.height());
+        let dir = tempfile::tempdir().unwrap();
+        for (name, frame) in [("long", sessions), ("web", web_only)] {
+            let ours = dir.path().join(format!("{name}-ours.parquet"));
+            let theirs = dir.path().join(format!("{name}-polars.parquet"));
+            write_frame(&ours, &mut frame.clone()).unwrap();
+            parquet(create(&theirs).unwrap()).finish(&mut frame.clone()).unwrap();
+            assert!(read(&ours).equals_missing(&read(&theirs)), "{name}");
+            assert!(read(&ours).equals_missing(&frame), "{name} reads back as written");
         }
     }
 }

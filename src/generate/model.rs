@@ -12,7 +12,7 @@ use rand_distr::StandardNormal;
 
 use super::sample::{Bits, Discrete, LogNormal};
 
-use crate::scenario::{Case, Cause, Family, PLATFORMS, Stage};
+use crate::scenario::{Case, Cause, Family, PLATFORMS, Stage, payment_offered};
 
 /// Marks a null dimension value (browser in an app, app version on the web, ...).
 pub const NULL: u8 = u8::MAX;
@@ -268,12 +268,7 @@ impl Model {
         let d = &sc.dimensions;
         let payment_for = |platform: &str| {
             Discrete::new(d.payment_method.iter().map(|(k, w)| {
-                let allowed = match k.as_str() {
-                    "apple_pay" => platform == "ios",
-                    "google_pay" => platform == "android",
-                    _ => true,
-                };
-                (code_of(&values[PAYMENT], k), if allowed { *w } else { 0.0 })
+                (code_of(&values[PAYMENT], k), if payment_offered(k, platform) { *w } else { 0.0 })
             }))
         };
         let (_, current) = (case.baseline, case.current);

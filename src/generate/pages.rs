@@ -31,6 +31,9 @@ pub fn pages(
         return None;
     }
     let optional = type_.field_info.repetition == Repetition::Optional;
+    if !optional && array.null_count() > 0 {
+        return None; // a required column with nulls: polars' writer says what is wrong
+    }
     if let Some(array) = array.as_any().downcast_ref::<BooleanArray>() {
         return Some(Ok(vec![boolean_page(array, type_, optional, options)]));
     }
@@ -157,23 +160,28 @@ fn boolean_page(array: &BooleanArray, type_: &PrimitiveType, optional: bool, opt
             Some(validity) => ((values & validity).set_bits(), len - validity.unset_bits()),
             None => (values.set_bits(), len),
         };
+        let wanted = &options.statistics;
         polars_parquet::parquet::statistics::Statistics::Boolean(BooleanStatistics {
-            null_count: Some((len - valid) as i64),
+            null_count: wanted.null_count.then_some((len - valid) as i64),
             distinct_count: None,
-            max_value: (valid > 0).then_some(trues > 0),
-            min_value: (valid > 0).then_some(trues == valid),
+            max_value: (wanted.max_value && valid > 0).then_some(trues > 0),
+            min_value: (wanted.min_value && valid > 0).then_some(trues == valid),
         })
     });
     data_page(buffer, len, Encoding::Plain, statistics, type_, optional)
 }
 
-/// Bits needed for codes below `n` (at least one, as polars writes).
+/// Bits needed for codes below `n`, at least one (a width of 0 is legal but gains nothing).
 fn key_width(n: usize) -> usize {
     (usize::BITS - n.saturating_sub(1).leading_zeros()).max(1) as usize
 }
 
-/// Bit-packs `keys` at `width` bits (1 to 8) as one hybrid run, padded to a group of eight.
+/// Bit-packs `keys` at `width` bits (1 to 8) as one hybrid run, padded to a group of eight;
+/// nothing for no keys (a run holds at least one value).
 fn push_keys(buffer: &mut Vec<u8>, keys: &[u8], width: usize) {
+    if keys.is_empty() {
+        return;
+    }
     push_uleb(buffer, ((keys.len().div_ceil(8) as u64) << 1) | 1);
     let chunks = keys.chunks_exact(8);
     let rest = chunks.remainder();
@@ -239,11 +247,17 @@ fn dictionary_pages(
     }
     let statistics = options.has_statistics().then(|| {
         // As polars writes them: the range of the dictionary's values.
-        let min = values.values_iter().min().map(|v| v.as_bytes().to_vec());
-        let max = values.values_iter().max().map(|v| v.as_bytes().to_vec());
+        let wanted = &options.statistics;
+        // A value longer than polars' truncation length is left out rather than truncated.
+        let fits =
+            |v: &&str| wanted.binary_statistics_truncate_length.is_none_or(|n| n == 0 || v.len() as u64 <= n);
+        let min =
+            values.values_iter().min().filter(|v| wanted.min_value && fits(v)).map(|v| v.as_bytes().to_vec());
+        let max =
+            values.values_iter().max().filter(|v| wanted.max_value && fits(v)).map(|v| v.as_bytes().to_vec());
         polars_parquet::parquet::statistics::Statistics::Binary(BinaryStatistics {
             primitive_type: type_.clone(),
-            null_count: Some(validity.map_or(0, |v| v.unset_bits()) as i64),
+            null_count: wanted.null_count.then_some(validity.map_or(0, |v| v.unset_bits()) as i64),
             distinct_count: None,
             max_value: max,
             min_value: min,

@@ -182,6 +182,16 @@ pub struct PageLoad {
     pub sigma: f64,
 }
 
+/// Whether `platform` offers the payment method `method`: Apple Pay on iOS only, Google Pay
+/// on Android only, everything else everywhere.
+pub fn payment_offered(method: &str, platform: &str) -> bool {
+    match method {
+        "apple_pay" => platform == "ios",
+        "google_pay" => platform == "android",
+        _ => true,
+    }
+}
+
 /// Value shares per dimension. App and OS versions come from `[[rollout]]`s.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -580,6 +590,18 @@ impl Scenario {
             let sum: f64 = shares.values().sum();
             if (sum - 1.0).abs() > 1e-6 {
                 bad(line, &key, format!("shares summing to {sum:.6}"), "shares that sum to 1");
+            }
+        }
+        for platform in PLATFORMS {
+            let offered =
+                self.dimensions.payment_method.iter().any(|(m, w)| *w > 0.0 && payment_offered(m, platform));
+            if !offered && !self.dimensions.payment_method.is_empty() {
+                bad(
+                    loc.key(Some(("dimensions", None)), "payment_method"),
+                    "dimensions.payment_method",
+                    format!("no method with a share that {platform} offers"),
+                    "at least one method per platform (apple_pay is offered on iOS only, google_pay on Android only)",
+                );
             }
         }
         let platforms: Vec<&String> = self.dimensions.platform.keys().collect();

@@ -104,6 +104,16 @@ fn shares_not_summing_to_one() {
 }
 
 #[test]
+fn a_platform_without_a_payment_method() {
+    // Shares sum to 1, but the web offers neither wallet: no web session could pay.
+    value_case(
+        "payment_method = { card = 0.56, paypal = 0.22, apple_pay = 0.13, google_pay = 0.09 }",
+        "payment_method = { apple_pay = 0.6, google_pay = 0.4 }",
+        &["dimensions.payment_method", "web", "apple_pay is offered on iOS only"],
+    );
+}
+
+#[test]
 fn cause_start_day_outside_the_period() {
     value_case(
         "start_day = [0, 2]\nsize = [0.4, 0.6]",
