@@ -100,23 +100,12 @@ impl Chart for ContributionChart {
         let ends = stacks.iter().flat_map(|&((a, b), (c, d))| [a, b, c, d]);
         let (lo, hi) = extent(ends.chain([0.0])).unwrap_or((0.0, 1.0));
         let (x_lo, x_hi) = padded(lo, hi, 0.06);
-        let span = x_hi - x_lo;
         let n = rows.len();
 
         let tick_font = theme.font(theme.tick);
-        let label_w = style::widest(root, rows.iter().map(|r| &r.label), &tick_font)?;
-        let x_fmt = |v: &f64| self.scale.tick(*v, span);
-        let axes = Axes {
-            along: ValuesAlong::X,
-            values: x_lo..x_hi,
-            other: 0.0..n as f64,
-            ticks: 8,
-            tick_text: &x_fmt,
-            desc: &self.x_label,
-            other_desc: None,
-            side: label_w + 16,
-        };
-        let mut chart = style::axes_chart(&body, &theme, &axes)?;
+        let labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
+        let mut chart =
+            style::rows_chart(root, &body, &theme, &labels, x_lo..x_hi, (self.scale, &self.x_label))?;
 
         let (_, (py0, py1)) = {
             let (x, y) = chart.plotting_area().get_pixel_range();

@@ -5,9 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::style::{
-    self, Axes, GREY, INK, LegendEntry, PALETTE, Scale, Swatch, Theme, ValuesAlong, extent, padded,
-};
+use super::style::{self, GREY, INK, LegendEntry, PALETTE, Scale, Swatch, Theme, extent, padded};
 use super::{Chart, drawing};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -65,22 +63,11 @@ impl Chart for ForestChart {
         let ends = rows.iter().flat_map(|r| [r.lo, r.hi, r.estimate]);
         let (lo, hi) = extent(ends.chain([self.reference])).unwrap_or((0.0, 1.0));
         let (x_lo, x_hi) = padded(lo, hi, 0.06);
-        let span = x_hi - x_lo;
         let n = rows.len();
         let tick_font = theme.font(theme.tick);
-        let label_w = style::widest(root, rows.iter().map(|r| &r.label), &tick_font)?;
-        let x_fmt = |v: &f64| self.scale.tick(*v, span);
-        let axes = Axes {
-            along: ValuesAlong::X,
-            values: x_lo..x_hi,
-            other: 0.0..n as f64,
-            ticks: 8,
-            tick_text: &x_fmt,
-            desc: &self.x_label,
-            other_desc: None,
-            side: label_w + 16,
-        };
-        let mut chart = style::axes_chart(&body, &theme, &axes)?;
+        let labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
+        let mut chart =
+            style::rows_chart(root, &body, &theme, &labels, x_lo..x_hi, (self.scale, &self.x_label))?;
         let line = plotters::element::DashedPathElement::new(
             vec![(self.reference, 0.0), (self.reference, n as f64)],
             6,

@@ -327,3 +327,32 @@ where
     }
     Ok(chart)
 }
+
+/// A chart with one row per label, top to bottom, and values running across `values`:
+/// room on the left for the widest label, value ticks read by `scale`.
+pub fn rows_chart<'a, DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    body: &'a DrawingArea<DB, Shift>,
+    theme: &Theme,
+    labels: &[&str],
+    values: std::ops::Range<f64>,
+    (scale, desc): (Scale, &str),
+) -> anyhow::Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>>
+where
+    DB::ErrorType: 'static,
+{
+    let label_w = widest(root, labels, &theme.font(theme.tick))?;
+    let span = values.end - values.start;
+    let tick_text = |v: &f64| scale.tick(*v, span);
+    let axes = Axes {
+        along: ValuesAlong::X,
+        values,
+        other: 0.0..labels.len() as f64,
+        ticks: 8,
+        tick_text: &tick_text,
+        desc,
+        other_desc: None,
+        side: label_w + 16,
+    };
+    axes_chart(body, theme, &axes)
+}
