@@ -4,6 +4,7 @@ mod ab;
 mod diagnose;
 mod drill;
 mod exp;
+mod fuzz;
 mod generate;
 mod metrics;
 mod pixels;
