@@ -133,7 +133,7 @@ const TEMPLATES: &[&str] = &[
     "query compare --data {drill} --by platform",
     "query compare --data {drill} --by platform,app_version --metric conversion --top 5",
     "query trend --data {drill} --metric conversion --by platform --grain day",
-    "query trend --data {drill} --metric backend_conversion --window 2026-03-01..2026-03-31",
+    "query trend --data {drill} --metric backend_conversion --window 2026-03-10..2026-03-20",
     "sql --data {drill} SELECT platform, count(*) FROM sessions GROUP BY 1",
     "diagnose --data {drill}",
     "diagnose --data {drill} --metric purchase-rate --max-depth 2",
@@ -144,11 +144,24 @@ const TEMPLATES: &[&str] = &[
     "drill log --dir {drill}",
     "exp status --dir {exp}",
     "exp log --dir {exp}",
-    "generate --scenario app_release_bug --seed 5 --sessions 4000 --out gen",
+    "generate --scenario app_release_bug --seed 3 --sessions 20000 --out gen",
     "generate --scenario bot_swarm --seed 5 --sessions 4000 --days 21 --out gen",
     "exp start --seed 5 --users 2000 --dir expnew",
     "drill start --seed 5 --sessions 4000 --dir drillnew",
     "report --dir {drill} --out report.html",
+    "query funnel --data {drill} --by platform --plot f.png --size 400x300",
+    "query compare --data {own} --schema {own_schema} --by device_type",
+    "query trend --data {own} --schema {own_schema} --metric conversion --by region",
+    "diagnose --leaves {leaves} --actual actual --expected expected --dims country,device",
+    "scenarios check {scenario}",
+    "completions bash",
+    // Commands that change a drill's state run on the case's own copy.
+    "drill hint --dir {drillcopy}",
+    "drill answer --dir {drillcopy} --cause release_bug --where platform=android,app_version=5.2.0 --stage purchase --start 2026-03-23",
+    "drill reveal --dir {drillcopy}",
+    "exp hint --dir {expcopy}",
+    "exp decide --dir {expcopy} --ship --reason clear_win",
+    "exp reveal --dir {expcopy}",
 ];
 
 /// Per class of case: how many ran, how many ended with exit 0, 1 and 2, the slowest.
@@ -172,6 +185,7 @@ struct Fixtures {
     answered: PathBuf,
     other_drill: PathBuf,
     exp: PathBuf,
+    leaves: PathBuf,
     scenarios: Vec<(String, String)>,
 }
 
@@ -208,9 +222,21 @@ fn argv(line: &str) -> Vec<String> {
     line.split_whitespace().map(str::to_string).collect()
 }
 
-fn words(template: &str, fx: &Fixtures) -> Vec<String> {
+fn words(template: &str, fx: &Fixtures, dir: &Path) -> Vec<String> {
+    if template.contains("{drillcopy}") {
+        copy_dir(&fx.drill, &dir.join("drill"));
+    }
+    if template.contains("{expcopy}") {
+        copy_dir(&fx.exp, &dir.join("exp"));
+    }
     let fill = |w: &str| {
-        w.replace("{drill}", &fx.drill.display().to_string())
+        w.replace("{drillcopy}", &dir.join("drill").display().to_string())
+            .replace("{expcopy}", &dir.join("exp").display().to_string())
+            .replace("{own}", &crate::support::fixture("own/visits.csv").display().to_string())
+            .replace("{own_schema}", &crate::support::fixture("own/schema.toml").display().to_string())
+            .replace("{leaves}", &fx.leaves.display().to_string())
+            .replace("{scenario}", &fx.scenarios[0].0)
+            .replace("{drill}", &fx.drill.display().to_string())
             .replace("{exp}", &fx.exp.display().to_string())
             .replace("{cuped}", &crate::support::fixture("ab_cuped.csv").display().to_string())
             .replace("{ratio}", &crate::support::fixture("ab_ratio.csv").display().to_string())
@@ -293,7 +319,7 @@ fn hostile_value(rng: &mut ChaCha8Rng, flag: &str) -> String {
 /// A hostile value for one flag or argument of a valid command.
 fn value_case(rng: &mut ChaCha8Rng, fx: &Fixtures, dir: &Path) -> (Vec<String>, Vec<String>) {
     let template = TEMPLATES.choose(rng).unwrap();
-    let mut args = words(template, fx);
+    let mut args = words(template, fx, dir);
     let flags = flags_of(&subcommand_path(&args));
     let mut named = Vec::new();
     let deep_sql = rng.random_bool(0.03) && args[0] == "sql";
@@ -335,7 +361,6 @@ fn value_case(rng: &mut ChaCha8Rng, fx: &Fixtures, dir: &Path) -> (Vec<String>, 
         named.push("unrecognized subcommand".into());
         args[i] = value;
     }
-    let _ = dir;
     (args, named)
 }
 
@@ -581,7 +606,19 @@ fn setup(sandbox: &Sandbox) -> Fixtures {
             .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap()))
             .collect();
     scenarios.sort();
+    // A leaf table: 4 × 3 × 2 segments, one of which lost half its volume.
+    let mut leaves = String::from("country,device,source,actual,expected\n");
+    for country in ["US", "DE", "FR", "GB"] {
+        for device in ["mobile", "desktop", "tablet"] {
+            for source in ["ads", "seo"] {
+                let actual = if country == "DE" && device == "mobile" { 500 } else { 1000 };
+                leaves.push_str(&format!("{country},{device},{source},{actual},1000\n"));
+            }
+        }
+    }
+    std::fs::write(root.join("leaves.csv"), leaves).unwrap();
     Fixtures {
+        leaves: root.join("leaves.csv"),
         drill: root.join("drill"),
         answered: root.join("answered"),
         other_drill: root.join("other"),
@@ -691,6 +728,13 @@ fn fuzz_malformed_inputs_never_panic_and_errors_name_the_culprit() {
                         }
                         entry.2 = entry.2.max(outcome.elapsed);
                     }
+                    if outcome.elapsed > Duration::from_secs(5) {
+                        eprintln!(
+                            "slow: case {case} took {:.1} s: {:?}",
+                            outcome.elapsed.as_secs_f64(),
+                            outcome.args
+                        );
+                    }
                     let _ = std::fs::remove_dir_all(&dir);
                     if let Some(problem) = problem {
                         failures.lock().unwrap().push((outcome, problem));
@@ -741,4 +785,49 @@ fn fuzz_malformed_inputs_never_panic_and_errors_name_the_culprit() {
         "{} of {cases} fuzz cases broke a rule (seed {seed}); see above",
         failures.len()
     );
+}
+
+/// Every subcommand has a template, so a new one is fuzzed from the day it is added.
+#[test]
+fn fuzz_templates_cover_every_subcommand() {
+    fn leaves(command: &clap::Command, path: String, out: &mut Vec<String>) {
+        let subs: Vec<_> = command.get_subcommands().filter(|s| s.get_name() != "help").collect();
+        if subs.is_empty() {
+            out.push(path.clone());
+        }
+        for sub in subs {
+            let next = if path.is_empty() {
+                sub.get_name().to_string()
+            } else {
+                format!("{path} {}", sub.get_name())
+            };
+            leaves(sub, next, out);
+        }
+    }
+    let mut all = Vec::new();
+    leaves(&dropcase::cli::Cli::command(), String::new(), &mut all);
+    let missing: Vec<&String> = all
+        .iter()
+        .filter(|path| !TEMPLATES.iter().any(|t| t.starts_with(&format!("{path} ")) || *t == path.as_str()))
+        .collect();
+    assert!(all.len() > 30, "the command tree was not walked: {all:?}");
+    assert!(missing.is_empty(), "subcommands with no fuzz template: {missing:?}");
+}
+
+/// Unmutated, every template succeeds: a hostile value then tests the value, not a broken
+/// command line around it.
+#[test]
+fn fuzz_templates_are_valid_commands() {
+    let sandbox = Sandbox::new();
+    let fx = setup(&sandbox);
+    let mut broken = Vec::new();
+    for (i, template) in TEMPLATES.iter().enumerate() {
+        let dir = case_dir(&fx, 100_000 + i);
+        let args = words(template, &fx, &dir);
+        let (code, _, _, stderr) = run_in(&dir, &args);
+        if code != Some(0) {
+            broken.push(format!("{template}: exit {code:?}: {}", stderr.trim()));
+        }
+    }
+    assert!(broken.is_empty(), "templates that fail unmutated:\n{}", broken.join("\n"));
 }
