@@ -3,6 +3,7 @@
 mod ab;
 mod diagnose;
 mod drill;
+mod drill_log;
 mod exp;
 mod generate;
 mod metrics;
