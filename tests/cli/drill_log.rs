@@ -210,3 +210,38 @@ fn report_reruns_a_command_logged_with_a_relative_data_path_from_another_folder(
     assert!(!html.contains("<pre class=\"error\">"), "the re-run failed:\n{html}");
     assert!(html.contains("<svg"), "the funnel chart was drawn");
 }
+
+#[test]
+fn experiment_commands_log_into_the_experiment_they_read() {
+    let sb = Sandbox::new();
+    for dir in ["e1", "e2"] {
+        sb.cmd(&["exp", "start", "--scenario", "exp_payment_page_redesign", "--seed", "4", "--dir", dir])
+            .assert()
+            .success();
+    }
+    // e2 is the current drill; these read e1.
+    sb.cmd(&["ab", "analyze", "--data=e1", "--by", "platform"]).assert().success();
+    sb.cmd(&["ab", "daily", "--data", "e1"]).assert().success();
+    sb.cmd(&["exp", "hint", "--dir=e1"]).assert().success();
+    assert!(stored_log(&sb.join("e2")).is_empty(), "{:?}", stored_log(&sb.join("e2")));
+    let log = stored_log(&sb.join("e1"));
+    let kinds: Vec<&str> = log.iter().map(|e| e["parsed"]["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["ab analyze", "ab daily", "exp hint"]);
+    assert_eq!(log[0]["parsed"]["by"], serde_json::json!(["platform"]));
+    // The readout cut by platform and the daily lift count in the decision's process.
+    let grade = json_of(&mut sb.cmd(&[
+        "exp",
+        "decide",
+        "--dont-ship",
+        "--reason",
+        "srm",
+        "--dir",
+        "e1",
+        "--format",
+        "json",
+    ]));
+    for component in ["srm_checked_first", "daily_trend", "segments"] {
+        let c = grade["breakdown"].as_array().unwrap().iter().find(|c| c["component"] == component).unwrap();
+        assert!(c["earned"].as_f64().unwrap() > 0.0, "{component}: {grade}");
+    }
+}
