@@ -420,6 +420,51 @@ pub fn run(args: AbArgs) -> Result<()> {
     super::emit(&text)
 }
 
+impl AbArgs {
+    /// What the drill log records of this command (`super::record`): its kind, where its
+    /// data came from, and the metrics and cuts it read.
+    pub(super) fn log_parts(&self) -> super::record::AbParts {
+        use super::record::{AbParts, Source};
+        use crate::drill::command::AbKind;
+        let typed_or_file = |source: &DataArgs| match &source.data {
+            Some(path) => Source::Path(path.clone()),
+            None => Source::Typed,
+        };
+        let folder = |data: &Option<PathBuf>| match data {
+            Some(path) => Source::Path(path.clone()),
+            None => Source::CurrentDrill,
+        };
+        let parts = |kind, source| AbParts { kind, source, metrics: Vec::new(), by: Vec::new() };
+        match &self.command {
+            AbCommand::Test(_) => parts(AbKind::Test, Source::Typed),
+            AbCommand::Ci(_) => parts(AbKind::Ci, Source::Typed),
+            AbCommand::Means(a) => parts(AbKind::Means, typed_or_file(&a.source)),
+            AbCommand::Ratio(a) => parts(AbKind::Ratio, typed_or_file(&a.source)),
+            AbCommand::Srm(_) => parts(AbKind::Srm, Source::Typed),
+            AbCommand::Size(_) => parts(AbKind::Size, Source::Typed),
+            AbCommand::Adjust(_) => parts(AbKind::Adjust, Source::Typed),
+            AbCommand::Seq(_) => parts(AbKind::Seq, Source::Typed),
+            AbCommand::Cuped(a) => parts(AbKind::Cuped, typed_or_file(&a.source)),
+            AbCommand::Bayes(_) => parts(AbKind::Bayes, Source::Typed),
+            AbCommand::Bootstrap(a) => parts(AbKind::Bootstrap, typed_or_file(&a.source)),
+            AbCommand::Analyze(a) => AbParts {
+                metrics: a.metrics.clone(),
+                by: a.by.iter().cloned().collect(),
+                ..parts(AbKind::Analyze, folder(&a.data))
+            },
+            AbCommand::Daily(a) => AbParts {
+                metrics: a.metric.iter().cloned().collect(),
+                ..parts(AbKind::Daily, folder(&a.data))
+            },
+            AbCommand::Segments(a) => AbParts {
+                metrics: a.metric.iter().cloned().collect(),
+                by: vec![a.by.clone()],
+                ..parts(AbKind::Segments, folder(&a.data))
+            },
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Parsing: every error names the flag and shows the expected form.
 

@@ -211,7 +211,7 @@ fn render_brief(brief: &crate::brief::Brief, dir: &Path, replay: Option<&str>) -
 
 fn status(args: DirArgs) -> anyhow::Result<()> {
     let drill = Drill::open(args.dir.as_deref())?;
-    let progress = drill.progress()?;
+    let progress = super::record::load_progress(&drill.dir)?;
     let minutes = (Utc::now() - progress.started_at).num_minutes();
     #[derive(Serialize)]
     struct Status<'a> {
@@ -307,7 +307,7 @@ fn prompt_line(question: &str) -> anyhow::Result<Option<String>> {
 
 fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
     let drill = Drill::open(args.dir.as_deref())?;
-    let mut progress = drill.progress()?;
+    let mut progress = super::record::load_progress(&drill.dir)?;
     anyhow::ensure!(
         !progress.revealed,
         "the truth of this drill was already revealed, so it cannot be answered; start a new one with `dropcase drill start`"
@@ -380,7 +380,7 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
     let truth = drill.truth()?;
     let process = Process {
         commands: progress.investigations().count(),
-        checked_data_quality: progress.investigations().any(|e| workspace::checks_data_quality(&e.command)),
+        checked_data_quality: progress.checked_data_quality(),
         hints: progress.hints,
     };
     let grade = grade::grade(&truth, &Diagnosis { family, segment: segment.clone(), stage, start }, &process);
@@ -517,7 +517,7 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
 
 fn log(args: DirArgs) -> anyhow::Result<()> {
     let drill = Drill::open(args.dir.as_deref())?;
-    emit_log(&drill.progress()?, args.format)
+    emit_log(&super::record::load_progress(&drill.dir)?, args.format)
 }
 
 /// Every command run in a drill (`drill log`, `exp log`), in order, with its time.

@@ -237,7 +237,7 @@ fn render_brief(brief: &ExperimentBrief, dir: &std::path::Path, replay: Option<&
 
 fn status(args: DirArgs) -> anyhow::Result<()> {
     let drill = ExperimentDrill::open(args.dir.as_deref())?;
-    let progress = drill.progress()?;
+    let progress = super::record::load_progress(&drill.dir)?;
     let decision = drill.decision()?;
     let minutes = (Utc::now() - progress.started_at).num_minutes();
     #[derive(Serialize)]
@@ -308,7 +308,7 @@ fn parse_reasons(text: &str) -> anyhow::Result<Vec<Reason>> {
 
 fn decide(args: DecideArgs) -> anyhow::Result<()> {
     let drill = ExperimentDrill::open(args.dir.as_deref())?;
-    let progress = drill.progress()?;
+    let progress = super::record::load_progress(&drill.dir)?;
     anyhow::ensure!(
         !progress.revealed,
         "the truth of this experiment was already revealed, so it cannot be decided; start a new one with `dropcase exp start`"
@@ -357,7 +357,7 @@ fn decide(args: DecideArgs) -> anyhow::Result<()> {
         None => None,
     };
     let truth = drill.truth()?;
-    let commands: Vec<String> = progress.investigations().map(|e| e.command.clone()).collect();
+    let commands = progress.investigations().filter_map(|e| e.parsed.clone()).collect();
     let process = ExperimentProcess { commands, hints: progress.hints };
     let answer = ExperimentAnswer { decision, reasons, segment };
     let grade = grade::grade(&truth, &answer, &process, &platforms);
@@ -431,5 +431,5 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
 
 fn log(args: DirArgs) -> anyhow::Result<()> {
     let drill = ExperimentDrill::open(args.dir.as_deref())?;
-    emit_log(&drill.progress()?, args.format)
+    emit_log(&super::record::load_progress(&drill.dir)?, args.format)
 }

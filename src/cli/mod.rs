@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod plot;
 pub mod query;
 mod query_plot;
+pub mod record;
 pub mod report;
 pub mod scenarios;
 pub mod sql;
@@ -68,9 +69,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let logged = record::summarise(&cli, &args);
     match run(cli) {
         Ok(()) => {
-            log_to_drill();
+            if let Some(pending) = logged {
+                record::log(pending);
+            }
             ExitCode::SUCCESS
         }
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
@@ -99,40 +104,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             emit(&String::from_utf8_lossy(&out))
         }
     }
-}
-
-/// Records an investigative command in the drill it ran on (`--data DIR` or the current one).
-fn log_to_drill() {
-    // `dropcase report` re-runs logged commands; they must not be logged again.
-    if std::env::var_os(report::NO_LOG_ENV).is_some() {
-        return;
-    }
-    let argv: Vec<String> = std::env::args().collect();
-    let mut words = vec!["dropcase".to_string()];
-    words.extend(argv.iter().skip(1).map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }));
-    let command = words.join(" ");
-    let drill_step = match argv.get(1).map(String::as_str) {
-        Some("drill") => matches!(argv.get(2).map(String::as_str), Some("hint" | "answer" | "reveal")),
-        Some("exp") => matches!(argv.get(2).map(String::as_str), Some("hint" | "decide" | "reveal")),
-        _ => false,
-    };
-    if !crate::drill::workspace::is_investigation(&command) && !drill_step {
-        return;
-    }
-    let explicit = argv
-        .iter()
-        .position(|a| a == "--data" || a == "--dir")
-        .and_then(|i| argv.get(i + 1))
-        .map(std::path::PathBuf::from);
-    let dir = match explicit {
-        Some(dir) if dir.join(crate::schema::files::BRIEF).exists() => dir,
-        Some(_) => return,
-        None => match crate::drill::current_drill_dir() {
-            Ok(dir) => dir,
-            Err(_) => return,
-        },
-    };
-    crate::drill::workspace::log_command(&dir, &command);
 }
 
 /// Writes a command's result to stdout. A closed pipe (`dropcase ... | head`) is not an error.

@@ -10,9 +10,10 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::drill::Drill;
-use crate::drill::workspace::{LogEntry, is_investigation, write_atomic};
+use crate::drill::command::CommandRecord;
+use crate::drill::workspace::{LogEntry, write_atomic};
 use crate::plot::Size;
-use crate::report::{Report, Step, StepOutput, TruthSection, render_html, split_command, truth_chart};
+use crate::report::{Report, Step, StepOutput, TruthSection, render_html, truth_chart};
 
 /// Set in the environment of re-run commands so they are not logged a second time.
 pub const NO_LOG_ENV: &str = "DROPCASE_NO_LOG";
@@ -27,25 +28,13 @@ pub struct ReportArgs {
     dir: Option<PathBuf>,
 }
 
-/// Commands whose data comes from the drill folder through `--data DIR`.
-fn reads_drill_data(words: &[String]) -> bool {
-    matches!(words.get(1).map(String::as_str), Some("query" | "sql" | "diagnose"))
-}
-
-/// Commands that take `--plot`.
-fn draws_chart(words: &[String]) -> bool {
-    let pair = (words.get(1).map(String::as_str), words.get(2).map(String::as_str));
-    matches!(
-        pair,
-        (Some("query"), Some("trend" | "compare" | "funnel"))
-            | (Some("ab"), Some("srm" | "analyze" | "daily"))
-    )
-}
-
-/// The arguments to run a logged command again with: the drill's data, a chart to `svg`.
-fn rerun_args(words: &[String], dir: &Path, svg: Option<&Path>) -> Vec<String> {
+/// The arguments to run a logged command again with: the drill's data in place of any
+/// `--data` it was given (the path may have been relative to another folder), and a chart
+/// to `svg` in place of the learner's own.
+fn rerun_args(record: &CommandRecord, dir: &Path, svg: Option<&Path>) -> Vec<String> {
     let mut args: Vec<String> = Vec::new();
-    let mut rest = words.iter().skip(1);
+    let data = record.kind.reads_drill_data();
+    let mut rest = record.args.iter();
     while let Some(word) = rest.next() {
         match word.as_str() {
             // The learner's own chart file is left alone; the report draws its own.
@@ -53,11 +42,14 @@ fn rerun_args(words: &[String], dir: &Path, svg: Option<&Path>) -> Vec<String> {
                 rest.next();
             }
             w if svg.is_some() && w.starts_with("--plot=") => {}
+            "--data" if data => {
+                rest.next();
+            }
+            w if data && w.starts_with("--data=") => {}
             _ => args.push(word.clone()),
         }
     }
-    let has_data = args.iter().any(|a| a == "--data" || a.starts_with("--data="));
-    if reads_drill_data(words) && !has_data {
+    if data {
         args.push("--data".into());
         args.push(dir.display().to_string());
     }
@@ -73,17 +65,16 @@ fn rerun_args(words: &[String], dir: &Path, svg: Option<&Path>) -> Vec<String> {
 }
 
 fn run_again(entry: &LogEntry, dir: &Path, scratch: &Path, index: usize) -> StepOutput {
-    let words = split_command(&entry.command);
-    if !is_investigation(&entry.command) {
+    let Some(record) = entry.parsed.as_ref().filter(|r| r.kind.is_investigation()) else {
         return StepOutput::Recorded("A drill step: recorded, not run again.".into());
-    }
+    };
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(err) => return StepOutput::Failed(format!("cannot find the dropcase executable: {err}")),
     };
-    let svg = draws_chart(&words).then(|| scratch.join(format!("step-{index}.svg")));
+    let svg = record.kind.draws_chart().then(|| scratch.join(format!("step-{index}.svg")));
     let output = Command::new(&exe)
-        .args(rerun_args(&words, dir, svg.as_deref()))
+        .args(rerun_args(record, dir, svg.as_deref()))
         .env(NO_LOG_ENV, "1")
         .env("NO_COLOR", "1")
         .output();
@@ -123,7 +114,7 @@ impl Drop for Scratch {
 
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let drill = Drill::open(args.dir.as_deref())?;
-    let progress = drill.progress()?;
+    let progress = super::record::load_progress(&drill.dir)?;
     let scratch = Scratch::new()?;
     let steps = progress
         .log
@@ -163,18 +154,22 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drill::command::{AbKind, CommandKind, QueryKind};
 
-    fn words(text: &str) -> Vec<String> {
-        split_command(text)
+    fn record(kind: CommandKind, args: &[&str]) -> CommandRecord {
+        CommandRecord { args: args.iter().map(|a| a.to_string()).collect(), ..CommandRecord::new(kind) }
     }
 
     #[test]
     fn rerun_adds_the_drill_data_and_the_report_chart() {
         let dir = Path::new("/d");
         let svg = Path::new("/tmp/s.svg");
-        let args = rerun_args(&words("dropcase query compare --by platform --plot mine.png"), dir, Some(svg));
+        let compare = record(
+            CommandKind::Query(QueryKind::Compare),
+            &["query", "compare", "--by", "platform", "--plot", "mine.png"],
+        );
         assert_eq!(
-            args,
+            rerun_args(&compare, dir, Some(svg)),
             [
                 "query",
                 "compare",
@@ -188,17 +183,18 @@ mod tests {
                 "1200x700"
             ]
         );
-        let args = rerun_args(&words("dropcase ab srm --counts 5,6"), dir, None);
-        assert_eq!(args, ["ab", "srm", "--counts", "5,6"]);
-        let args = rerun_args(&words("dropcase sql \"SELECT 1\" --data /x"), dir, None);
-        assert_eq!(args, ["sql", "SELECT 1", "--data", "/x"]);
+        let srm = record(CommandKind::Ab(AbKind::Srm), &["ab", "srm", "--counts", "5,6"]);
+        assert_eq!(rerun_args(&srm, dir, None), ["ab", "srm", "--counts", "5,6"]);
     }
 
     #[test]
-    fn charts_only_for_commands_that_draw() {
-        assert!(draws_chart(&words("dropcase ab srm --counts 1,2")));
-        assert!(draws_chart(&words("dropcase query trend")));
-        assert!(!draws_chart(&words("dropcase sql x")));
-        assert!(!draws_chart(&words("dropcase ab test")));
+    fn rerun_reads_the_drill_it_is_logged_in_whatever_data_path_was_typed() {
+        let dir = Path::new("/d");
+        for data in [&["--data", "rel/x"][..], &["--data=rel/x"][..]] {
+            let mut args = vec!["sql", "SELECT 1"];
+            args.extend(data);
+            let sql = record(CommandKind::Sql, &args);
+            assert_eq!(rerun_args(&sql, dir, None), ["sql", "SELECT 1", "--data", "/d"], "{data:?}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! truth. A drill is a folder (data, brief, sealed answer, progress); the current drill is
 //! remembered under `$DROPCASE_HOME` so commands need no flags.
 
+pub mod command;
 pub mod evidence;
 pub mod grade;
 pub mod hint;

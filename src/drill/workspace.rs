@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::brief::Brief;
 use crate::schema::files;
 
+use super::command::{CommandKind, CommandRecord};
 use super::grade::Grade;
 
 pub const PROGRESS_FILE: &str = "progress.json";
@@ -39,10 +40,40 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
 }
 
+/// One logged command: when, the command line as typed (for display), and its parsed
+/// record. Entries from logs written before records were typed have none until
+/// `Progress::complete_records` rebuilds them from the text.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "StoredLogEntry")]
 pub struct LogEntry {
     pub at: DateTime<Utc>,
     pub command: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parsed: Option<CommandRecord>,
+}
+
+/// A log entry as stored: a record this build cannot read (a kind from a newer version)
+/// is dropped, to be rebuilt from the text, rather than making the whole file unreadable.
+#[derive(Deserialize)]
+struct StoredLogEntry {
+    at: DateTime<Utc>,
+    command: String,
+    #[serde(default)]
+    parsed: Option<serde_json::Value>,
+}
+
+impl From<StoredLogEntry> for LogEntry {
+    fn from(stored: StoredLogEntry) -> Self {
+        let parsed = stored.parsed.and_then(|v| serde_json::from_value(v).ok());
+        LogEntry { at: stored.at, command: stored.command, parsed }
+    }
+}
+
+impl LogEntry {
+    /// The entry's kind, when its record is known.
+    pub fn kind(&self) -> Option<CommandKind> {
+        self.parsed.as_ref().map(|r| r.kind)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,9 +117,23 @@ impl Progress {
         write_atomic(&dir.join(PROGRESS_FILE), serde_json::to_string_pretty(self)?.as_bytes())
     }
 
-    /// Investigative commands run before the answer (queries, sql, ab).
+    /// Investigative commands run before the answer (queries, sql, ab, diagnose), by their
+    /// parsed kind; an entry without a record counts for nothing.
     pub fn investigations(&self) -> impl Iterator<Item = &LogEntry> {
-        self.log.iter().filter(|e| is_investigation(&e.command))
+        self.log.iter().filter(|e| e.kind().is_some_and(CommandKind::is_investigation))
+    }
+
+    /// Whether an investigation looked at the second source or at data quality.
+    pub fn checked_data_quality(&self) -> bool {
+        self.investigations().any(|e| e.parsed.as_ref().is_some_and(|r| r.quality_check().is_some()))
+    }
+
+    /// Gives entries of an older log their record, parsed from the command text by `parse`
+    /// (the command line's parser, which lives above this module).
+    pub fn complete_records(&mut self, parse: impl Fn(&str) -> Option<CommandRecord>) {
+        for entry in self.log.iter_mut().filter(|e| e.parsed.is_none()) {
+            entry.parsed = parse(&entry.command);
+        }
     }
 }
 
@@ -96,17 +141,6 @@ impl Default for Progress {
     fn default() -> Self {
         Self::new()
     }
-}
-
-pub fn is_investigation(command: &str) -> bool {
-    let words: Vec<&str> = command.split_whitespace().collect();
-    matches!(words.get(1).copied(), Some("query" | "sql" | "ab" | "diagnose"))
-}
-
-/// Whether a command looked at the second source or at data quality.
-pub fn checks_data_quality(command: &str) -> bool {
-    let lower = command.to_lowercase();
-    ["orders", "backend_conversion", "sessions_per_user", "users"].iter().any(|w| lower.contains(w))
 }
 
 /// A drill folder with its brief, ready for drill commands.
@@ -155,9 +189,9 @@ impl Drill {
 }
 
 /// Appends a command to a drill's log (best effort: logging never fails a query).
-pub fn log_command(dir: &Path, command: &str) {
+pub fn log_command(dir: &Path, command: &str, record: CommandRecord) {
     if let Ok(mut progress) = Progress::load(dir) {
-        progress.log.push(LogEntry { at: Utc::now(), command: command.to_string() });
+        progress.log.push(LogEntry { at: Utc::now(), command: command.to_string(), parsed: Some(record) });
         let _ = progress.save(dir);
     }
 }

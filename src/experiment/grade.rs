@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::drill::command::{AbKind, CommandKind, CommandRecord};
 use crate::drill::grade::{Component, Grade};
 
 use super::family::{Decision, Reason};
@@ -25,32 +26,51 @@ pub struct ExperimentAnswer {
     pub segment: Option<String>,
 }
 
-/// What the learner did before deciding, read from the drill's log.
+/// What the learner did before deciding, read from the drill's typed log.
 #[derive(Debug, Clone, Default)]
 pub struct ExperimentProcess {
-    /// Commands run before the decision, in order.
-    pub commands: Vec<String>,
+    /// Investigative commands run before the decision, in order.
+    pub commands: Vec<CommandRecord>,
     pub hints: u32,
 }
 
-fn words(command: &str) -> Vec<&str> {
-    command.split_whitespace().collect()
-}
-
-fn is_ab(command: &str, sub: &[&str]) -> bool {
-    let w = words(command);
-    w.get(1) == Some(&"ab") && w.get(2).is_some_and(|s| sub.contains(s))
+/// Whether an `ab` command reads a lift (as opposed to checking the split or planning).
+fn reads_lift(kind: AbKind) -> bool {
+    match kind {
+        AbKind::Daily
+        | AbKind::Segments
+        | AbKind::Test
+        | AbKind::Means
+        | AbKind::Ratio
+        | AbKind::Cuped
+        | AbKind::Bayes
+        | AbKind::Bootstrap => true,
+        // `ab analyze` opens with the SRM check before any lift.
+        AbKind::Analyze | AbKind::Srm | AbKind::Ci | AbKind::Size | AbKind::Adjust | AbKind::Seq => false,
+    }
 }
 
 impl ExperimentProcess {
+    fn ab_kinds(&self) -> impl Iterator<Item = (AbKind, &CommandRecord)> {
+        self.commands.iter().filter_map(|c| match c.kind {
+            CommandKind::Ab(kind) => Some((kind, c)),
+            CommandKind::Query(_)
+            | CommandKind::Sql
+            | CommandKind::Diagnose
+            | CommandKind::Metrics
+            | CommandKind::Drill(_)
+            | CommandKind::Exp(_) => None,
+        })
+    }
+
     /// An SRM check (`ab srm`, or `ab analyze`, which opens with it) before any command
     /// that reads a lift.
     pub fn srm_checked_first(&self) -> bool {
-        for c in &self.commands {
-            if is_ab(c, &["analyze", "srm"]) {
+        for (kind, _) in self.ab_kinds() {
+            if matches!(kind, AbKind::Analyze | AbKind::Srm) {
                 return true;
             }
-            if is_ab(c, &["daily", "segments", "test", "means", "ratio", "cuped", "bayes", "bootstrap"]) {
+            if reads_lift(kind) {
                 return false;
             }
         }
@@ -58,13 +78,12 @@ impl ExperimentProcess {
     }
 
     pub fn looked_daily(&self) -> bool {
-        self.commands.iter().any(|c| is_ab(c, &["daily"]))
+        self.ab_kinds().any(|(kind, _)| kind == AbKind::Daily)
     }
 
     pub fn looked_segments(&self) -> bool {
-        self.commands
-            .iter()
-            .any(|c| is_ab(c, &["segments"]) || (is_ab(c, &["analyze"]) && c.contains("--by")))
+        self.ab_kinds()
+            .any(|(kind, c)| kind == AbKind::Segments || (kind == AbKind::Analyze && !c.by.is_empty()))
     }
 }
 
@@ -212,14 +231,27 @@ mod tests {
         assert!(!same_segment("platform=ios", "platform=ios,web", &all));
     }
 
+    fn ab(kind: AbKind) -> CommandRecord {
+        CommandRecord::new(CommandKind::Ab(kind))
+    }
+
     #[test]
     fn srm_first_means_before_any_lift() {
-        let p = ExperimentProcess {
-            commands: vec!["dropcase ab daily".into(), "dropcase ab analyze".into()],
-            hints: 0,
-        };
+        let p = ExperimentProcess { commands: vec![ab(AbKind::Daily), ab(AbKind::Analyze)], hints: 0 };
         assert!(!p.srm_checked_first());
-        let p = ExperimentProcess { commands: vec!["dropcase ab srm --counts 1,2".into()], hints: 0 };
+        let p = ExperimentProcess { commands: vec![ab(AbKind::Size), ab(AbKind::Srm)], hints: 0 };
         assert!(p.srm_checked_first());
+    }
+
+    #[test]
+    fn segments_are_looked_at_by_ab_segments_or_a_cut_readout() {
+        let plain = ExperimentProcess { commands: vec![ab(AbKind::Analyze)], hints: 0 };
+        assert!(!plain.looked_segments());
+        let mut cut = ab(AbKind::Analyze);
+        cut.by = vec!["platform".into()];
+        let p = ExperimentProcess { commands: vec![cut], hints: 0 };
+        assert!(p.looked_segments());
+        assert!(ExperimentProcess { commands: vec![ab(AbKind::Segments)], hints: 0 }.looked_segments());
+        assert!(!p.looked_daily());
     }
 }

@@ -23,7 +23,7 @@ pub const NO_ROLLUP_ENV: &str = "DROPCASE_NO_ROLLUP";
 const BUCKET: &str = "__bucket";
 
 /// Time resolution of a trend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Grain {
     Hour,

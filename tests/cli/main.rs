@@ -3,6 +3,7 @@
 mod ab;
 mod diagnose;
 mod drill;
+mod drill_log;
 mod exp;
 mod fuzz;
 mod generate;
