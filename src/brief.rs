@@ -89,6 +89,45 @@ pub struct Definition {
     pub definition: String,
 }
 
+/// The identity of a drill: a digest of what makes its brief unique (kind, seed, data dates
+/// and the opening line), the same for drop and experiment briefs. State files (the sealed
+/// answer, `progress.json`) carry it, so one drill's file is refused in another's folder.
+/// Formatting changes to `drill.toml` (key order, spacing) leave it unchanged.
+pub fn identity(brief_toml: &str) -> anyhow::Result<String> {
+    let table: toml::Table = toml::from_str(brief_toml).context("the brief is not valid TOML")?;
+    let mut digest = crc32fast::Hasher::new();
+    for key in ["kind", "seed", "data_from", "data_to", "prompt"] {
+        let value = table.get(key).with_context(|| format!("the brief has no `{key}`"))?;
+        digest.update(key.as_bytes());
+        digest.update(b"=");
+        // Rendered by hand, not by toml's Display, so a new toml version keeps identities.
+        let text = match value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Datetime(d) => d.to_string(),
+            other => other.to_string(),
+        };
+        digest.update(text.as_bytes());
+        digest.update(b"\n");
+    }
+    Ok(format!("{:08x}", digest.finalize()))
+}
+
+/// The identity of the drill in `dir`, from its `drill.toml`.
+pub fn identity_of(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join(crate::schema::files::BRIEF);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the drill brief {}", path.display()))?;
+    identity(&text).with_context(|| format!("{} is not a valid brief", path.display()))
+}
+
+/// The seed in the brief of the drill in `dir`, for "generate it again" advice.
+pub fn seed_of(dir: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(dir.join(crate::schema::files::BRIEF)).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    table.get("seed")?.as_integer().and_then(|s| u64::try_from(s).ok())
+}
+
 /// The kind of drill in a folder, read from its brief's `kind` key.
 pub fn kind_of(dir: &Path) -> anyhow::Result<DrillKind> {
     let path = dir.join(crate::schema::files::BRIEF);

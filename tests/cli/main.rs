@@ -5,6 +5,7 @@ mod diagnose;
 mod drill;
 mod exp;
 mod generate;
+mod integrity;
 mod metrics;
 mod pixels;
 mod plot;
