@@ -38,9 +38,9 @@ pub enum DataFileError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{}: not a UTF-8 path, which the Parquet and CSV readers need", .path.display())]
     BadPath { path: PathBuf },
-    #[error("{}: {why}, so the file is damaged or was changed after the drill was generated; {}", .path.display(), HOW)]
+    #[error("{}: {why}: the file was damaged or changed after the drill was generated; {}", .path.display(), HOW_DRILL)]
     Mismatch { path: PathBuf, why: String },
-    #[error("{}: the drill's list of checksums is damaged ({why}); {}", .path.display(), HOW)]
+    #[error("{}: the drill's list of checksums is damaged ({why}); {}", .path.display(), HOW_DRILL)]
     BadManifest { path: PathBuf, why: String },
 }
 
@@ -183,6 +183,7 @@ pub fn verify(path: &Path) -> Result<(), DataFileError> {
     Ok(())
 }
 
+const HOW_DRILL: &str = "generate the drill again (`dropcase drill start --seed N --force`, or `dropcase generate ... --force`, with the seed in its drill.toml)";
 const HOW: &str = "it may be truncated or damaged: if it is part of a drill, generate the drill again (`dropcase drill start --force` or `dropcase generate ... --force`), else export the file again";
 
 /// Records that the running command reads `path`.

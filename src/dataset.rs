@@ -201,11 +201,11 @@ impl Dataset {
                 scan_parquet(&origin.join(files::SESSIONS), false)?
             };
             let orders_path = origin.join(files::ORDERS);
-            if orders_path.is_file() {
+            if orders_path.exists() {
                 orders = Some(Table::scan(scan_parquet(&orders_path, false)?, "orders.parquet")?);
             }
             let rollup_path = origin.join(files::ROLLUP);
-            if rollup_path.is_file() && map.is_none() {
+            if rollup_path.exists() && map.is_none() {
                 rollup = Some(Table::scan(scan_parquet(&rollup_path, false)?, "rollup.parquet")?);
             }
             context = scan_context(&origin.join(files::CONTEXT_DIR))?;

@@ -103,10 +103,23 @@ pub fn panic_error(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// An error message that names the files being read when the error itself names none (a
-/// polars error deep in a query knows no file name).
+/// polars error deep in a query knows no file name). Errors in the query itself (SQL syntax,
+/// an unknown column) are not about a file and stay as they are.
 pub fn with_files(err: &anyhow::Error) -> String {
+    use polars::prelude::PolarsError;
     let text = format!("{err:#}");
-    let is_reader_error = err.chain().any(|c| c.is::<polars::prelude::PolarsError>());
+    let is_reader_error = err.chain().any(|c| {
+        c.downcast_ref::<PolarsError>().is_some_and(|e| {
+            !matches!(
+                e,
+                PolarsError::SQLSyntax(_)
+                    | PolarsError::SQLInterface(_)
+                    | PolarsError::ColumnNotFound(_)
+                    | PolarsError::SchemaFieldNotFound(_)
+                    | PolarsError::InvalidOperation(_)
+            )
+        })
+    });
     let files = crate::datafile::files_read();
     if !is_reader_error || files.is_empty() || files.iter().any(|f| text.contains(&f.display().to_string())) {
         return text;
@@ -146,6 +159,16 @@ mod tests {
         let usage = anyhow::Error::new(UsageError("give A or B".into())).context("ab size");
         assert_eq!(Failure::of(&usage), Failure::Usage);
         assert_eq!(Failure::of(&anyhow::anyhow!("--alpha: out of range")), Failure::User);
+    }
+
+    #[test]
+    fn a_panic_names_the_files_being_read() {
+        let payload = std::panic::catch_unwind(|| panic!("index out of bounds")).unwrap_err();
+        crate::datafile::reading(std::path::Path::new("/data/drill/sessions.parquet"));
+        let text = panic_error(payload.as_ref());
+        // Other tests in this binary may have recorded files too.
+        assert!(text.starts_with("cannot read ") && text.contains("/data/drill/sessions.parquet"), "{text}");
+        assert!(text.contains("index out of bounds") && text.contains("generate the drill again"), "{text}");
     }
 
     #[test]

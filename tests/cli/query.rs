@@ -396,7 +396,7 @@ fn bad_input_is_explained() {
         .cmd(&["query", "compare", "--baseline", "yesterday"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("invalid value 'yesterday' for '--baseline"));
+        .stderr(predicates::str::contains("invalid value 'yesterday' for '--baseline"));
 }
 
 #[test]
