@@ -94,23 +94,27 @@ pub struct Definition {
 /// answer, `progress.json`) carry it, so one drill's file is refused in another's folder.
 /// Formatting changes to `drill.toml` (key order, spacing) leave it unchanged.
 pub fn identity(brief_toml: &str) -> anyhow::Result<String> {
-    let table: toml::Table = toml::from_str(brief_toml).context("the brief is not valid TOML")?;
-    let mut digest = crc32fast::Hasher::new();
-    for key in ["kind", "seed", "data_from", "data_to", "prompt"] {
-        let value = table.get(key).with_context(|| format!("the brief has no `{key}`"))?;
-        digest.update(key.as_bytes());
-        digest.update(b"=");
-        // Rendered by hand, not by toml's Display, so a new toml version keeps identities.
-        let text = match value {
-            toml::Value::String(s) => s.clone(),
-            toml::Value::Integer(i) => i.to_string(),
-            toml::Value::Datetime(d) => d.to_string(),
-            other => other.to_string(),
-        };
-        digest.update(text.as_bytes());
-        digest.update(b"\n");
+    // Only these keys, read as the briefs type them (a seed may exceed TOML's i64 range,
+    // which a generic TOML table refuses).
+    #[derive(Deserialize)]
+    struct Identity {
+        kind: DrillKind,
+        seed: u64,
+        data_from: NaiveDate,
+        data_to: NaiveDate,
+        prompt: String,
     }
-    Ok(format!("{:08x}", digest.finalize()))
+    let id: Identity =
+        toml::from_str(brief_toml).context("the brief lacks kind, seed, data_from, data_to or prompt")?;
+    let kind = match id.kind {
+        DrillKind::Drop => "drop",
+        DrillKind::Experiment => "experiment",
+    };
+    let text = format!(
+        "kind={kind}\nseed={}\ndata_from={}\ndata_to={}\nprompt={}\n",
+        id.seed, id.data_from, id.data_to, id.prompt
+    );
+    Ok(format!("{:08x}", crc32fast::hash(text.as_bytes())))
 }
 
 /// The identity of the drill in `dir`, from its `drill.toml`.
@@ -123,9 +127,12 @@ pub fn identity_of(dir: &Path) -> anyhow::Result<String> {
 
 /// The seed in the brief of the drill in `dir`, for "generate it again" advice.
 pub fn seed_of(dir: &Path) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct SeedOnly {
+        seed: u64,
+    }
     let text = std::fs::read_to_string(dir.join(crate::schema::files::BRIEF)).ok()?;
-    let table: toml::Table = toml::from_str(&text).ok()?;
-    table.get("seed")?.as_integer().and_then(|s| u64::try_from(s).ok())
+    toml::from_str::<SeedOnly>(&text).ok().map(|s| s.seed)
 }
 
 /// The kind of drill in a folder, read from its brief's `kind` key.
@@ -152,5 +159,23 @@ impl Brief {
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("a brief always serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BRIEF: &str = "kind = \"drop\"\nprompt = \"Conversion fell.\"\nseed = 14632956294456932596\ndata_from = \"2026-03-01\"\ndata_to = \"2026-03-28\"\nmetric = \"conversion\"\n";
+
+    #[test]
+    fn identity_binds_seed_dates_and_prompt_not_layout() {
+        let id = identity(BRIEF).unwrap();
+        assert_eq!(id.len(), 8);
+        let reordered = "metric = \"conversion\"\nseed = 14632956294456932596\nkind = \"drop\"\n\ndata_to = \"2026-03-28\"\ndata_from = \"2026-03-01\"\nprompt = \"Conversion fell.\"\n";
+        assert_eq!(identity(reordered).unwrap(), id, "layout and other keys do not count");
+        assert_ne!(identity(&BRIEF.replace("596", "597")).unwrap(), id, "the seed counts");
+        assert_ne!(identity(&BRIEF.replace("fell.", "rose.")).unwrap(), id, "the prompt counts");
+        assert!(identity("kind = \"drop\"").is_err());
     }
 }
