@@ -255,6 +255,12 @@ fn usage_errors_exit_2_and_bad_values_1() {
         .assert()
         .code(2);
     Sandbox::new().cmd(&["ab", "tset"]).assert().code(2);
+    // Flags that exclude each other, checked by dropcase rather than clap: usage, exit 2.
+    Sandbox::new()
+        .cmd(&["ab", "size", "--baseline", "0.1", "--mde", "0.01", "--n", "1000", "--power", "0.8"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not both"));
     // A value clap rejects (not in the list) is a bad value, exit 1, as `--control 5:100` (#13).
     Sandbox::new()
         .cmd(&["ab", "test", "--control", "1/10", "--treatment", "1/10", "--alternative", "up"])

@@ -344,3 +344,72 @@ fn stale_partial_folders_are_removed_on_the_next_run() {
         .collect();
     assert!(left.is_empty() || !cfg!(target_os = "linux"), "leftovers: {left:?}");
 }
+
+/// The experiment drill's `decision.json` read any damage as "not decided yet" (#13).
+#[test]
+fn a_damaged_experiment_decision_is_an_error_not_a_reset() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .cmd(&["exp", "start", "--scenario", "exp_payment_page_redesign", "--seed", "3", "--dir", "e"])
+        .assert()
+        .success();
+    sandbox.cmd(&["exp", "decide", "--ship", "--reason", "clear_win"]).assert().success();
+    let decision = sandbox.join("e/decision.json");
+    let mut bytes = std::fs::read(&decision).unwrap();
+    bytes[3] = 0xFF;
+    std::fs::write(&decision, &bytes).unwrap();
+    for args in [vec!["exp", "decide", "--ship", "--reason", "clear_win"], vec!["exp", "reveal"]] {
+        sandbox.cmd(&args).assert().code(1).stderr(
+            predicate::str::contains("decision.json is damaged").and(predicate::str::contains("delete")),
+        );
+    }
+    // A flipped byte in the experiment's sealed truth is refused too.
+    std::fs::remove_file(&decision).unwrap();
+    let sealed = sandbox.join("e/answer.sealed");
+    let mut truth = std::fs::read(&sealed).unwrap();
+    let at = truth.len() / 2;
+    truth[at] = if truth[at] == b'0' { b'1' } else { b'0' };
+    std::fs::write(&sealed, truth).unwrap();
+    sandbox
+        .cmd(&["exp", "reveal"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("answer.sealed cannot be trusted"));
+}
+
+/// Every numeric flag takes a negative number as a value and refuses it as a bad value
+/// (exit 1, naming flag and value), never as an unknown flag (#13).
+#[test]
+fn negative_values_are_bad_values_on_every_command() {
+    let sandbox = Sandbox::new();
+    let drill = tiny_drill(&sandbox);
+    let d = drill.to_str().unwrap();
+    for (args, flag) in [
+        (vec!["generate", "--scenario", "app_release_bug", "--seed", "-1", "--out", "x"], "--seed"),
+        (
+            vec![
+                "generate",
+                "--scenario",
+                "app_release_bug",
+                "--seed",
+                "1",
+                "--sessions",
+                "-5",
+                "--out",
+                "x",
+            ],
+            "--sessions",
+        ),
+        (vec!["drill", "start", "--seed", "-3"], "--seed"),
+        (vec!["exp", "start", "--users", "-10"], "--users"),
+        (vec!["sql", "SELECT 1", "--limit", "-2", "--data", d], "--limit"),
+        (vec!["query", "compare", "--by", "platform", "--top", "-1", "--data", d], "--top"),
+        (vec!["diagnose", "--max-depth", "-1", "--data", d], "--max-depth"),
+    ] {
+        let out = sandbox.cmd(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(flag) && !stderr.contains("unexpected argument"), "{args:?}: {stderr}");
+    }
+    assert!(!sandbox.join("x").exists());
+}
