@@ -89,6 +89,52 @@ pub struct Definition {
     pub definition: String,
 }
 
+/// The identity of a drill: a digest of what makes its brief unique (kind, seed, data dates
+/// and the opening line), the same for drop and experiment briefs. State files (the sealed
+/// answer, `progress.json`) carry it, so one drill's file is refused in another's folder.
+/// Formatting changes to `drill.toml` (key order, spacing) leave it unchanged.
+pub fn identity(brief_toml: &str) -> anyhow::Result<String> {
+    // Only these keys, read as the briefs type them (a seed may exceed TOML's i64 range,
+    // which a generic TOML table refuses).
+    #[derive(Deserialize)]
+    struct Identity {
+        kind: DrillKind,
+        seed: u64,
+        data_from: NaiveDate,
+        data_to: NaiveDate,
+        prompt: String,
+    }
+    let id: Identity =
+        toml::from_str(brief_toml).context("the brief lacks kind, seed, data_from, data_to or prompt")?;
+    let kind = match id.kind {
+        DrillKind::Drop => "drop",
+        DrillKind::Experiment => "experiment",
+    };
+    let text = format!(
+        "kind={kind}\nseed={}\ndata_from={}\ndata_to={}\nprompt={}\n",
+        id.seed, id.data_from, id.data_to, id.prompt
+    );
+    Ok(format!("{:08x}", crc32fast::hash(text.as_bytes())))
+}
+
+/// The identity of the drill in `dir`, from its `drill.toml`.
+pub fn identity_of(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join(crate::schema::files::BRIEF);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the drill brief {}", path.display()))?;
+    identity(&text).with_context(|| format!("{} is not a valid brief", path.display()))
+}
+
+/// The seed in the brief of the drill in `dir`, for "generate it again" advice.
+pub fn seed_of(dir: &Path) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct SeedOnly {
+        seed: u64,
+    }
+    let text = std::fs::read_to_string(dir.join(crate::schema::files::BRIEF)).ok()?;
+    toml::from_str::<SeedOnly>(&text).ok().map(|s| s.seed)
+}
+
 /// The kind of drill in a folder, read from its brief's `kind` key.
 pub fn kind_of(dir: &Path) -> anyhow::Result<DrillKind> {
     let path = dir.join(crate::schema::files::BRIEF);
@@ -113,5 +159,23 @@ impl Brief {
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("a brief always serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BRIEF: &str = "kind = \"drop\"\nprompt = \"Conversion fell.\"\nseed = 14632956294456932596\ndata_from = \"2026-03-01\"\ndata_to = \"2026-03-28\"\nmetric = \"conversion\"\n";
+
+    #[test]
+    fn identity_binds_seed_dates_and_prompt_not_layout() {
+        let id = identity(BRIEF).unwrap();
+        assert_eq!(id.len(), 8);
+        let reordered = "metric = \"conversion\"\nseed = 14632956294456932596\nkind = \"drop\"\n\ndata_to = \"2026-03-28\"\ndata_from = \"2026-03-01\"\nprompt = \"Conversion fell.\"\n";
+        assert_eq!(identity(reordered).unwrap(), id, "layout and other keys do not count");
+        assert_ne!(identity(&BRIEF.replace("596", "597")).unwrap(), id, "the seed counts");
+        assert_ne!(identity(&BRIEF.replace("fell.", "rose.")).unwrap(), id, "the prompt counts");
+        assert!(identity("kind = \"drop\"").is_err());
     }
 }

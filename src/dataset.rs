@@ -201,11 +201,11 @@ impl Dataset {
                 scan_parquet(&origin.join(files::SESSIONS), false)?
             };
             let orders_path = origin.join(files::ORDERS);
-            if orders_path.is_file() {
+            if orders_path.exists() {
                 orders = Some(Table::scan(scan_parquet(&orders_path, false)?, "orders.parquet")?);
             }
             let rollup_path = origin.join(files::ROLLUP);
-            if rollup_path.is_file() && map.is_none() {
+            if rollup_path.exists() && map.is_none() {
                 rollup = Some(Table::scan(scan_parquet(&rollup_path, false)?, "rollup.parquet")?);
             }
             context = scan_context(&origin.join(files::CONTEXT_DIR))?;
@@ -344,30 +344,15 @@ impl Dataset {
     }
 }
 
-fn pl_path(path: &Path) -> anyhow::Result<PlRefPath> {
-    PlRefPath::try_from_path(path)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("bad path {}", path.display()))
-}
-
 fn scan_parquet(path: &Path, partitioned: bool) -> anyhow::Result<LazyFrame> {
-    if !partitioned && !path.is_file() {
-        bail!("{} is missing", path.display());
-    }
-    let mut args = ScanArgsParquet::default();
-    if partitioned {
-        args.hive_options = HiveOptions::new_enabled();
-    }
-    LazyFrame::scan_parquet(pl_path(path)?, args)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("cannot scan {} as Parquet", path.display()))
+    crate::datafile::scan_parquet(path, partitioned)
 }
 
 /// Scans a CSV, reading `text_columns` as text even when they look numeric (an
 /// `os_version` of 14 is a label, not a number).
 fn scan_csv(path: &Path, text_columns: &[String]) -> anyhow::Result<LazyFrame> {
     let text_columns = text_columns.to_vec();
-    LazyCsvReader::new(pl_path(path)?)
+    crate::datafile::csv_reader(path)?
         .with_try_parse_dates(true)
         .with_infer_schema_length(Some(10_000))
         .with_schema_modify(move |mut schema: Schema| {

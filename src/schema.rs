@@ -75,6 +75,9 @@ pub mod files {
     pub const BRIEF: &str = "drill.toml";
     pub const ANSWER: &str = "answer.sealed";
     pub const CONTEXT_DIR: &str = "context";
+    /// CRC-32 and size of every data file, written last by the generator and checked by
+    /// every reader, so a damaged byte anywhere in a drill's tables is found by name.
+    pub const CHECKSUMS: &str = "checksums.txt";
 }
 
 /// How generated drills encode dimension columns: as polars `Enum` (dictionary) columns

@@ -298,7 +298,7 @@ fn tables_have_the_documented_schema() {
             entry.display()
         );
     }
-    let truth: Truth = serde_json::from_slice(&dropcase::generate::seal::unseal(&sealed).unwrap()).unwrap();
+    let truth: Truth = serde_json::from_slice(&dropcase::drill::state::open_sealed(&out).unwrap()).unwrap();
     assert_eq!(truth.family, dropcase::scenario::Family::TrackingLoss);
 }
 

@@ -933,7 +933,10 @@ fn size(a: SizeArgs) -> Result<String> {
     let mde = a.mde.as_deref().map(|text| parse_mde(text, a.baseline)).transpose()?;
     let r = match (mde, a.n) {
         (Some(_), Some(_)) if a.power.is_some() => {
-            bail!("--power: give --power (to solve for n) or --n (to solve for power), not both")
+            return Err(super::exit::UsageError(
+                "--power: give --power (to solve for n) or --n (to solve for power), not both".into(),
+            )
+            .into());
         }
         (Some(mde), Some(n)) => plan.power(mde, n),
         (Some(mde), None) => plan.sample_size(mde, a.power.unwrap_or(0.8)),

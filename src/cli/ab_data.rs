@@ -5,9 +5,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use polars::prelude::{
-    DataType, LazyCsvReader, LazyFileListReader, LazyFrame, PlRefPath, ScanArgsParquet, col,
-};
+use polars::prelude::{DataType, LazyFileListReader, LazyFrame, col};
 
 /// Numeric columns of the two arms, in the order they were requested. Rows with a null in
 /// any requested column are dropped.
@@ -102,12 +100,12 @@ fn scan(path: &Path) -> Result<LazyFrame> {
     if !path.is_file() {
         bail!("--data: no file at {}", path.display());
     }
-    let source = PlRefPath::try_from_path(path)
-        .with_context(|| format!("--data: {} is not a UTF-8 path", path.display()))?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let frame = match extension.as_str() {
-        "parquet" | "pq" => LazyFrame::scan_parquet(source, ScanArgsParquet::default()),
-        "csv" | "txt" => LazyCsvReader::new(source).with_has_header(true).finish(),
+        "parquet" | "pq" => crate::datafile::scan_parquet(path, false),
+        "csv" | "txt" => {
+            crate::datafile::csv_reader(path).and_then(|reader| Ok(reader.with_has_header(true).finish()?))
+        }
         other => {
             bail!("--data: {} has extension '{other}'; expected .csv or .parquet", path.display())
         }

@@ -143,6 +143,7 @@ fn start(args: StartArgs) -> anyhow::Result<()> {
     let seed = args.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
     let (scenario, named) = pick_scenario(&args, seed)?;
     let dir = args.dir.clone().unwrap_or_else(|| workspace::home().join("drills").join(seed.to_string()));
+    crate::generate::folder::check_target(&dir, args.force, "--dir")?;
     let options = Options { sessions: args.sessions, days: None, partitioned: false, force: args.force };
     let bar = Bar::new();
     let generated = generate::generate(&scenario, seed, &dir, &options, &|d, t| bar.update(d, t));

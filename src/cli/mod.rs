@@ -5,11 +5,12 @@ pub mod ab;
 mod ab_data;
 mod ab_experiment;
 pub mod diagnose;
+pub mod exit;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub mod drill;
 pub mod exp;
@@ -59,31 +60,63 @@ pub enum Command {
     },
 }
 
-/// Entry point of the binary: parses arguments, runs the command, maps errors to exit codes.
+/// Entry point of the binary: parses arguments, runs the command, maps errors to exit codes
+/// (`exit::Failure`). A panic inside a dependency is caught here and reported as an error
+/// naming the files the command was reading.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    exit::install_panic_hook();
+    let parsed = command().try_get_matches().and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
-        Err(err) => {
-            let code = if err.use_stderr() { 2 } else { 0 };
-            let _ = err.print();
-            return ExitCode::from(code);
-        }
+        Err(err) => return exit::clap_exit(&err.format(&mut command())),
     };
     let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
     let logged = record::summarise(&cli, &args);
-    match run(cli) {
-        Ok(()) => {
-            if let Some(pending) = logged {
-                record::log(pending);
-            }
-            ExitCode::SUCCESS
+    // On a thread with a large stack: polars plans expressions recursively, and the stack a
+    // deep (but allowed) SQL expression needs is a few times the main thread's 8 MiB. The
+    // memory is reserved, not used, until a deep query touches it.
+    let worker =
+        std::thread::Builder::new().name("dropcase".into()).stack_size(COMMAND_STACK).spawn(move || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let result = run(cli);
+                if result.is_ok()
+                    && let Some(pending) = logged
+                {
+                    record::log(pending);
+                }
+                result
+            }))
+        });
+    let outcome = match worker {
+        Ok(handle) => handle.join().unwrap_or_else(Err),
+        Err(err) => Ok(Err(anyhow::Error::from(err).context("cannot start the command's thread"))),
+    };
+    match outcome {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(err)) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Ok(Err(err)) => {
+            eprintln!("error: {}", exit::with_files(&err));
+            ExitCode::from(exit::Failure::of(&err).code())
         }
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(1)
+        Err(payload) => {
+            eprintln!("error: {}", exit::panic_error(payload.as_ref()));
+            ExitCode::from(exit::Failure::User.code())
         }
     }
+}
+
+/// Stack of the thread a command runs on (`sql` limits keep a query's depth well inside it).
+const COMMAND_STACK: usize = 64 << 20;
+
+/// The command line as parsed: every argument that takes a value also takes a negative
+/// number (`--alpha -0.05` reaches the range check instead of reading as a flag `-0`).
+pub fn command() -> clap::Command {
+    allow_negative_numbers(Cli::command())
+}
+
+pub(crate) fn allow_negative_numbers(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|arg| if arg.get_action().takes_values() { arg.allow_negative_numbers(true) } else { arg })
+        .mut_subcommands(allow_negative_numbers)
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -130,5 +163,6 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
     }
 }

@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
 
 use super::drill::DrillCommand;
 use super::exp::ExpCommand;
@@ -247,7 +246,9 @@ pub fn log(pending: Pending) {
 /// a kind the log keeps. `dir` is the drill whose log holds it.
 pub fn parse_line(line: &str, dir: &Path) -> Option<CommandRecord> {
     let words = crate::report::split_command(line);
-    let cli = Cli::try_parse_from(&words).ok()?;
+    // The same parser as the binary's (negative numbers allowed as values).
+    let matches = super::command().try_get_matches_from(&words).ok()?;
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).ok()?;
     let mut record = summarise(&cli, words.get(1..).unwrap_or_default())?.record;
     resolve(&mut record, dir);
     record.legacy = true;
@@ -280,7 +281,7 @@ fn leaf_paths(command: &clap::Command, prefix: Vec<String>, out: &mut Vec<Vec<St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
     fn pending(args: &[&str]) -> Pending {
         let mut argv = vec!["dropcase"];

@@ -13,8 +13,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use polars::prelude::{
-    DataType, Expr, Float64Chunked, LazyFrame, PlRefPath, PolarsResult, ScanArgsParquet, StringChunked,
-    as_struct, col, len, lit,
+    DataType, Expr, Float64Chunked, LazyFrame, PolarsResult, StringChunked, as_struct, col, len, lit,
 };
 use serde::Serialize;
 
@@ -121,9 +120,7 @@ fn scan(dir: &Path, name: &str, folder: &str) -> Result<LazyFrame> {
     let file = dir.join(name);
     let path = if file.exists() { file } else { dir.join(folder) };
     anyhow::ensure!(path.exists(), "{} has no {name}: is it a drill folder?", dir.display());
-    let source = PlRefPath::try_from_path(&path)?;
-    LazyFrame::scan_parquet(source, ScanArgsParquet::default())
-        .with_context(|| format!("cannot read {}", path.display()))
+    crate::datafile::scan_parquet(&path, false)
 }
 
 fn in_window(w: &Window) -> Expr {

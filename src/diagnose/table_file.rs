@@ -5,10 +5,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use polars::prelude::{
-    DataType, Expr, LazyCsvReader, LazyFileListReader, LazyFrame, PlRefPath, PolarsResult, ScanArgsParquet,
-    StringChunked, col, lit,
-};
+use polars::prelude::{DataType, Expr, LazyFileListReader, LazyFrame, PolarsResult, StringChunked, col, lit};
 
 use super::leaves::{Dictionary, LeafTable, NULL_VALUE, RatioLeaves};
 
@@ -51,12 +48,12 @@ fn scan(path: &Path) -> Result<LazyFrame> {
     if !path.is_file() {
         bail!("--leaves: no file at {}", path.display());
     }
-    let source = PlRefPath::try_from_path(path)
-        .with_context(|| format!("--leaves: {} is not a UTF-8 path", path.display()))?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let frame = match extension.as_str() {
-        "parquet" | "pq" => LazyFrame::scan_parquet(source, ScanArgsParquet::default()),
-        "csv" | "txt" => LazyCsvReader::new(source).with_has_header(true).finish(),
+        "parquet" | "pq" => crate::datafile::scan_parquet(path, false),
+        "csv" | "txt" => {
+            crate::datafile::csv_reader(path).and_then(|reader| Ok(reader.with_has_header(true).finish()?))
+        }
         other => bail!("--leaves: {} has extension '{other}'; expected .csv or .parquet", path.display()),
     };
     frame.with_context(|| format!("--leaves: cannot read {}", path.display()))

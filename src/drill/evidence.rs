@@ -33,8 +33,7 @@ impl Totals {
 fn scan(dir: &Path, name: &str, folder: &str) -> PolarsResult<LazyFrame> {
     let file = dir.join(name);
     let path = if file.exists() { file } else { dir.join(folder) };
-    let path = PlRefPath::try_from_path(&path)?;
-    LazyFrame::scan_parquet(path, ScanArgsParquet::default())
+    crate::datafile::scan_parquet(&path, false).map_err(|err| polars_err!(ComputeError: "{err:#}"))
 }
 
 fn in_window(w: &Window) -> Expr {

@@ -103,18 +103,20 @@ impl Progress {
         Self { started_at: Utc::now(), hints: 0, log: Vec::new(), answer: None, revealed: false }
     }
 
+    /// The drill's progress: new only when `progress.json` does not exist. A damaged file,
+    /// or one from another drill, is an error (an answered drill must not silently become
+    /// unanswered and take a second answer).
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
-        let path = dir.join(PROGRESS_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                serde_json::from_str(&text).with_context(|| format!("{} is corrupted", path.display()))
-            }
-            Err(_) => Ok(Self::new()),
-        }
+        let what_to_do = format!(
+            "dropcase will not guess this drill's state, so nothing was changed; restore the file, or delete {} to restart the drill (its log, hints and answer are lost)",
+            dir.join(PROGRESS_FILE).display()
+        );
+        Ok(super::state::load(dir, PROGRESS_FILE, &what_to_do)?.unwrap_or_default())
     }
 
+    /// Writes `progress.json` atomically, bound to the drill and checksummed.
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        write_atomic(&dir.join(PROGRESS_FILE), serde_json::to_string_pretty(self)?.as_bytes())
+        super::state::save(dir, PROGRESS_FILE, self)
     }
 
     /// Investigative commands run before the answer (queries, sql, ab, diagnose), by their
@@ -180,11 +182,9 @@ impl Drill {
     }
 
     pub fn truth(&self) -> anyhow::Result<crate::generate::Truth> {
-        let path = self.dir.join(files::ANSWER);
-        let text =
-            std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let plain = crate::generate::seal::unseal(&text)?;
-        serde_json::from_slice(&plain).context("the sealed answer does not decode")
+        let plain = super::state::open_sealed(&self.dir)?;
+        serde_json::from_slice(&plain)
+            .with_context(|| format!("{} does not decode", self.dir.join(files::ANSWER).display()))
     }
 }
 

@@ -202,9 +202,7 @@ fn collect(dir: &Path, name: &str, exprs: Vec<Expr>) -> anyhow::Result<DataFrame
         "{} has no {name}: is it an experiment folder (`dropcase exp start`)?",
         dir.display()
     );
-    let source = PlRefPath::try_from_path(&path)?;
-    let frame =
-        LazyFrame::scan_parquet(source, ScanArgsParquet::default()).and_then(|lf| lf.select(exprs).collect());
+    let frame = crate::datafile::scan_parquet(&path, false)?.select(exprs).collect();
     anyhow::Context::with_context(frame, || {
         format!("cannot read {} (expected the columns of a dropcase experiment)", path.display())
     })

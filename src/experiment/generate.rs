@@ -63,11 +63,14 @@ pub fn generate(
             Ok(()) => {
                 let truth = truth(scenario, &params);
                 data.write(dir)?;
-                crate::drill::workspace::write_atomic(&dir.join(files::BRIEF), brief.to_toml().as_bytes())?;
+                crate::datafile::Manifest::write(dir)?;
+                let brief_toml = brief.to_toml();
+                crate::drill::workspace::write_atomic(&dir.join(files::BRIEF), brief_toml.as_bytes())?;
                 let plain = serde_json::to_vec(&truth)?;
+                let drill = crate::brief::identity(&brief_toml)?;
                 crate::drill::workspace::write_atomic(
                     &dir.join(files::ANSWER),
-                    seal::seal(&plain, seed).as_bytes(),
+                    seal::seal(&plain, seed, &drill).as_bytes(),
                 )?;
                 return Ok(Generated { dir: dir.to_path_buf(), brief, attempts: attempt + 1 });
             }
@@ -81,16 +84,9 @@ pub fn generate(
 }
 
 fn prepare(dir: &Path, force: bool) -> anyhow::Result<()> {
-    if dir.exists() {
-        let occupied = std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false);
-        if occupied {
-            anyhow::ensure!(
-                force,
-                "{} already exists and is not empty: pass --force to replace it, or choose another --dir",
-                dir.display()
-            );
-            std::fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))?;
-        }
+    crate::generate::folder::check_target(dir, force, "--dir")?;
+    if dir.exists() && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))?;
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
 }

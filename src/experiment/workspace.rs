@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::brief::DrillKind;
 use crate::drill::grade::Grade;
-use crate::drill::workspace::{Progress, current_drill_dir, write_atomic};
+use crate::drill::workspace::{Progress, current_drill_dir};
 use crate::schema::files;
 
 use super::brief::ExperimentBrief;
@@ -70,24 +70,23 @@ impl ExperimentDrill {
     }
 
     pub fn truth(&self) -> anyhow::Result<ExperimentTruth> {
-        let path = self.dir.join(files::ANSWER);
-        let text =
-            std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let plain = crate::generate::seal::unseal(&text)?;
-        serde_json::from_slice(&plain).context("the sealed truth does not decode")
+        let plain = crate::drill::state::open_sealed(&self.dir)?;
+        serde_json::from_slice(&plain)
+            .with_context(|| format!("{} does not decode", self.dir.join(files::ANSWER).display()))
     }
 
+    /// The decision, `None` only when `decision.json` does not exist; a damaged or foreign
+    /// one is an error, never a silent "not decided yet".
     pub fn decision(&self) -> anyhow::Result<Option<DecisionRecord>> {
-        let path = self.dir.join(DECISION_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(
-                serde_json::from_str(&text).with_context(|| format!("{} is corrupted", path.display()))?,
-            )),
-            Err(_) => Ok(None),
-        }
+        let what_to_do = format!(
+            "dropcase will not guess whether this experiment was decided, so nothing was changed; restore the file, or delete {} and {} to restart the drill (its log, hints and decision are lost)",
+            self.dir.join(DECISION_FILE).display(),
+            self.dir.join(crate::drill::workspace::PROGRESS_FILE).display()
+        );
+        crate::drill::state::load(&self.dir, DECISION_FILE, &what_to_do)
     }
 
     pub fn save_decision(&self, record: &DecisionRecord) -> anyhow::Result<()> {
-        write_atomic(&self.dir.join(DECISION_FILE), serde_json::to_string_pretty(record)?.as_bytes())
+        crate::drill::state::save(&self.dir, DECISION_FILE, record)
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod context;
+pub mod folder;
 pub mod model;
 mod pages;
 mod sample;
@@ -97,24 +98,18 @@ pub fn generate(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Generated> {
     let scenario = resize(scenario, options)?;
-    if out.exists() {
-        let empty = out.is_dir() && std::fs::read_dir(out)?.next().is_none();
-        anyhow::ensure!(
-            empty || options.force,
-            "{} already exists; pass --force to replace it, or choose another --out",
-            out.display()
-        );
-    }
+    folder::settle_previous(out)?;
+    folder::check_target(out, options.force, "--out")?;
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "drill".into());
+    folder::clean_stale_partials(out);
 
     let mut last_failure = String::new();
     for attempt in 0..MAX_ATTEMPTS {
         let mut rng = ChaCha8Rng::seed_from_u64(model::mix_seed(&[seed, 0xCA5E, attempt]));
         let mut case = scenario.draw(&mut rng, seed);
         case.seed = model::mix_seed(&[seed, attempt]);
-        let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        let tmp = folder::partial_dir(out, std::process::id());
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp)?;
         }
@@ -124,9 +119,13 @@ pub fn generate(
                 Ok(()) => {
                     let truth = Truth::new(&case, &written.counts);
                     let brief = brief(&case, seed, &written.counts);
-                    std::fs::write(tmp.join(files::BRIEF), brief.to_toml())?;
-                    let sealed = seal::seal(&serde_json::to_vec(&truth)?, model::mix_seed(&[seed, 0x5EA1]));
+                    let brief_toml = brief.to_toml();
+                    std::fs::write(tmp.join(files::BRIEF), &brief_toml)?;
+                    let salt = model::mix_seed(&[seed, 0x5EA1]);
+                    let sealed =
+                        seal::seal(&serde_json::to_vec(&truth)?, salt, &crate::brief::identity(&brief_toml)?);
                     std::fs::write(tmp.join(files::ANSWER), sealed)?;
+                    crate::datafile::Manifest::write(&tmp)?;
                     replace_dir(&tmp, out)?;
                     return Ok(Generated {
                         dir: out.to_path_buf(),
@@ -161,7 +160,7 @@ fn replace_dir(new: &Path, out: &Path) -> anyhow::Result<()> {
         return std::fs::rename(new, out)
             .with_context(|| format!("cannot move the new drill into {}", out.display()));
     }
-    let aside = new.with_extension("previous");
+    let aside = folder::previous_dir(out);
     std::fs::rename(out, &aside).with_context(|| format!("cannot replace {}", out.display()))?;
     if let Err(err) = std::fs::rename(new, out) {
         let _ = std::fs::rename(&aside, out);

@@ -301,7 +301,10 @@ pub(crate) fn collect(frame: LazyFrame) -> anyhow::Result<DataFrame> {
                 .map(String::as_str)
                 .or_else(|| panic.downcast_ref::<&str>().copied())
                 .unwrap_or("unknown cause");
-            bail!("polars failed on this query (internal panic: {message})")
+            bail!(
+                "polars failed{} (internal panic: {message}); a file may be damaged: if it is part of a drill, generate the drill again",
+                crate::datafile::reading_clause()
+            )
         }
     }
 }

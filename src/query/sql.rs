@@ -91,8 +91,116 @@ pub fn describe_tables(ds: &Dataset) -> anyhow::Result<SqlResult> {
     Ok(SqlResult { columns: vec!["table".into(), "column".into(), "type".into()], rows, truncated: false })
 }
 
+/// Longest query accepted, in bytes.
+pub const MAX_SQL_BYTES: usize = 100_000;
+/// Deepest nesting of parentheses accepted.
+pub const MAX_SQL_NESTING: usize = 64;
+/// Most operators (`+`, `=`, `AND`, `NOT`, ...) accepted in one query. Polars' SQL planner
+/// and optimiser recurse once per level of an expression, and `1+1+...+1` is as deep as it
+/// is long, so a long chain would overflow the stack: refused here, before parsing.
+pub const MAX_SQL_OPERATORS: usize = 1_000;
+
+/// How big a query is, as a shallow lexer sees it (strings, quoted names and comments skipped).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct QuerySize {
+    pub nesting: usize,
+    pub operators: usize,
+}
+
+/// Measures a query's parenthesis nesting and operator count.
+pub fn query_size(query: &str) -> QuerySize {
+    let chars: Vec<char> = query.chars().collect();
+    let (mut size, mut depth, mut i) = (QuerySize::default(), 0usize, 0usize);
+    let mut in_operator = false;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        let operator = "+-*/%<>=|&^~!".contains(c);
+        if !operator {
+            in_operator = false;
+        }
+        match c {
+            '\'' | '"' | '`' => {
+                // Skip to the closing quote (a doubled quote is an escaped one).
+                i += 1;
+                while i < chars.len() {
+                    if chars[i] == c {
+                        if chars.get(i + 1) == Some(&c) {
+                            i += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    i += 1;
+                }
+            }
+            '-' if next == Some('-') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '/' if next == Some('*') => {
+                i += 2;
+                while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                    i += 1;
+                }
+                i += 1;
+            }
+            '(' => {
+                depth += 1;
+                size.nesting = size.nesting.max(depth);
+            }
+            ')' => depth = depth.saturating_sub(1),
+            _ if operator => {
+                if !in_operator {
+                    size.operators += 1;
+                }
+                in_operator = true;
+            }
+            c if c.is_alphanumeric() || c == '_' => {
+                let start = i;
+                while i + 1 < chars.len() && (chars[i + 1].is_alphanumeric() || chars[i + 1] == '_') {
+                    i += 1;
+                }
+                let word: String = chars[start..=i].iter().collect::<String>().to_ascii_uppercase();
+                if matches!(
+                    word.as_str(),
+                    "AND" | "OR" | "NOT" | "CASE" | "WHEN" | "LIKE" | "ILIKE" | "IN" | "BETWEEN" | "IS"
+                ) {
+                    size.operators += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    size
+}
+
+/// Refuses a query too long or too deep to plan safely, naming the limit and why.
+pub fn check_query_size(query: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        query.len() <= MAX_SQL_BYTES,
+        "the SQL query is {} bytes long; the limit is {MAX_SQL_BYTES}: split it, or filter with a shorter condition",
+        query.len()
+    );
+    let size = query_size(query);
+    anyhow::ensure!(
+        size.nesting <= MAX_SQL_NESTING,
+        "the SQL query nests parentheses {} deep; the limit is {MAX_SQL_NESTING}, because polars plans nested expressions recursively and a deeper one would overflow the stack: flatten it (for example with a CTE, WITH name AS (...))",
+        size.nesting
+    );
+    anyhow::ensure!(
+        size.operators <= MAX_SQL_OPERATORS,
+        "the SQL query has {} operators (+, =, AND, NOT, ...); the limit is {MAX_SQL_OPERATORS}, because polars plans a chain of operators recursively and a longer one would overflow the stack: use IN (...) for long lists of alternatives, or split the query",
+        size.operators
+    );
+    Ok(())
+}
+
 /// Runs `query`, returning at most `limit` rows (all when `None`).
 pub fn run_sql(ds: &Dataset, query: &str, limit: Option<usize>) -> anyhow::Result<SqlResult> {
+    check_query_size(query)?;
     let mut context = SQLContext::new();
     context.register("sessions", without_enums(&ds.sessions));
     if let Some(orders) = &ds.orders {
@@ -157,4 +265,31 @@ pub fn frame_to_rows(df: &DataFrame) -> anyhow::Result<SqlResult> {
         }
     }
     Ok(SqlResult { columns, rows, truncated: false })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_size_counts_nesting_and_operators_outside_strings_and_comments() {
+        let size = query_size("SELECT (a + b) * 2 FROM t WHERE x >= 1 AND y IN ('a+b', \"c-d\") -- 1+1+1\n");
+        // +, *, >=, AND, IN; the strings, the quoted name and the comment hold none.
+        assert_eq!(size, QuerySize { nesting: 1, operators: 5 });
+        assert_eq!(query_size("SELECT abs(abs(abs(1)))").nesting, 3);
+        assert_eq!(query_size("SELECT 'it''s (' /* ( + */").operators, 0);
+    }
+
+    #[test]
+    fn deep_and_long_queries_are_refused_with_the_limit() {
+        let chain = format!("SELECT 1{} FROM sessions", "+1".repeat(2_000));
+        let err = check_query_size(&chain).unwrap_err().to_string();
+        assert!(err.contains("2000 operators") && err.contains("limit is 1000"), "{err}");
+        let nested = format!("SELECT {}1{} FROM sessions", "(".repeat(2_000), ")".repeat(2_000));
+        let err = check_query_size(&nested).unwrap_err().to_string();
+        assert!(err.contains("2000 deep") && err.contains("limit is 64"), "{err}");
+        let long = format!("SELECT '{}'", "x".repeat(MAX_SQL_BYTES));
+        assert!(check_query_size(&long).unwrap_err().to_string().contains("bytes long"));
+        check_query_size("SELECT platform, count(*) FROM sessions WHERE purchased GROUP BY 1").unwrap();
+    }
 }

@@ -110,8 +110,7 @@ pub fn truth_chart(dir: &Path, brief: &Brief, truth: &Truth) -> anyhow::Result<T
         .map(|(dim, value)| col(dim.as_str()).cast(DataType::String).eq(lit(value.clone())))
         .reduce(|a, b| a.and(b))
         .unwrap_or(lit(true));
-    let path = PlRefPath::try_from_path(&dir.join(files::ROLLUP))?;
-    let df = LazyFrame::scan_parquet(path, ScanArgsParquet::default())?
+    let df = crate::datafile::scan_parquet(&dir.join(files::ROLLUP), false)?
         .group_by([col("date"), in_segment.alias("target")])
         .agg([
             col(num).sum().cast(DataType::Float64).alias("num"),

@@ -247,13 +247,45 @@ fn bad_input_exits_1_naming_the_flag() {
 }
 
 #[test]
-fn usage_errors_exit_2() {
+fn usage_errors_exit_2_and_bad_values_1() {
+    // Missing a required flag, an unknown flag, an unknown subcommand: usage, exit 2.
     Sandbox::new().cmd(&["ab", "test", "--control", "1/10"]).assert().code(2);
+    Sandbox::new()
+        .cmd(&["ab", "test", "--control", "1/10", "--treatment", "1/10", "--sides", "3"])
+        .assert()
+        .code(2);
+    Sandbox::new().cmd(&["ab", "tset"]).assert().code(2);
+    // Flags that exclude each other, checked by dropcase rather than clap: usage, exit 2.
+    Sandbox::new()
+        .cmd(&["ab", "size", "--baseline", "0.1", "--mde", "0.01", "--n", "1000", "--power", "0.8"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not both"));
+    // A value clap rejects (not in the list) is a bad value, exit 1, as `--control 5:100` (#13).
     Sandbox::new()
         .cmd(&["ab", "test", "--control", "1/10", "--treatment", "1/10", "--alternative", "up"])
         .assert()
-        .code(2);
-    Sandbox::new().cmd(&["ab", "adjust", "--method", "sidak", "0.1"]).assert().code(2);
+        .code(1)
+        .stderr(predicate::str::contains("invalid value 'up' for '--alternative"));
+    Sandbox::new().cmd(&["ab", "adjust", "--method", "sidak", "0.1"]).assert().code(1);
+    Sandbox::new().cmd(&["ab", "test", "--control", "5:100", "--treatment", "1/10"]).assert().code(1);
+}
+
+/// A negative number reaches the value's own check (a range error, exit 1) instead of
+/// reading as an unknown flag `-0` (#13).
+#[test]
+fn negative_numbers_get_range_errors_not_flag_errors() {
+    for args in [
+        vec!["ab", "size", "--baseline", "0.1", "--mde", "0.01", "--alpha", "-0.05"],
+        vec!["ab", "size", "--baseline", "-0.1", "--mde", "0.01"],
+        vec!["ab", "test", "--control", "1/10", "--treatment", "1/10", "--alpha", "-0.05"],
+    ] {
+        let out = Sandbox::new().cmd(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(!stderr.contains("unexpected argument"), "{args:?}: {stderr}");
+        assert!(stderr.contains("-0.05") || stderr.contains("-0.1"), "{args:?} names the value: {stderr}");
+    }
 }
 
 // Raw data: tests/data/ab_cuped.csv holds the CUPED vectors and tests/data/ab_ratio.csv

@@ -58,12 +58,33 @@ fn refuses_to_overwrite_a_folder_that_is_not_empty() {
 }
 
 #[test]
-fn force_replaces_an_existing_folder() {
+fn force_replaces_an_existing_drill_folder() {
     let sandbox = Sandbox::new();
     write_scenario(&sandbox, "wide.toml", "[-0.95, 0.95]");
     let out = sandbox.join("drill");
-    std::fs::create_dir(&out).unwrap();
+    let generate = |seed: &str| {
+        sandbox.cmd(&[
+            "generate",
+            "--scenario",
+            "wide.toml",
+            "--seed",
+            seed,
+            "--out",
+            "drill",
+            "--sessions",
+            "20000",
+            "--force",
+        ])
+    };
+    generate("1").assert().success();
+    // The old drill's state goes with it; only drill folders may be replaced (#13: a folder
+    // of anything else is refused, see integrity.rs).
+    std::fs::write(out.join("progress.json"), "{}").unwrap();
+    generate("2").assert().success();
+    assert!(!entries(&out).contains(&"progress.json".to_string()));
     std::fs::write(out.join("old.txt"), "old").unwrap();
+    generate("3").assert().code(1);
+    std::fs::remove_file(out.join("old.txt")).unwrap();
     sandbox
         .cmd(&[
             "generate",

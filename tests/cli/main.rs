@@ -7,6 +7,7 @@ mod drill_log;
 mod exp;
 mod fuzz;
 mod generate;
+mod integrity;
 mod metrics;
 mod pixels;
 mod plot;

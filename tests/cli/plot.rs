@@ -28,15 +28,16 @@ fn srm_plot_svg_states_the_verdict_in_its_title() {
 }
 
 #[test]
-fn bad_plot_flags_are_usage_errors() {
+fn bad_plot_flags_are_value_errors() {
+    // A value clap rejects is a bad value (exit 1), like any other (#13).
     let sb = Sandbox::new();
     sb.cmd(&["ab", "srm", "--counts", "5,6", "--plot", "chart.jpg"])
         .assert()
-        .code(2)
+        .code(1)
         .stderr(predicates::str::contains(".png or .svg"));
     sb.cmd(&["ab", "srm", "--counts", "5,6", "--plot", "c.png", "--size", "big"])
         .assert()
-        .code(2)
+        .code(1)
         .stderr(predicates::str::contains("WIDTHxHEIGHT"));
     assert!(!sb.join("c.png").exists());
 }

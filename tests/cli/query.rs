@@ -391,8 +391,12 @@ fn bad_input_is_explained() {
         &["trend", "--metric", "sessions", "--window", "2025-01-01..2025-01-02"],
         "covers 2026-03-01..2026-03-04",
     );
-    // A window that is not FROM..TO is a usage error.
-    sandbox.cmd(&["query", "compare", "--baseline", "yesterday"]).assert().code(2);
+    // A window that is not FROM..TO is a bad value: exit 1, clap's message (#13).
+    sandbox
+        .cmd(&["query", "compare", "--baseline", "yesterday"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("invalid value 'yesterday' for '--baseline"));
 }
 
 #[test]
@@ -493,8 +497,8 @@ fn query_commands_draw_their_results() {
     assert_eq!(u32::from_be_bytes(png[20..24].try_into().unwrap()), 500);
     sandbox.cmd(&["query", "funnel", "--data", "d", "--plot", "f.svg"]).assert().success();
     assert!(sandbox.join("f.svg").exists());
-    // A bad extension is a usage error before any work.
-    sandbox.cmd(&["query", "funnel", "--data", "d", "--plot", "f.gif"]).assert().code(2);
+    // A bad extension is a bad value, refused before any work.
+    sandbox.cmd(&["query", "funnel", "--data", "d", "--plot", "f.gif"]).assert().code(1);
 }
 
 /// Generated drills with a known, segment-level cause: `compare` by the cause's dimensions
@@ -521,9 +525,9 @@ fn compare_ranks_the_caused_segment_first_on_generated_drills() {
             ])
             .assert()
             .success();
-        let sealed = std::fs::read_to_string(std::path::Path::new(out).join("answer.sealed")).unwrap();
         let truth: dropcase::generate::Truth =
-            serde_json::from_slice(&dropcase::generate::seal::unseal(&sealed).unwrap()).unwrap();
+            serde_json::from_slice(&dropcase::drill::state::open_sealed(std::path::Path::new(out)).unwrap())
+                .unwrap();
         let by: Vec<&str> = truth.segment.keys().map(String::as_str).collect();
         assert!(!by.is_empty(), "{scenario}: the cause has a segment");
         let by = by.join(",");
