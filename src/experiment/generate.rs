@@ -18,10 +18,14 @@ use super::brief::{Design, ExperimentBrief, Phase};
 use super::data::ExperimentData;
 use super::family::{Decision, ExpFamily, Reason};
 use super::metrics::Metric;
-use super::scenario::ExperimentScenario;
+use super::scenario::{ExperimentScenario, MIN_USERS};
 use super::simulate::{self, PLATFORMS, Params};
 
 const MAX_ATTEMPTS: u64 = 400;
+
+/// Users `exp start --users` may ask for: every user and their sessions are simulated in
+/// memory (about 2 s and 400 MB per million users).
+pub const MAX_USERS: u64 = 10_000_000;
 
 /// The hidden truth of an experiment drill (stored sealed).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +55,12 @@ pub fn generate(
     users: Option<u64>,
     force: bool,
 ) -> anyhow::Result<Generated> {
+    if let Some(users) = users {
+        anyhow::ensure!(
+            (MIN_USERS..=MAX_USERS).contains(&users),
+            "--users {users} is outside {MIN_USERS}..{MAX_USERS}: fewer users hide every signature, and more take minutes and gigabytes to simulate (each user is held in memory); {MAX_USERS} already detects effects well below 1%"
+        );
+    }
     prepare(dir, force)?;
     let mut last_problem = String::new();
     for attempt in 0..MAX_ATTEMPTS {

@@ -8,8 +8,13 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use super::error::{Result, StatsError, open_unit};
+use super::error::{Result, StatsError, level};
 use super::interval::Interval;
+
+/// Resamples a bootstrap may draw.
+pub const MAX_RESAMPLES: usize = 100_000;
+/// Values drawn over all resamples (resamples × users), which bounds the run time.
+pub const MAX_DRAWS: f64 = 2e8;
 
 /// The statistics the command line offers; any closure works with [`bootstrap_ci`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,7 +58,7 @@ pub fn bootstrap_ci(
     alpha: f64,
     seed: u64,
 ) -> Result<BootstrapResult> {
-    open_unit("alpha", alpha)?;
+    level("alpha", alpha)?;
     for (arg, values) in [("control", control), ("treatment", treatment)] {
         if values.is_empty() {
             return Err(StatsError::TooFewObservations { arg, min: 1, got: 0 });
@@ -66,6 +71,25 @@ pub fn bootstrap_ci(
         return Err(StatsError::Invalid {
             arg: "resamples",
             message: format!("needs at least 100 resamples for a percentile interval, got {resamples}"),
+        });
+    }
+    if resamples > MAX_RESAMPLES {
+        return Err(StatsError::Invalid {
+            arg: "resamples",
+            message: format!(
+                "at most {MAX_RESAMPLES}, got {resamples}: the interval's bounds settle long before (their Monte Carlo error shrinks as 1/√resamples)"
+            ),
+        });
+    }
+    let draws = resamples as f64 * (control.len() + treatment.len()) as f64;
+    if draws > MAX_DRAWS {
+        return Err(StatsError::Invalid {
+            arg: "resamples",
+            message: format!(
+                "{resamples} resamples of {} users is {draws:.2e} draws, more than {MAX_DRAWS:.0e} (about a minute); use at most {} resamples for this data",
+                control.len() + treatment.len(),
+                ((MAX_DRAWS / (control.len() + treatment.len()) as f64) as usize).max(100)
+            ),
         });
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -3,6 +3,7 @@
 
 pub mod adjust;
 pub mod bayes;
+pub mod beta;
 pub mod bootstrap;
 pub mod cuped;
 pub mod dist;
