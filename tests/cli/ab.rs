@@ -222,7 +222,7 @@ fn bad_input_exits_1_naming_the_flag() {
         (&["test", "--control", "1/10", "--treatment", "1/0"], "--treatment: the number of users is 0"),
         (
             &["test", "--control", "1/10", "--treatment", "1/10", "--alpha", "1.5"],
-            "--alpha must be between 0 and 1",
+            "--alpha must be a level between 1e-10 and 1",
         ),
         (&["test", "--control", "abc", "--treatment", "1/10"], "--control: expected conversions/users"),
         (&["means", "--control", "1,NaN,5", "--treatment", "1,1,5"], "--control: NaN is not a finite number"),
@@ -421,10 +421,8 @@ fn counts_beyond_the_limit_are_refused_not_overflowed() {
     refused(&["srm", "--counts", "1e308,1"], &["--counts", "whole number", "1e308"]);
     refused(&["srm", "--counts", "2.5,3"], &["--counts", "whole number", "2.5"]);
     refused(&["srm", "--counts", "18446744073709551615,18446744073709551615"], &["--counts", "10^12"]);
-    refused(
-        &["means", "--control", "1,1,1e308", "--treatment", "1,1,5"],
-        &["--control", "n must be at most"],
-    );
+    refused(&["means", "--control", "1,1,1e20", "--treatment", "1,1,5"], &["--control", "n must be at most", "10^12"]);
+    refused(&["means", "--control", "1,1,2.5", "--treatment", "1,1,5"], &["--control", "whole number"]);
     refused(&["size", "--baseline", "0.05", "--n", "18446744073709551615"], &["--n", "10^12"]);
     refused(
         &["seq", "--control", "1/10", "--treatment", "1/10", "--tuning-n", "18446744073709551615"],
