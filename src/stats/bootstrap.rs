@@ -66,6 +66,9 @@ pub fn bootstrap_ci(
         if let Some(&bad) = values.iter().find(|v| !v.is_finite()) {
             return Err(StatsError::NotFinite { arg, value: bad });
         }
+        if let Some(&bad) = values.iter().find(|v| v.abs() > super::error::MAX_ABS) {
+            super::error::bounded(arg, bad)?;
+        }
     }
     if resamples < 100 {
         return Err(StatsError::Invalid {

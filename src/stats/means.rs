@@ -38,6 +38,9 @@ impl Summary {
         if let Some(&bad) = values.iter().find(|v| !v.is_finite()) {
             return Err(StatsError::NotFinite { arg, value: bad });
         }
+        if let Some(&bad) = values.iter().find(|v| v.abs() > super::error::MAX_ABS) {
+            super::error::bounded(arg, bad)?;
+        }
         let n = values.len();
         if n < 2 {
             return Err(StatsError::TooFewObservations { arg, min: 2, got: n as u64 });

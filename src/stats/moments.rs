@@ -70,6 +70,9 @@ impl Bivariate {
         if let Some(&bad) = x.iter().chain(y).find(|v| !v.is_finite()) {
             return Err(StatsError::NotFinite { arg, value: bad });
         }
+        if let Some(&bad) = x.iter().chain(y).find(|v| v.abs() > super::error::MAX_ABS) {
+            super::error::bounded(arg, bad)?;
+        }
         let n = x.len();
         if n < 2 {
             return Err(StatsError::TooFewObservations { arg, min: 2, got: n as u64 });

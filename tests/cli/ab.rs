@@ -421,7 +421,10 @@ fn counts_beyond_the_limit_are_refused_not_overflowed() {
     refused(&["srm", "--counts", "1e308,1"], &["--counts", "whole number", "1e308"]);
     refused(&["srm", "--counts", "2.5,3"], &["--counts", "whole number", "2.5"]);
     refused(&["srm", "--counts", "18446744073709551615,18446744073709551615"], &["--counts", "10^12"]);
-    refused(&["means", "--control", "1,1,1e20", "--treatment", "1,1,5"], &["--control", "n must be at most", "10^12"]);
+    refused(
+        &["means", "--control", "1,1,1e20", "--treatment", "1,1,5"],
+        &["--control", "n must be at most", "10^12"],
+    );
     refused(&["means", "--control", "1,1,2.5", "--treatment", "1,1,5"], &["--control", "whole number"]);
     refused(&["size", "--baseline", "0.05", "--n", "18446744073709551615"], &["--n", "10^12"]);
     refused(
