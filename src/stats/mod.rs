@@ -24,4 +24,6 @@ pub use interval::Interval;
 #[cfg(test)]
 mod calibration;
 #[cfg(test)]
+mod extremes;
+#[cfg(test)]
 mod testutil;

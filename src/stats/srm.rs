@@ -14,6 +14,8 @@ pub const MIN_EXPECTED_COUNT: f64 = 5.0;
 
 /// Arms a check may compare.
 pub const MAX_ARMS: usize = 100;
+/// The smallest planned share of an arm (below it the expected count rounds to nothing).
+pub const MIN_SHARE: f64 = 1e-9;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SrmTest {
@@ -66,6 +68,14 @@ pub fn srm_test(counts: &[u64], weights: Option<&[f64]>, alpha: f64) -> Result<S
     }
     let weight_sum: f64 = weights.iter().sum();
     let expected_share: Vec<f64> = weights.iter().map(|w| w / weight_sum).collect();
+    if let Some(tiny) = expected_share.iter().find(|&&s| s < MIN_SHARE) {
+        return Err(StatsError::Invalid {
+            arg: "weights",
+            message: format!(
+                "an arm planned to get {tiny:e} of the users; each arm's planned share must be at least {MIN_SHARE:e}"
+            ),
+        });
+    }
     let expected: Vec<f64> = expected_share.iter().map(|s| s * total as f64).collect();
     let chi2 = counts.iter().zip(&expected).map(|(&o, &e)| (o as f64 - e).powi(2) / e).sum::<f64>();
     let df = counts.len() as u64 - 1;
