@@ -667,7 +667,10 @@ impl Scenario {
                             t.sessions_per_day
                         ),
                         &format!(
-                            "a volume that gives each window at least {MIN_WINDOW_PURCHASES:.0} expected purchases at conversion {conversion:.3e}"
+                            "a volume that gives each window at least {MIN_WINDOW_PURCHASES:.0} expected purchases at conversion {conversion:.3e}: sessions_per_day ≥ {needed:.0} (with `--sessions`, at least {total:.0})",
+                            needed = (MIN_WINDOW_PURCHASES / (expected / t.sessions_per_day)).ceil(),
+                            total = (MIN_WINDOW_PURCHASES / (expected / t.sessions_per_day)).ceil()
+                                * f64::from(p.days),
                         ),
                     );
                 }
