@@ -4,10 +4,12 @@
 use super::Alternative;
 use super::bayes::beta_binomial;
 use super::bootstrap::{Statistic, bootstrap_ci};
+use super::cuped::cuped;
 use super::means::{Summary, welch_test};
 use super::moments::{Bivariate, Sums};
 use super::power::{Design, Plan};
 use super::proportion::{CiMethod, Counts, proportion_ci, two_proportion_test};
+use super::ratio::ratio_test;
 use super::sequential::{sequential_means, sequential_proportions};
 use super::srm::srm_test;
 
@@ -87,9 +89,22 @@ fn means_sums_and_plans_never_panic() {
                 }
                 let _ = sequential_means(s, other, 0.05, 1);
             }
-            let sums =
-                Sums { n: 10, sum_x: mean, sum_y: sd, sum_x2: mean.abs(), sum_y2: sd.abs(), sum_xy: 0.0 };
-            let _ = Bivariate::from_sums("control", sums);
+            for n in [2, 10, 1_000_000_000_000] {
+                let sums = Sums {
+                    n,
+                    sum_x: mean,
+                    sum_y: sd,
+                    sum_x2: mean * mean,
+                    sum_y2: sd * sd,
+                    sum_xy: mean * sd,
+                };
+                let Ok(arm) = Bivariate::from_sums("control", sums) else { continue };
+                let other = Bivariate::from_values("treatment", &[1.0, 2.0, 4.0], &[1.0, 3.0, 2.0]).unwrap();
+                for (c, t) in [(&arm, &other), (&other, &arm), (&arm, &arm)] {
+                    let _ = ratio_test(c, t, 0.05, Alternative::TwoSided);
+                    let _ = cuped(c, t, 0.05, Alternative::Greater);
+                }
+            }
             for design in [Design::Proportion { baseline: mean }, Design::Mean { baseline: mean, sd }] {
                 for &alpha in &LEVELS {
                     if let Ok(plan) = Plan::new(design, alpha, 2) {
