@@ -390,7 +390,7 @@ struct BootstrapArgs {
     value: String,
     #[arg(long, value_enum, default_value_t = StatisticArg::DiffMeans)]
     statistic: StatisticArg,
-    /// Resamples, 100 to 100000 (and resamples × users at most 200 million, about a minute).
+    /// Resamples, 100 to 100000 (and resamples × users at most 100 million, about 10 s).
     #[arg(long, default_value_t = 2000, value_parser = parse_resamples)]
     resamples: usize,
     /// Random seed: the same seed gives the same interval.
