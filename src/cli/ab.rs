@@ -15,6 +15,7 @@ use crate::stats::adjust::{AdjustMethod, adjust_p_values};
 use crate::stats::bayes::beta_binomial;
 use crate::stats::bootstrap::{Statistic, bootstrap_ci};
 use crate::stats::cuped::cuped;
+use crate::stats::error::{MAX_ABS, MAX_COUNT};
 use crate::stats::means::{Summary, welch_test};
 use crate::stats::moments::{Bivariate, Sums};
 use crate::stats::power::{Design, Plan, PowerResult};
@@ -389,7 +390,8 @@ struct BootstrapArgs {
     value: String,
     #[arg(long, value_enum, default_value_t = StatisticArg::DiffMeans)]
     statistic: StatisticArg,
-    #[arg(long, default_value_t = 2000)]
+    /// Resamples, 100 to 100000 (and resamples × users at most 100 million, about 10 s).
+    #[arg(long, default_value_t = 2000, value_parser = parse_resamples)]
     resamples: usize,
     /// Random seed: the same seed gives the same interval.
     #[arg(long, default_value_t = 42)]
@@ -503,6 +505,39 @@ fn parse_counts(flag: &'static str, text: &str) -> Result<Counts> {
     Counts::new(flag, parse(x)?, parse(n)?).map_err(flag_error)
 }
 
+/// `--resamples`: a whole number in the range the bootstrap accepts, refused up front.
+fn parse_resamples(text: &str) -> std::result::Result<usize, String> {
+    use crate::stats::bootstrap::MAX_RESAMPLES;
+    let allowed = format!("a whole number from 100 to {MAX_RESAMPLES}");
+    match text.trim().parse::<u64>() {
+        Ok(n) if (100..=MAX_RESAMPLES as u64).contains(&n) => Ok(n as usize),
+        Ok(n) => Err(format!(
+            "{n} resamples is outside {allowed}; more would take hours without moving the interval"
+        )),
+        Err(_) => Err(format!("expected {allowed}, got '{text}'")),
+    }
+}
+
+/// Comma-separated whole numbers (users per arm), each at most [`MAX_COUNT`]; `1e308` and
+/// `2.5` are not counts.
+fn parse_whole_numbers(flag: &'static str, text: &str, form: &str) -> Result<Vec<u64>> {
+    text.split(',')
+        .map(|s| {
+            let s = s.trim();
+            if s.starts_with('-') {
+                bail!("{flag}: counts cannot be negative, got '{s}' in '{text}'");
+            }
+            let value: u64 = s
+                .parse()
+                .map_err(|_| anyhow!("{flag}: '{s}' is not a whole number; expected {form}, got '{text}'"))?;
+            if value > MAX_COUNT {
+                bail!("{flag}: {value} is more than {MAX_COUNT} (10^12), the most users a count may hold");
+            }
+            Ok(value)
+        })
+        .collect()
+}
+
 fn parse_numbers(flag: &'static str, text: &str, expected: usize, form: &str) -> Result<Vec<f64>> {
     let values: Vec<f64> = text
         .split(',')
@@ -515,6 +550,11 @@ fn parse_numbers(flag: &'static str, text: &str, expected: usize, form: &str) ->
     if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
         bail!("{flag}: {bad} is not a finite number in '{text}'");
     }
+    if let Some(bad) = values.iter().find(|v| v.abs() > MAX_ABS) {
+        bail!(
+            "{flag}: {bad:e} is beyond ±{MAX_ABS:e}, the largest magnitude a typed number may have, in '{text}'"
+        );
+    }
     Ok(values)
 }
 
@@ -522,6 +562,9 @@ fn parse_numbers(flag: &'static str, text: &str, expected: usize, form: &str) ->
 fn whole(flag: &'static str, value: f64, what: &str) -> Result<u64> {
     if value < 0.0 || value.fract() != 0.0 {
         bail!("{flag}: {what} must be a whole number ≥ 0, got {value}");
+    }
+    if value > MAX_COUNT as f64 {
+        bail!("{flag}: {what} must be at most {MAX_COUNT} (10^12), got {value:e}");
     }
     Ok(value as u64)
 }
@@ -836,10 +879,7 @@ fn ratio(a: RatioArgs) -> Result<String> {
 }
 
 fn srm(a: SrmArgs) -> Result<String> {
-    let counts: Vec<u64> = parse_numbers("--counts", &a.counts, 0, "users per arm, e.g. 50214,48903")?
-        .into_iter()
-        .map(|v| whole("--counts", v, "users per arm"))
-        .collect::<Result<_>>()?;
+    let counts = parse_whole_numbers("--counts", &a.counts, "users per arm, e.g. 50214,48903")?;
     let weights = a
         .weights
         .as_deref()

@@ -54,7 +54,7 @@ pub struct StartArgs {
     /// Replays a case exactly (printed when a drill starts).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Total sessions (default: about a million).
+    /// Total sessions, 1000 to 2000000000 (default: about a million).
     #[arg(long)]
     pub sessions: Option<u64>,
     /// Drill folder (default: $DROPCASE_HOME/drills/<seed>).

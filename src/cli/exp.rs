@@ -56,7 +56,7 @@ pub struct StartArgs {
     /// Replays a case exactly (printed when a drill starts).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Users the experiment planned to expose (default: the scenario's, tens of thousands).
+    /// Users the experiment planned to expose, 2000 to 2000000 (default: the scenario's, tens of thousands).
     #[arg(long)]
     pub users: Option<u64>,
     /// Drill folder (default: $DROPCASE_HOME/experiments/<seed>).

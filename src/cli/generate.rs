@@ -21,10 +21,11 @@ pub struct GenerateArgs {
     /// Folder to write the drill into.
     #[arg(long)]
     pub out: PathBuf,
-    /// Total sessions (default: the scenario's volume, about a million).
+    /// Total sessions, 1000 to 2000000000 (default: the scenario's volume, about a million;
+    /// above 100 million add --partitioned).
     #[arg(long)]
     pub sessions: Option<u64>,
-    /// Days of data (the comparison windows stay at the end).
+    /// Days of data, up to 366 (the comparison windows stay at the end).
     #[arg(long)]
     pub days: Option<u32>,
     /// Write Hive-style `date=YYYY-MM-DD/` Parquet folders (for Spark, Trino, DuckDB).

@@ -12,6 +12,11 @@ use crate::scenario::{Difficulty, Problem, ScenarioError, catalogue, locate::Loc
 use super::family::ExpFamily;
 use super::metrics::Metric;
 
+/// Users an experiment needs for any family's signature to show.
+pub const MIN_USERS: u64 = 2_000;
+/// Users a scenario file may plan.
+pub const MAX_SCENARIO_USERS: u64 = 2_000_000;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentScenario {
@@ -120,12 +125,17 @@ impl ExperimentScenario {
         if d.arms.len() != 2 || d.arms[0] == d.arms[1] {
             bad(loc.key(design, "arms"), "design.arms", format!("{:?}", d.arms), "two distinct names");
         }
-        if d.weights.len() != d.arms.len() || d.weights.iter().any(|w| !w.is_finite() || *w <= 0.0) {
+        let weight_sum: f64 = d.weights.iter().sum();
+        let shares_ok = d.weights.iter().all(|w| (0.01..=0.99).contains(&(w / weight_sum)));
+        if d.weights.len() != d.arms.len()
+            || d.weights.iter().any(|w| !(w.is_finite() && *w > 0.0 && *w <= 1e6))
+            || !shares_ok
+        {
             bad(
                 loc.key(design, "weights"),
                 "design.weights",
                 format!("{:?}", d.weights),
-                "one positive weight per arm",
+                "one positive weight (at most 1e6) per arm, each arm's share of the split in [1%, 99%]",
             );
         }
         if !(7..=60).contains(&d.planned_days) {
@@ -136,8 +146,13 @@ impl ExperimentScenario {
                 "7 to 60",
             );
         }
-        if !(2_000..=2_000_000).contains(&d.users) {
-            bad(loc.key(design, "users"), "design.users", d.users.to_string(), "2000 to 2000000");
+        if !(MIN_USERS..=MAX_SCENARIO_USERS).contains(&d.users) {
+            bad(
+                loc.key(design, "users"),
+                "design.users",
+                d.users.to_string(),
+                &format!("{MIN_USERS} to {MAX_SCENARIO_USERS}"),
+            );
         }
         if !(d.mde > 0.0 && d.mde < 1.0) {
             bad(

@@ -34,6 +34,15 @@ pub fn solvable(case: &Case, counts: &[DayCounts]) -> Result<(), String> {
     let (b, c) = window_counts(case, counts);
     let cause = &case.cause;
     let [low, high] = case.scenario.headline;
+    // A window without purchases has no conversion to compare: no headline, not a NaN one.
+    for (window, counts) in [("baseline", &b), ("current", &c)] {
+        if counts.purchases == 0 {
+            return Err(format!(
+                "the {window} window has {} sessions and no purchase, so there is no headline change",
+                counts.sessions
+            ));
+        }
+    }
     let change = (c.purchases as f64 / c.sessions as f64) / (b.purchases as f64 / b.sessions as f64) - 1.0;
     if !(low..=high).contains(&change) {
         return Err(format!(
@@ -74,6 +83,17 @@ pub fn solvable(case: &Case, counts: &[DayCounts]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_without_purchases_is_not_solvable() {
+        let all = crate::scenario::catalogue::all().unwrap();
+        let scenario = all.iter().find(|s| s.name == "app_release_bug").expect("in the catalogue");
+        let case = scenario.draw(&mut <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1), 1);
+        let counts = vec![DayCounts { sessions: 100, ..DayCounts::default() }; case.days() as usize];
+        let why = solvable(&case, &counts).unwrap_err();
+        assert!(why.contains("baseline window has 700 sessions and no purchase"), "{why}");
+        assert!(!why.contains("NaN"), "{why}");
+    }
 
     #[test]
     fn empty_sides_are_not_evidence() {

@@ -28,7 +28,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::brief::{Brief, Definition, DrillKind, TableNote};
-use crate::scenario::{Case, DIMENSIONS, Scenario};
+use crate::scenario::{Case, DIMENSIONS, MAX_DAYS, MAX_SESSIONS, Scenario};
 use crate::schema::{files, orders as order_cols, rollup as rollup_cols, sessions as cols};
 
 pub use model::{Chunk, DayCounts, Model};
@@ -63,16 +63,22 @@ pub struct Generated {
     pub attempts: u64,
 }
 
-/// Applies `--sessions` and `--days` to a scenario, keeping its shape.
+/// Applies `--sessions` and `--days` to a scenario, keeping its shape, and validates the
+/// result as `scenarios check` validates a file: a resized scenario must be one a file could
+/// state (a volume with purchases in every window, at most [`MAX_SESSIONS`] sessions).
 pub fn resize(scenario: &Scenario, options: &Options) -> anyhow::Result<Scenario> {
     let mut sc = scenario.clone();
     if let Some(days) = options.days {
         let min = sc.period.baseline_days + sc.period.current_days;
         anyhow::ensure!(
-            days >= min && days <= 3660,
-            "--days {days} is too short for this scenario: it compares {} baseline days with {} current days, so it needs at least {min} days (and at most 3660)",
+            days >= min,
+            "--days {days} is too short for this scenario: it compares {} baseline days with {} current days, so it needs at least {min} days",
             sc.period.baseline_days,
             sc.period.current_days
+        );
+        anyhow::ensure!(
+            days <= MAX_DAYS,
+            "--days {days} is more than {MAX_DAYS}: a drill holds at most a year of data (longer periods take minutes to generate); study a longer history with your own data through --data"
         );
         // Keep the windows at the end: move the start so the end date stays put.
         let end = sc.end();
@@ -84,7 +90,23 @@ pub fn resize(scenario: &Scenario, options: &Options) -> anyhow::Result<Scenario
             sessions >= 1000,
             "--sessions {sessions} is too few for a case to be visible; use at least 1000"
         );
+        anyhow::ensure!(
+            sessions <= MAX_SESSIONS,
+            "--sessions {sessions} is more than {MAX_SESSIONS} (2 billion, about 20 GB of Parquet and a few minutes); use at most {MAX_SESSIONS}, with --partitioned for anything above 100 million"
+        );
         sc.traffic.sessions_per_day = sessions as f64 / f64::from(sc.period.days);
+    }
+    if options.sessions.is_some() || options.days.is_some() {
+        let flags = [
+            options.sessions.map(|n| format!("--sessions {n}")),
+            options.days.map(|n| format!("--days {n}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        // Named by the flags alone: a random drill must not show its scenario's name.
+        sc.validate(&flags)?;
     }
     Ok(sc)
 }

@@ -34,6 +34,28 @@ pub const DIMENSIONS: [&str; 9] = [
     "payment_method",
 ];
 
+/// Limits that keep every valid scenario quick to generate in bounded memory (issue #13).
+/// A period of at most a year.
+pub const MAX_DAYS: u32 = 366;
+/// Sessions a drill may hold (100M partitioned sessions take 8 s; this is 20 times that).
+pub const MAX_SESSIONS: u64 = 2_000_000_000;
+/// Volume growth over the period allowed by `trend_per_week` (either way).
+pub const MAX_GROWTH: f64 = 16.0;
+pub const MAX_WEEKLY: f64 = 10.0;
+pub const MAX_WEEKLY_CONVERSION: f64 = 10.0;
+/// Sessions converting at the lowest weekday, at least: a headline needs purchases.
+pub const MIN_CONVERSION: f64 = 1e-4;
+/// Expected purchases in each comparison window at the scenario's volume, at least.
+pub const MIN_WINDOW_PURCHASES: f64 = 20.0;
+pub const MAX_ORDER_VALUE: f64 = 1e6;
+pub const MAX_PAGE_LOAD_MS: f64 = 600_000.0;
+/// Values per dimension (stored as one-byte codes).
+pub const MAX_VALUES: usize = 100;
+pub const MAX_EFFECTS: usize = 500;
+pub const MAX_DECOYS: usize = 20;
+pub const MAX_CONTEXT: usize = 1000;
+pub const MAX_TARGET_CHOICES: usize = 100;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
@@ -398,6 +420,12 @@ impl Scenario {
         Scenario::parse(&read_text(path)?, &path.display().to_string())
     }
 
+    /// The same validation as [`Scenario::parse`] for a scenario changed in code (resized by
+    /// `--sessions` or `--days`); problems carry no line, `origin` names what changed it.
+    pub fn validate(&self, origin: &str) -> Result<(), ScenarioError> {
+        check_problems(self.problems(""), origin)
+    }
+
     /// A catalogue name or a path to a `.toml` file.
     pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
         let path = Path::new(name_or_path);
@@ -489,12 +517,13 @@ impl Scenario {
         {
             bad(loc.key(None, "name"), "name", format!("{:?}", self.name), "letters, digits, '_' and '-'");
         }
-        if self.headline[0].partial_cmp(&self.headline[1]) != Some(std::cmp::Ordering::Less) {
+        let [low, high] = self.headline;
+        if !(low < high && low >= -1.0 && high <= 1.0) {
             bad(
                 loc.key(None, "headline"),
                 "headline",
                 format!("{:?}", self.headline),
-                "[low, high] with low < high, e.g. [-0.10, -0.03]",
+                "[low, high] relative changes with -1 ≤ low < high ≤ 1, e.g. [-0.10, -0.03]",
             );
         }
         if self.metric != "conversion" {
@@ -502,41 +531,73 @@ impl Scenario {
         }
         // period
         let p = &self.period;
-        if p.days < p.baseline_days + p.current_days
-            || p.days > 3660
-            || p.baseline_days == 0
-            || p.current_days == 0
-        {
+        let windows_days = u64::from(p.baseline_days) + u64::from(p.current_days);
+        let period_ok = u64::from(p.days) >= windows_days
+            && p.days <= MAX_DAYS
+            && p.baseline_days > 0
+            && p.current_days > 0;
+        if !period_ok {
             bad(
                 loc.key(Some(("period", None)), "days"),
                 "period.days",
-                p.days.to_string(),
-                "at least baseline_days + current_days (both ≥ 1), at most 3660",
+                format!("{} (baseline_days {}, current_days {})", p.days, p.baseline_days, p.current_days),
+                &format!(
+                    "at least baseline_days + current_days (both ≥ 1), at most {MAX_DAYS} (a year: longer periods take minutes to generate)"
+                ),
             );
         }
         // traffic
         let t = &self.traffic;
-        if !(t.sessions_per_day.is_finite() && t.sessions_per_day >= 1.0) {
-            bad(
-                loc.key(Some(("traffic", None)), "sessions_per_day"),
-                "traffic.sessions_per_day",
-                t.sessions_per_day.to_string(),
-                "a number ≥ 1",
-            );
-        }
-        for (key, week) in [("weekly", &t.weekly), ("weekly_conversion", &t.weekly_conversion)] {
-            if week.iter().any(|w| !(w.is_finite() && *w > 0.0)) {
+        let traffic = Some(("traffic", None));
+        for (key, week, max) in [
+            ("weekly", &t.weekly, MAX_WEEKLY),
+            ("weekly_conversion", &t.weekly_conversion, MAX_WEEKLY_CONVERSION),
+        ] {
+            if week.iter().any(|w| !(w.is_finite() && *w > 0.0 && *w <= max)) {
                 bad(
-                    loc.key(Some(("traffic", None)), key),
+                    loc.key(traffic, key),
                     &format!("traffic.{key}"),
                     format!("{week:?}"),
-                    "seven positive numbers, Monday first",
+                    &format!("seven multipliers in (0, {max}], Monday first"),
                 );
             }
         }
+        let trend_ok = t.trend_per_week.is_finite() && (-0.5..=0.5).contains(&t.trend_per_week);
+        // The volume of the period's last day against its first, when the period is valid.
+        let growth = (1.0 + t.trend_per_week).powf(f64::from(p.days.saturating_sub(1)) / 7.0);
+        let growth_ok = trend_ok && (!period_ok || (1.0 / MAX_GROWTH..=MAX_GROWTH).contains(&growth));
+        if !growth_ok {
+            bad(
+                loc.key(traffic, "trend_per_week"),
+                "traffic.trend_per_week",
+                if trend_ok {
+                    format!("{} (×{growth:.3} over {} days)", t.trend_per_week, p.days)
+                } else {
+                    t.trend_per_week.to_string()
+                },
+                &format!(
+                    "a weekly growth rate in [-0.5, 0.5] whose compound over the period stays within ×{:.4}..×{MAX_GROWTH}",
+                    1.0 / MAX_GROWTH
+                ),
+            );
+        }
+        let max_week = t.weekly.iter().copied().fold(0.0, f64::max);
+        let peak_total = t.sessions_per_day * f64::from(p.days) * max_week * growth.max(1.0);
+        if !(t.sessions_per_day.is_finite() && t.sessions_per_day >= 1.0)
+            || (period_ok && growth_ok && peak_total > MAX_SESSIONS as f64)
+        {
+            bad(
+                loc.key(traffic, "sessions_per_day"),
+                "traffic.sessions_per_day",
+                t.sessions_per_day.to_string(),
+                &format!(
+                    "a number ≥ 1 that, over the period's days with its weekly pattern and trend, stays within {MAX_SESSIONS} sessions (`generate --sessions N` sets the volume too)"
+                ),
+            );
+        }
         if !(t.noise.is_finite() && (0.0..=1.0).contains(&t.noise)) {
             bad(
-                loc.key(Some(("traffic", None)), "noise"),
+                loc.key(traffic, "noise"),
                 "traffic.noise",
                 t.noise.to_string(),
                 "a standard deviation of log volume in [0, 1]",
@@ -544,7 +605,7 @@ impl Scenario {
         }
         if !(t.user_pool.is_finite() && t.user_pool > 0.0 && t.user_pool <= 1.0) {
             bad(
-                loc.key(Some(("traffic", None)), "user_pool"),
+                loc.key(traffic, "user_pool"),
                 "traffic.user_pool",
                 t.user_pool.to_string(),
                 "a fraction in (0, 1]",
@@ -561,16 +622,71 @@ impl Scenario {
                 );
             }
         }
-        for (key, median, sigma) in [
-            ("order_value", self.order_value.median, self.order_value.sigma),
-            ("page_load", self.page_load.median_ms, self.page_load.sigma),
-        ] {
-            if !(median.is_finite() && median > 0.0 && sigma.is_finite() && (0.0..=3.0).contains(&sigma)) {
+        let steps_ok = self.funnel.steps().iter().all(|v| v.is_finite() && *v > 0.0 && *v <= 1.0);
+        let weeks_ok = t.weekly_conversion.iter().all(|w| w.is_finite() && *w > 0.0);
+        if steps_ok && weeks_ok {
+            let max_conversion_week = t.weekly_conversion.iter().copied().fold(0.0, f64::max);
+            if self.funnel.purchase * max_conversion_week > 1.0 {
                 bad(
-                    loc.header(key, None),
+                    loc.key(traffic, "weekly_conversion"),
+                    "traffic.weekly_conversion",
+                    format!("{:?} with funnel.purchase = {}", t.weekly_conversion, self.funnel.purchase),
+                    "multipliers that keep the purchase step a probability: purchase × each multiplier ≤ 1",
+                );
+            }
+            // The headline is a ratio of two windows' conversion: each needs purchases.
+            let min_conversion_week = t.weekly_conversion.iter().copied().fold(f64::INFINITY, f64::min);
+            let conversion: f64 = self.funnel.steps().iter().product::<f64>() * min_conversion_week;
+            if conversion < MIN_CONVERSION {
+                // Point at the smallest step, the likeliest typo.
+                let (smallest, _) = Stage::ALL
+                    .iter()
+                    .zip(self.funnel.steps())
+                    .min_by(|x, y| x.1.total_cmp(&y.1))
+                    .expect("four steps");
+                bad(
+                    loc.key(Some(("funnel", None)), smallest.name()),
+                    "funnel",
+                    format!(
+                        "view × cart × checkout × purchase × the lowest weekly_conversion = {conversion:.3e}"
+                    ),
+                    &format!(
+                        "a conversion of at least {MIN_CONVERSION} (0.01%), so each window has purchases to compare"
+                    ),
+                );
+            } else if period_ok && growth_ok && t.sessions_per_day.is_finite() {
+                let min_week = t.weekly.iter().copied().fold(f64::INFINITY, f64::min);
+                let window = f64::from(p.baseline_days.min(p.current_days));
+                let expected = t.sessions_per_day * window * min_week * growth.min(1.0) * conversion;
+                if expected < MIN_WINDOW_PURCHASES {
+                    bad(
+                        loc.key(traffic, "sessions_per_day"),
+                        "traffic.sessions_per_day",
+                        format!(
+                            "{} (about {expected:.1} purchases in the smaller window)",
+                            t.sessions_per_day
+                        ),
+                        &format!(
+                            "a volume that gives each window at least {MIN_WINDOW_PURCHASES:.0} expected purchases at conversion {conversion:.3e}: sessions_per_day ≥ {needed:.0} (with `--sessions`, at least {total:.0})",
+                            needed = (MIN_WINDOW_PURCHASES / (expected / t.sessions_per_day)).ceil(),
+                            total = (MIN_WINDOW_PURCHASES / (expected / t.sessions_per_day)).ceil()
+                                * f64::from(p.days),
+                        ),
+                    );
+                }
+            }
+        }
+        for (key, median_key, median, sigma, max) in [
+            ("order_value", "median", self.order_value.median, self.order_value.sigma, MAX_ORDER_VALUE),
+            ("page_load", "median_ms", self.page_load.median_ms, self.page_load.sigma, MAX_PAGE_LOAD_MS),
+        ] {
+            let median_ok = median > 0.0 && median <= max;
+            if !(median_ok && (0.0..=3.0).contains(&sigma)) {
+                bad(
+                    loc.key(Some((key, None)), if median_ok { "sigma" } else { median_key }),
                     key,
                     format!("median {median}, sigma {sigma}"),
-                    "median > 0 and sigma in [0, 3]",
+                    &format!("median in (0, {max}] and sigma in [0, 3]"),
                 );
             }
         }
@@ -581,6 +697,12 @@ impl Scenario {
             if shares.is_empty() {
                 bad(line, &key, "{}".into(), "at least one value with a share");
                 continue;
+            }
+            if shares.len() > MAX_VALUES {
+                bad(line, &key, format!("{} values", shares.len()), &format!("at most {MAX_VALUES} values"));
+            }
+            if let Some(empty) = shares.keys().find(|v| v.trim().is_empty() || v.contains(['=', ',', '|'])) {
+                bad(line, &key, format!("value {empty:?}"), "non-empty names without '=', ',' or '|'");
             }
             for (value, share) in shares {
                 if !(share.is_finite() && (0.0..=1.0).contains(share)) {
@@ -614,19 +736,38 @@ impl Scenario {
             );
         }
         // rollouts
-        let (_, current) = self.windows();
-        let day_ok = |offset: i64| {
-            let date = current.from + Duration::days(offset);
-            date >= self.period.start && date <= self.end()
+        // Days are offsets from the current window's first day, compared as integers so an
+        // offset like 2147483648 is reported rather than overflowing a date.
+        let (first_day, last_day, range_text) = if period_ok {
+            let (_, current) = self.windows();
+            let (first, last) =
+                ((self.period.start - current.from).num_days(), (self.end() - current.from).num_days());
+            let text = format!(
+                "offsets from the current window's first day ({}) that stay inside the period {}..{}: {first}..{last}",
+                current.from,
+                self.period.start,
+                self.end(),
+            );
+            (first, last, text)
+        } else {
+            // Without a valid period (reported above) no day can be placed.
+            (i64::MIN, i64::MAX, String::new())
         };
-        let range_text = format!(
-            "offsets from the current window's first day ({}) that stay inside the period {}..{}: {}..{}",
-            current.from,
-            self.period.start,
-            self.end(),
-            (self.period.start - current.from).num_days(),
-            (self.end() - current.from).num_days()
-        );
+        let day_ok = |offset: i64| (first_day..=last_day).contains(&offset);
+        for (table, count, max) in [
+            ("effect", self.effects.len(), MAX_EFFECTS),
+            ("decoy", self.decoys.len(), MAX_DECOYS),
+            ("context", self.context.len(), MAX_CONTEXT),
+        ] {
+            if count > max {
+                bad(
+                    loc.header(table, Some(max)),
+                    table,
+                    format!("{count} [[{table}]] tables"),
+                    &format!("at most {max} (each one is checked for every simulated session)"),
+                );
+            }
+        }
         for (i, r) in self.rollouts.iter().enumerate() {
             let here = Some(("rollout", Some(i)));
             if r.dimension != "app_version" && r.dimension != "os_version" {
@@ -653,12 +794,12 @@ impl Scenario {
                     "a share in (0, 1]",
                 );
             }
-            if !(r.adoption_days > 0.0 && r.adoption_days.is_finite()) {
+            if !(r.adoption_days > 0.0 && r.adoption_days <= f64::from(MAX_DAYS)) {
                 bad(
                     loc.key(here, "adoption_days"),
                     &format!("rollout[{i}].adoption_days"),
                     r.adoption_days.to_string(),
-                    "a positive number of days",
+                    &format!("a number of days in (0, {MAX_DAYS}]"),
                 );
             }
             if !day_ok(r.start_day) {
@@ -793,14 +934,26 @@ impl Scenario {
                         allowed: format!("[earliest, latest] {range_text}"),
                     });
                 }
-                if c.family != Family::Noise
-                    && !(c.size[0] <= c.size[1] && c.size[0] > 0.0 && c.size[1] <= 1.0)
-                {
+                // The seed draws the size from [low, high], so even noise needs an ordered range.
+                let low_ok = if c.family == Family::Noise { c.size[0] >= 0.0 } else { c.size[0] > 0.0 };
+                if !(low_ok && c.size[0] <= c.size[1] && c.size[1] <= 1.0) {
                     out.push(Problem {
                         line: loc.key(here, "size"),
                         key: key("size"),
                         value: format!("{:?}", c.size),
-                        allowed: "[low, high] with 0 < low ≤ high ≤ 1".into(),
+                        allowed: if c.family == Family::Noise {
+                            "[low, high] with 0 ≤ low ≤ high ≤ 1".into()
+                        } else {
+                            "[low, high] with 0 < low ≤ high ≤ 1".into()
+                        },
+                    });
+                }
+                if c.target_choices.len() > MAX_TARGET_CHOICES {
+                    out.push(Problem {
+                        line: loc.key(here, "target_choices"),
+                        key: key("target_choices"),
+                        value: format!("{} choices", c.target_choices.len()),
+                        allowed: format!("at most {MAX_TARGET_CHOICES}"),
                     });
                 }
                 if let Some(hours) = c.duration_hours
@@ -823,12 +976,12 @@ impl Scenario {
                         allowed: "an hour 0–23".into(),
                     });
                 }
-                if !(c.ramp_days.is_finite() && c.ramp_days >= 0.0) {
+                if !(c.ramp_days >= 0.0 && c.ramp_days <= f64::from(MAX_DAYS)) {
                     out.push(Problem {
                         line: loc.key(here, "ramp_days"),
                         key: key("ramp_days"),
                         value: c.ramp_days.to_string(),
-                        allowed: "days ≥ 0".into(),
+                        allowed: format!("days in [0, {MAX_DAYS}]"),
                     });
                 }
             }

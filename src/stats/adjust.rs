@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::error::{Result, StatsError, finite, open_unit};
+use super::error::{Result, StatsError, finite, level};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -28,7 +28,7 @@ pub struct Adjusted {
 }
 
 pub fn adjust_p_values(p_values: &[f64], method: AdjustMethod, alpha: f64) -> Result<Adjusted> {
-    open_unit("alpha", alpha)?;
+    level("alpha", alpha)?;
     if p_values.is_empty() {
         return Err(StatsError::Invalid { arg: "p-values", message: "give at least one p-value".into() });
     }

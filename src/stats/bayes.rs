@@ -5,18 +5,19 @@
 //! ("Formulas for Bayesian A/B Testing", evanmiller.org), P(p_B > p_A) =
 //! Σ_{i=0}^{α_B−1} B(α_A+i, β_A+β_B) / ((β_B+i)·B(1+i, β_B)·B(α_A, β_A)) or one of its three
 //! mirror images, whichever is cheapest; terms follow from each other by a rational
-//! factor, so only the first needs log-beta functions. Otherwise (e.g. a Jeffreys ½ prior)
-//! by Gauss–Legendre quadrature of ∫₀¹ P(p_B > F_A⁻¹(u)) du, accurate to about 1e-10
-//! absolute (checked against mpmath at 40 digits).
+//! factor, so only the first needs log-beta functions. The sum has as many terms as that
+//! parameter: beyond [`MAX_SUM_TERMS`] (a billion users would take minutes), and when no
+//! parameter is whole (e.g. a Jeffreys ½ prior), P is a bounded-time Gauss–Legendre
+//! quadrature on the log-odds scale ([`super::beta::prob_greater`]), accurate to about
+//! 1e-12 absolute (checked against mpmath at 40 digits).
 //! Expected loss follows Stucchio (2015), "Bayesian A/B Testing at VWO": E[max(p_A − p_B, 0)]
 //! = μ_A·P(Beta(α_A+1, β_A) > p_B) − μ_B·P(p_A > Beta(α_B+1, β_B)).
 
 use serde::Serialize;
-use statrs::distribution::{Beta, ContinuousCDF};
 use statrs::function::beta::ln_beta;
 
-use super::dist::beta_quantile;
-use super::error::{Result, open_unit, positive};
+use super::dist::{beta_quantile, beta_upper_quantile};
+use super::error::{Result, StatsError, level, positive};
 use super::interval::Interval;
 use super::proportion::Counts;
 
@@ -56,9 +57,17 @@ pub struct BayesResult {
 
 /// Beta-binomial comparison with a Beta(prior_a, prior_b) prior on both rates.
 pub fn beta_binomial(control: Counts, treatment: Counts, prior: [f64; 2], alpha: f64) -> Result<BayesResult> {
-    open_unit("alpha", alpha)?;
-    positive("prior", prior[0])?;
-    positive("prior", prior[1])?;
+    level("alpha", alpha)?;
+    for value in prior {
+        positive("prior", value)?;
+        if !(MIN_PRIOR..=MAX_PRIOR).contains(&value) {
+            return Err(StatsError::OutOfRange {
+                arg: "prior",
+                value: super::error::show(value),
+                allowed: format!("a,b each between {MIN_PRIOR} and {MAX_PRIOR:e} (1,1 is uniform)"),
+            });
+        }
+    }
     let post = |c: Counts| BetaPosterior::new(prior[0] + c.x as f64, prior[1] + (c.n - c.x) as f64);
     let (a, b) = (post(control), post(treatment));
     let p_b_beats_a = prob_greater(a.alpha, a.beta, b.alpha, b.beta);
@@ -74,10 +83,10 @@ pub fn beta_binomial(control: Counts, treatment: Counts, prior: [f64; 2], alpha:
     let interval = |p: BetaPosterior| {
         Interval::new(
             beta_quantile(alpha / 2.0, p.alpha, p.beta),
-            beta_quantile(1.0 - alpha / 2.0, p.alpha, p.beta),
+            beta_upper_quantile(alpha / 2.0, p.alpha, p.beta),
         )
     };
-    let integer = [a.alpha, a.beta, b.alpha, b.beta].iter().any(|v| v.fract() == 0.0);
+    let integer = [a.alpha, a.beta, b.alpha, b.beta].iter().any(|v| v.fract() == 0.0 && *v <= MAX_SUM_TERMS);
     Ok(BayesResult {
         prior,
         control,
@@ -94,29 +103,43 @@ pub fn beta_binomial(control: Counts, treatment: Counts, prior: [f64; 2], alpha:
     })
 }
 
+/// The most terms Miller's sum may take (a millisecond); larger posteriors use quadrature.
+pub const MAX_SUM_TERMS: f64 = 200_000.0;
+/// Prior parameters: below 0.01 a prior piles on 0 or 1 beyond what double precision
+/// integrates; above 10⁹ it outweighs any data.
+pub const MIN_PRIOR: f64 = 0.01;
+pub const MAX_PRIOR: f64 = 1e9;
+
 /// P(X_B > X_A) for X_A ~ Beta(a_a, b_a), X_B ~ Beta(a_b, b_b), independent.
 pub fn prob_greater(a_a: f64, b_a: f64, a_b: f64, b_b: f64) -> f64 {
     // The four forms of Miller's sum, as (cost, evaluator); pick the cheapest whose
     // summation limit is a whole number. The `1 − sum` forms cost 4× their terms because
     // they lose relative precision when P is small.
     let mut forms: Vec<(f64, Box<dyn Fn() -> f64>)> = Vec::new();
-    if a_b.fract() == 0.0 {
+    // Each form sums as many terms as its limit; beyond MAX_SUM_TERMS, quadrature is faster.
+    let whole = |v: f64| v.fract() == 0.0 && v <= MAX_SUM_TERMS;
+    if whole(a_b) {
         forms.push((a_b, Box::new(move || miller_sum(a_a, b_a, a_b, b_b))));
     }
-    if a_a.fract() == 0.0 {
+    if whole(a_a) {
         forms.push((4.0 * a_a, Box::new(move || 1.0 - miller_sum(a_b, b_b, a_a, b_a))));
     }
     // Swapping success and failure: p_B > p_A ⇔ 1 − p_B < 1 − p_A.
-    if b_a.fract() == 0.0 {
+    if whole(b_a) {
         forms.push((b_a, Box::new(move || miller_sum(b_b, a_b, b_a, a_a))));
     }
-    if b_b.fract() == 0.0 {
+    if whole(b_b) {
         forms.push((4.0 * b_b, Box::new(move || 1.0 - miller_sum(b_a, a_a, b_b, a_b))));
     }
     match forms.into_iter().min_by(|x, y| x.0.total_cmp(&y.0)) {
         Some((_, evaluate)) => evaluate().clamp(0.0, 1.0),
         None => quadrature(a_a, b_a, a_b, b_b),
     }
+}
+
+/// P(X_B > X_A) by quadrature on the log-odds scale, in bounded time for any parameters.
+fn quadrature(a_a: f64, b_a: f64, a_b: f64, b_b: f64) -> f64 {
+    super::beta::prob_greater(a_a, b_a, a_b, b_b)
 }
 
 /// Miller's sum Σ_{i<a_b} B(a_a+i, b_a+b_b)/((b_b+i)·B(1+i, b_b)·B(a_a, b_a)), with the
@@ -136,60 +159,6 @@ fn miller_sum(a_a: f64, b_a: f64, a_b: f64, b_b: f64) -> f64 {
         log_term += ((a_a + k) * (b_b + k) / ((a_a + b_a + b_b + k) * (k + 1.0))).ln();
     }
     (log_max.exp() * scaled).min(1.0)
-}
-
-/// ∫₀¹ (1 − F_B(F_A⁻¹(u))) du by composite 16-point Gauss–Legendre on 256 panels. The
-/// integrand is bounded and monotone, so the change of variable removes the endpoint
-/// singularities a beta density has when a parameter is below 1.
-fn quadrature(a_a: f64, b_a: f64, a_b: f64, b_b: f64) -> f64 {
-    let dist_a = Beta::new(a_a, b_a).expect("positive parameters");
-    let dist_b = Beta::new(a_b, b_b).expect("positive parameters");
-    let (nodes, weights) = gauss_legendre_16();
-    let panels = 256;
-    let width = 1.0 / panels as f64;
-    let mut total = 0.0;
-    for panel in 0..panels {
-        let mid = (panel as f64 + 0.5) * width;
-        for (node, weight) in nodes.iter().zip(weights) {
-            let u = mid + 0.5 * width * node;
-            total += weight * dist_b.sf(dist_a.inverse_cdf(u));
-        }
-    }
-    (0.5 * width * total).clamp(0.0, 1.0)
-}
-
-/// Nodes and weights of the 16-point Gauss–Legendre rule on [−1, 1] (Abramowitz & Stegun
-/// Table 25.4), mirrored from the 8 positive nodes.
-fn gauss_legendre_16() -> ([f64; 16], [f64; 16]) {
-    const X: [f64; 8] = [
-        0.095_012_509_837_637_44,
-        0.281_603_550_779_258_9,
-        0.458_016_777_657_227_4,
-        0.617_876_244_402_643_8,
-        0.755_404_408_355_003,
-        0.865_631_202_387_831_8,
-        0.944_575_023_073_232_6,
-        0.989_400_934_991_649_9,
-    ];
-    const W: [f64; 8] = [
-        0.189_450_610_455_068_5,
-        0.182_603_415_044_923_6,
-        0.169_156_519_395_002_5,
-        0.149_595_988_816_576_7,
-        0.124_628_971_255_533_9,
-        0.095_158_511_682_492_78,
-        0.062_253_523_938_647_89,
-        0.027_152_459_411_754_09,
-    ];
-    let mut nodes = [0.0; 16];
-    let mut weights = [0.0; 16];
-    for i in 0..8 {
-        nodes[i] = -X[i];
-        nodes[15 - i] = X[i];
-        weights[i] = W[i];
-        weights[15 - i] = W[i];
-    }
-    (nodes, weights)
 }
 
 #[cfg(test)]
@@ -361,6 +330,31 @@ mod tests {
             assert_close(p, 0.6107705226878382, CLOSED_FORM);
         }
         assert_close(quadrature(a_a, b_a, a_b, b_b), 0.6107705226878382, 1e-9);
+    }
+
+    #[test]
+    fn billions_of_users_take_bounded_time() {
+        // Issue #13: Miller's sum has one term per conversion (a billion here, minutes); past
+        // MAX_SUM_TERMS it is replaced by quadrature. Reference: scipy 1.17
+        // integrate.quad(beta(1e9+1, 3e9+1).pdf(x) * beta(1.0001e9+1, 2.9999e9+1).sf(x)) over
+        // the mean ± 40 sd = 0.9950877502996265 (1 − ∫pdf·cdf gives ...83253): 2e-12.
+        let started = std::time::Instant::now();
+        let r = bayes((1_000_000_000, 4_000_000_000), (1_000_100_000, 4_000_000_000), [1.0, 1.0]);
+        assert_eq!(r.method, "quadrature");
+        assert_close(r.prob_treatment_beats_control, 0.9950877502996265, 2e-12);
+        // scipy beta.ppf(0.025, 1e9+1, 3e9+1), beta.isf(0.025, 1e9+1, 3e9+1)
+        assert_interval(r.control_ci, [0.24998658128732015, 0.2500134191994681], 1e-12);
+        assert!(r.expected_loss_treatment > 0.0 && r.expected_loss_treatment < r.expected_loss_control);
+        assert!(started.elapsed().as_secs_f64() < 5.0, "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn rejects_levels_and_priors_outside_their_range() {
+        let c = Counts::new("control", 1, 10).unwrap();
+        let err = beta_binomial(c, c, [1.0, 1.0], 1e-320).unwrap_err().to_string();
+        assert!(err.starts_with("alpha") && err.contains("1e-10"), "{err}");
+        let err = beta_binomial(c, c, [1e-300, 1.0], 0.05).unwrap_err().to_string();
+        assert!(err.starts_with("prior") && err.contains("0.01"), "{err}");
     }
 
     #[test]

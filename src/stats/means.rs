@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::dist::{Alternative, normal_quantile, p_from_tails, t_quantile, t_sf};
-use super::error::{Result, StatsError, finite, non_negative, open_unit};
+use super::error::{Result, StatsError, bounded, count, level, non_negative};
 use super::interval::Interval;
 use super::proportion::{open_side, ratio_se};
 
@@ -23,8 +23,10 @@ pub struct Summary {
 impl Summary {
     /// A validated summary; `arg` names it in errors. Needs n ≥ 2 for a sample sd.
     pub fn new(arg: &'static str, mean: f64, sd: f64, n: u64) -> Result<Self> {
-        finite(arg, mean)?;
+        bounded(arg, mean)?;
         non_negative(arg, sd)?;
+        bounded(arg, sd)?;
+        count(arg, n)?;
         if n < 2 {
             return Err(StatsError::TooFewObservations { arg, min: 2, got: n });
         }
@@ -35,6 +37,9 @@ impl Summary {
     pub fn from_values(arg: &'static str, values: &[f64]) -> Result<Self> {
         if let Some(&bad) = values.iter().find(|v| !v.is_finite()) {
             return Err(StatsError::NotFinite { arg, value: bad });
+        }
+        if let Some(&bad) = values.iter().find(|v| v.abs() > super::error::MAX_ABS) {
+            super::error::bounded(arg, bad)?;
         }
         let n = values.len();
         if n < 2 {
@@ -76,7 +81,7 @@ pub fn welch_test(
     alpha: f64,
     alternative: Alternative,
 ) -> Result<WelchTest> {
-    open_unit("alpha", alpha)?;
+    level("alpha", alpha)?;
     let (vc, vt) = (control.mean_variance(), treatment.mean_variance());
     let se = (vc + vt).sqrt();
     if se == 0.0 {
@@ -87,7 +92,19 @@ pub fn welch_test(
     }
     let diff = treatment.mean - control.mean;
     let t = diff / se;
-    let df = (vc + vt).powi(2) / (vc * vc / (control.n as f64 - 1.0) + vt * vt / (treatment.n as f64 - 1.0));
+    // Welch–Satterthwaite, written in the arms' shares of the variance so that no square of
+    // a variance is formed (sds near 1e30 would overflow it to ∞/∞).
+    let (share_c, share_t) = (vc / (vc + vt), vt / (vc + vt));
+    let df =
+        1.0 / (share_c * share_c / (control.n as f64 - 1.0) + share_t * share_t / (treatment.n as f64 - 1.0));
+    if !(df.is_finite() && df > 0.0 && t.is_finite()) {
+        return Err(StatsError::Invalid {
+            arg: "sd",
+            message: format!(
+                "the summaries give no usable t statistic (t = {t}, df = {df}); check the means and sds"
+            ),
+        });
+    }
     let p_value = p_from_tails(|x| t_sf(x, df), t, alternative);
 
     let tail = alpha / alternative.sides() as f64;
@@ -135,6 +152,27 @@ mod tests {
         let c = Summary::new("control", c.0, c.1, c.2).unwrap();
         let t = Summary::new("treatment", t.0, t.1, t.2).unwrap();
         welch_test(c, t, 0.05, alternative).unwrap()
+    }
+
+    #[test]
+    fn extreme_summaries_compute_or_are_refused() {
+        // Issue #13: sd = 1e308 squared to ∞ and panicked inside statrs. scipy 1.17
+        // ttest_ind_from_stats(2e29, 1e29, 3, 1e29, 1e29, 2, equal_var=False):
+        // t = 1.0954451150103324, p = 0.3757220368079407 (df 2.272727...).
+        let r = welch((1e29, 1e29, 2), (2e29, 1e29, 3), Alternative::TwoSided);
+        assert_close(r.t, 1.0954451150103324, CLOSED_FORM);
+        assert_close(r.df, 2.272727272727273, CLOSED_FORM);
+        assert_close(r.p_value, 0.3757220368079407, 1e-7);
+        // 1e11 users per arm: df ≈ 2e11, Student's t through Wallace's normalisation.
+        // ttest_ind_from_stats(10.0001, 25, 1e11, 10, 25, 1e11, equal_var=False)
+        let r = welch((10.0, 25.0, 100_000_000_000), (10.0001, 25.0, 100_000_000_000), Alternative::TwoSided);
+        assert_close(r.t, 0.8944271909978313, 1e-8);
+        assert_close(r.p_value, 0.37109336952488875, 1e-8);
+        for (mean, sd, n) in [(1e308, 1.0, 5), (1.0, 1e31, 5), (1.0, 1.0, crate::stats::error::MAX_COUNT + 1)]
+        {
+            let err = Summary::new("control", mean, sd, n).unwrap_err().to_string();
+            assert!(err.starts_with("control"), "{err}");
+        }
     }
 
     // Reference: scipy 1.17 `ttest_ind_from_stats(mt, st, nt, mc, sc, nc, equal_var=False,

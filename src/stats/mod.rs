@@ -3,6 +3,7 @@
 
 pub mod adjust;
 pub mod bayes;
+pub mod beta;
 pub mod bootstrap;
 pub mod cuped;
 pub mod dist;
@@ -22,5 +23,7 @@ pub use interval::Interval;
 
 #[cfg(test)]
 mod calibration;
+#[cfg(test)]
+mod extremes;
 #[cfg(test)]
 mod testutil;

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::error::{Result, StatsError, finite};
+use super::error::{Result, StatsError, bounded, count};
 
 /// n, means, sample variances (ddof 1) and sample covariance of (x, y) in one arm.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -33,8 +33,9 @@ impl Bivariate {
     /// variance clearly below 0 or |cov| above √(var_x·var_y) means the sums are inconsistent.
     pub fn from_sums(arg: &'static str, sums: Sums) -> Result<Self> {
         for value in [sums.sum_x, sums.sum_y, sums.sum_x2, sums.sum_y2, sums.sum_xy] {
-            finite(arg, value)?;
+            bounded(arg, value)?;
         }
+        count(arg, sums.n)?;
         if sums.n < 2 {
             return Err(StatsError::TooFewObservations { arg, min: 2, got: sums.n });
         }
@@ -68,6 +69,9 @@ impl Bivariate {
         }
         if let Some(&bad) = x.iter().chain(y).find(|v| !v.is_finite()) {
             return Err(StatsError::NotFinite { arg, value: bad });
+        }
+        if let Some(&bad) = x.iter().chain(y).find(|v| v.abs() > super::error::MAX_ABS) {
+            super::error::bounded(arg, bad)?;
         }
         let n = x.len();
         if n < 2 {

@@ -14,7 +14,7 @@
 use serde::Serialize;
 
 use super::dist::{normal_cdf, normal_quantile};
-use super::error::{Result, StatsError, open_unit, positive};
+use super::error::{MAX_COUNT, Result, StatsError, bounded, count, level, open_unit, positive};
 
 /// What the metric is: a conversion rate with its baseline, or a mean with its sd.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -56,7 +56,7 @@ const MEAN_METHOD: &str =
 
 impl Plan {
     pub fn new(design: Design, alpha: f64, sides: u8) -> Result<Self> {
-        open_unit("alpha", alpha)?;
+        level("alpha", alpha)?;
         if !(sides == 1 || sides == 2) {
             return Err(StatsError::Invalid {
                 arg: "sides",
@@ -68,8 +68,9 @@ impl Plan {
                 open_unit("baseline", baseline)?;
             }
             Design::Mean { baseline, sd } => {
-                super::error::finite("baseline", baseline)?;
+                bounded("baseline", baseline)?;
                 positive("sd", sd)?;
+                bounded("sd", sd)?;
             }
         }
         Ok(Self { design, alpha, sides })
@@ -105,7 +106,7 @@ impl Plan {
     }
 
     fn check_mde(&self, mde: f64) -> Result<f64> {
-        super::error::finite("mde", mde)?;
+        bounded("mde", mde)?;
         if mde == 0.0 {
             return Err(StatsError::Invalid {
                 arg: "mde",
@@ -147,11 +148,17 @@ impl Plan {
 
     /// Users per arm to detect an absolute effect `mde` with probability `power`.
     pub fn sample_size(&self, mde: f64, power: f64) -> Result<PowerResult> {
-        let mde = self.check_mde(mde)?;
-        open_unit("power", power)?;
-        let (sd0, sd1) = self.sds(mde);
-        let n = ((self.z_alpha() * sd0 + normal_quantile(power) * sd1) / mde).powi(2);
-        Ok(self.result(n.ceil() as u64, power, mde))
+        let n = self.sample_size_exact(mde, power)?;
+        // Too small an effect needs more users than exist (1e-300 needs ~1e600 of them).
+        if !(n.is_finite() && n.ceil() <= MAX_COUNT as f64) {
+            return Err(StatsError::Invalid {
+                arg: "mde",
+                message: format!(
+                    "detecting an effect of {mde:e} needs more than {MAX_COUNT} (10^12) users per arm; plan for a larger effect"
+                ),
+            });
+        }
+        Ok(self.result((n.ceil() as u64).max(1), power, mde))
     }
 
     /// The unrounded sample size (for reference checks).
@@ -165,6 +172,7 @@ impl Plan {
     /// Probability of a significant result with `n` users per arm and true effect `mde`.
     pub fn power(&self, mde: f64, n: u64) -> Result<PowerResult> {
         let mde = self.check_mde(mde)?;
+        count("n", n)?;
         if n == 0 {
             return Err(StatsError::ZeroTotal { arg: "n" });
         }
@@ -175,6 +183,7 @@ impl Plan {
     /// (solved by bisection to 1e-14 relative).
     pub fn mde(&self, n: u64, power: f64) -> Result<PowerResult> {
         open_unit("power", power)?;
+        count("n", n)?;
         if n == 0 {
             return Err(StatsError::ZeroTotal { arg: "n" });
         }
@@ -220,6 +229,18 @@ mod tests {
 
     fn proportions(baseline: f64, alpha: f64, sides: u8) -> Plan {
         Plan::new(Design::Proportion { baseline }, alpha, sides).unwrap()
+    }
+
+    #[test]
+    fn an_effect_too_small_to_detect_is_an_error_not_an_overflow() {
+        // Issue #13: --mde 1e-300 gave n = ∞, saturated to u64::MAX and overflowed 2n.
+        let err = proportions(0.05, 0.05, 2).sample_size(1e-300, 0.8).unwrap_err().to_string();
+        assert!(err.starts_with("mde") && err.contains("10^12"), "{err}");
+        let plan = Plan::new(Design::Mean { baseline: 10.0, sd: 5.0 }, 0.05, 2).unwrap();
+        assert!(plan.sample_size(1e-20, 0.8).is_err());
+        assert!(plan.power(0.5, crate::stats::error::MAX_COUNT + 1).is_err());
+        assert!(Plan::new(Design::Mean { baseline: 1e300, sd: 1.0 }, 0.05, 2).is_err());
+        assert!(Plan::new(Design::Proportion { baseline: 0.05 }, 1e-300, 2).is_err());
     }
 
     // Reference: statsmodels 0.15 `samplesize_proportions_2indep_onetail(diff, prop2=baseline,

@@ -10,8 +10,10 @@
 
 use serde::Serialize;
 
-use super::dist::{Alternative, beta_quantile, chi2_sf, normal_quantile, normal_sf, p_from_tails};
-use super::error::{Result, StatsError, open_unit};
+use super::dist::{
+    Alternative, beta_quantile, beta_upper_quantile, chi2_sf, normal_quantile, normal_sf, p_from_tails,
+};
+use super::error::{Result, StatsError, count, level};
 use super::interval::Interval;
 
 /// Conversions out of users in one arm, validated (`x <= n`, `n > 0`).
@@ -25,6 +27,7 @@ pub struct Counts {
 impl Counts {
     /// `arg` names the input in error messages ("control", "count").
     pub fn new(arg: &'static str, x: u64, n: u64) -> Result<Self> {
+        count(arg, n)?;
         if n == 0 {
             return Err(StatsError::ZeroTotal { arg });
         }
@@ -82,7 +85,7 @@ pub struct ProportionCi {
 
 /// Two-sided `1 − alpha` interval for a binomial proportion.
 pub fn proportion_ci(counts: Counts, alpha: f64, method: CiMethod) -> Result<ProportionCi> {
-    open_unit("alpha", alpha)?;
+    level("alpha", alpha)?;
     let ci = binomial_interval(counts, normal_quantile(1.0 - alpha / 2.0), alpha, method);
     Ok(ProportionCi { x: counts.x, n: counts.n, estimate: counts.rate, ci, method, alpha })
 }
@@ -101,7 +104,7 @@ fn binomial_interval(counts: Counts, z: f64, alpha: f64, method: CiMethod) -> In
         CiMethod::ClopperPearson => {
             let lower = if counts.x == 0 { 0.0 } else { beta_quantile(alpha / 2.0, x, n - x + 1.0) };
             let upper =
-                if counts.x == counts.n { 1.0 } else { beta_quantile(1.0 - alpha / 2.0, x + 1.0, n - x) };
+                if counts.x == counts.n { 1.0 } else { beta_upper_quantile(alpha / 2.0, x + 1.0, n - x) };
             Interval::new(lower, upper)
         }
         CiMethod::Jeffreys => {
@@ -111,7 +114,7 @@ fn binomial_interval(counts: Counts, z: f64, alpha: f64, method: CiMethod) -> In
             let upper = if counts.x == counts.n {
                 1.0
             } else {
-                beta_quantile(1.0 - alpha / 2.0, x + 0.5, n - x + 0.5)
+                beta_upper_quantile(alpha / 2.0, x + 0.5, n - x + 0.5)
             };
             Interval::new(lower, upper)
         }
@@ -167,7 +170,7 @@ pub fn two_proportion_test(
     alpha: f64,
     alternative: Alternative,
 ) -> Result<TwoProportionTest> {
-    open_unit("alpha", alpha)?;
+    level("alpha", alpha)?;
     let (pc, pt) = (control.rate, treatment.rate);
     let (nc, nt) = (control.n as f64, treatment.n as f64);
     let diff = pt - pc;
@@ -522,6 +525,40 @@ mod tests {
         assert_close(r.chi2_yates, 45.585882919590695, CLOSED_FORM);
         assert_close(r.chi2_p_yates, 1.4609070163568046e-11, 1e-8);
         assert_interval(r.lift_ci.unwrap(), [-0.8075143420077093, -0.5924856579922906], CLOSED_FORM);
+    }
+
+    #[test]
+    fn exact_intervals_at_billions_are_bounded_and_match_scipy() {
+        // Issue #13: statrs' beta inversion ran for minutes at 4294967296/4294967297.
+        // scipy 1.17: beta.ppf(0.025, x, n-x+1), beta.isf(0.025, x+1, n-x); Jeffreys
+        // beta.ppf(0.025, x+0.5, n-x+0.5) and beta.isf(0.025, ...). Tolerance: 1e-10 of
+        // the distance to the nearer end of [0, 1].
+        let near = |actual: f64, expected: f64| {
+            let room = expected.min(1.0 - expected);
+            assert!((actual - expected).abs() <= 1e-10 * room + 4.5e-16, "{actual:e} vs {expected:e}");
+        };
+        let started = std::time::Instant::now();
+        let cp = ci(4294967296, 4294967297, CiMethod::ClopperPearson);
+        near(cp.lower, 0.9999999987027507);
+        near(cp.upper, 0.9999999999941053);
+        let cp = ci(1, 4_000_000_000, CiMethod::ClopperPearson);
+        // beta.ppf(0.025, 1, 4e9) = 6.329451996052438e-12; beta.isf(0.025, 2, 3999999999)
+        near(cp.lower, 6.329451996052438e-12);
+        near(cp.upper, 1.3929108469387381e-09);
+        let j = ci(3, 1_000_000_000_000, CiMethod::Jeffreys);
+        near(j.lower, 8.449345903393763e-13);
+        near(j.upper, 8.00638213729262e-12);
+        assert!(started.elapsed().as_secs_f64() < 5.0, "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn the_largest_counts_do_not_overflow() {
+        let max = crate::stats::error::MAX_COUNT;
+        let r = test((max, max), (0, max), Alternative::TwoSided);
+        assert_eq!(r.diff, -1.0);
+        assert!(r.chi2.is_finite() && r.p_value == 0.0, "{} {}", r.chi2, r.p_value);
+        let err = Counts::new("control", 1, max + 1).unwrap_err();
+        assert!(err.to_string().contains("10^12"), "{err}");
     }
 
     #[test]

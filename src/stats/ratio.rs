@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::dist::{Alternative, normal_quantile, normal_sf, p_from_tails};
-use super::error::{Result, StatsError, open_unit};
+use super::error::{Result, StatsError, level};
 use super::interval::Interval;
 use super::moments::Bivariate;
 use super::proportion::{open_side, ratio_se};
@@ -57,7 +57,7 @@ pub fn ratio_test(
     alpha: f64,
     alternative: Alternative,
 ) -> Result<RatioTest> {
-    open_unit("alpha", alpha)?;
+    level("alpha", alpha)?;
     let c = RatioArm::new("control", control)?;
     let t = RatioArm::new("treatment", treatment)?;
     let diff = t.ratio - c.ratio;

@@ -15,7 +15,7 @@
 
 use serde::Serialize;
 
-use super::error::{Result, StatsError, open_unit};
+use super::error::{Result, StatsError, count, level};
 use super::interval::Interval;
 use super::means::Summary;
 use super::proportion::Counts;
@@ -69,10 +69,11 @@ pub fn msprt(
     alpha: f64,
     tuning_n: u64,
 ) -> Result<SequentialTest> {
-    open_unit("alpha", alpha)?;
+    level("alpha", alpha)?;
     if tuning_n == 0 {
         return Err(StatsError::ZeroTotal { arg: "tuning-n" });
     }
+    count("tuning-n", tuning_n)?;
     let rho2 = rho_squared(alpha, tuning_n);
     let boundary = [10u64, 4, 2, 1]
         .iter()

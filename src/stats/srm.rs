@@ -6,11 +6,16 @@
 use serde::Serialize;
 
 use super::dist::chi2_sf;
-use super::error::{Result, StatsError, open_unit, positive};
+use super::error::{Result, StatsError, bounded, count, level, positive};
 
 /// The chi-square approximation needs every expected count at least this large
 /// (Cochran 1954); below it the verdict says the check is unreliable.
 pub const MIN_EXPECTED_COUNT: f64 = 5.0;
+
+/// Arms a check may compare.
+pub const MAX_ARMS: usize = 100;
+/// The smallest planned share of an arm (below it the expected count rounds to nothing).
+pub const MIN_SHARE: f64 = 1e-9;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SrmTest {
@@ -31,18 +36,30 @@ pub struct SrmTest {
 
 /// Tests `counts` (2+ arms) against `weights` (any positive scale; equal when `None`).
 pub fn srm_test(counts: &[u64], weights: Option<&[f64]>, alpha: f64) -> Result<SrmTest> {
-    open_unit("alpha", alpha)?;
+    level("alpha", alpha)?;
     if counts.len() < 2 {
         return Err(StatsError::Invalid {
             arg: "counts",
             message: format!("needs the users of at least 2 arms, got {}", counts.len()),
         });
     }
+    if counts.len() > MAX_ARMS {
+        return Err(StatsError::Invalid {
+            arg: "counts",
+            message: format!("at most {MAX_ARMS} arms, got {}", counts.len()),
+        });
+    }
+    for &c in counts {
+        count("counts", c)?;
+    }
     let weights: Vec<f64> = match weights {
         Some(w) if w.len() != counts.len() => {
             return Err(StatsError::WeightsMismatch { weights: w.len(), arms: counts.len() });
         }
-        Some(w) => w.iter().map(|&v| positive("weights", v)).collect::<Result<_>>()?,
+        Some(w) => w
+            .iter()
+            .map(|&v| positive("weights", v).and_then(|v| bounded("weights", v)))
+            .collect::<Result<_>>()?,
         None => vec![1.0; counts.len()],
     };
     let total: u64 = counts.iter().sum();
@@ -51,6 +68,14 @@ pub fn srm_test(counts: &[u64], weights: Option<&[f64]>, alpha: f64) -> Result<S
     }
     let weight_sum: f64 = weights.iter().sum();
     let expected_share: Vec<f64> = weights.iter().map(|w| w / weight_sum).collect();
+    if let Some(tiny) = expected_share.iter().find(|&&s| s < MIN_SHARE) {
+        return Err(StatsError::Invalid {
+            arg: "weights",
+            message: format!(
+                "an arm planned to get {tiny:e} of the users; each arm's planned share must be at least {MIN_SHARE:e}"
+            ),
+        });
+    }
     let expected: Vec<f64> = expected_share.iter().map(|s| s * total as f64).collect();
     let chi2 = counts.iter().zip(&expected).map(|(&o, &e)| (o as f64 - e).powi(2) / e).sum::<f64>();
     let df = counts.len() as u64 - 1;

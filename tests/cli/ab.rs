@@ -222,7 +222,7 @@ fn bad_input_exits_1_naming_the_flag() {
         (&["test", "--control", "1/10", "--treatment", "1/0"], "--treatment: the number of users is 0"),
         (
             &["test", "--control", "1/10", "--treatment", "1/10", "--alpha", "1.5"],
-            "--alpha must be between 0 and 1",
+            "--alpha must be a level between 1e-10 and 1",
         ),
         (&["test", "--control", "abc", "--treatment", "1/10"], "--control: expected conversions/users"),
         (&["means", "--control", "1,NaN,5", "--treatment", "1,1,5"], "--control: NaN is not a finite number"),
@@ -423,4 +423,166 @@ fn bad_data_exits_1_naming_the_flag() {
         .cmd(&["ab", "means", "--control", "1,1,5", "--data", data, "--variant", "variant"])
         .assert()
         .code(2);
+}
+
+// Issue #13: extreme but well-formed numbers. Counts are whole numbers up to 10^12,
+// typed numbers at most 1e30 in magnitude, levels at least 1e-10; each refusal names the
+// flag, the value and the range, exit 1, never a panic. Exact methods stay fast at the
+// largest counts.
+
+#[track_caller]
+fn refused(args: &[&str], fragments: &[&str]) {
+    let mut full = vec!["ab"];
+    full.extend_from_slice(args);
+    let output = Sandbox::new().cmd(&full).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{full:?}: {stderr}");
+    assert!(stderr.starts_with("error: "), "{full:?}: {stderr}");
+    for f in fragments {
+        assert!(stderr.contains(f), "{full:?} should mention `{f}`: {stderr}");
+    }
+}
+
+#[test]
+fn counts_beyond_the_limit_are_refused_not_overflowed() {
+    let max = "18446744073709551615/18446744073709551615";
+    refused(&["test", "--control", max, "--treatment", max], &["--control", "18446744073709551615", "10^12"]);
+    refused(&["ci", "--count", "1/18446744073709551616"], &["--count", "whole numbers"]);
+    refused(&["bayes", "--control", "1/10", "--treatment", max], &["--treatment", "10^12"]);
+    refused(&["seq", "--control", max, "--treatment", "1/10"], &["--control", "10^12"]);
+    refused(&["srm", "--counts", "1e308,1"], &["--counts", "whole number", "1e308"]);
+    refused(&["srm", "--counts", "2.5,3"], &["--counts", "whole number", "2.5"]);
+    refused(&["srm", "--counts", "18446744073709551615,18446744073709551615"], &["--counts", "10^12"]);
+    refused(
+        &["means", "--control", "1,1,1e20", "--treatment", "1,1,5"],
+        &["--control", "n must be at most", "10^12"],
+    );
+    refused(&["means", "--control", "1,1,2.5", "--treatment", "1,1,5"], &["--control", "whole number"]);
+    refused(&["size", "--baseline", "0.05", "--n", "18446744073709551615"], &["--n", "10^12"]);
+    refused(
+        &["seq", "--control", "1/10", "--treatment", "1/10", "--tuning-n", "18446744073709551615"],
+        &["--tuning-n", "10^12"],
+    );
+}
+
+#[test]
+fn typed_numbers_beyond_1e30_are_refused() {
+    refused(&["means", "--control", "1e308,1e308,2", "--treatment", "1,1,5"], &["--control", "1e30"]);
+    refused(
+        &["ratio", "--control", "10,1e300,1,1,1,1", "--treatment", "10,1,1,1,1,1"],
+        &["--control", "1e30"],
+    );
+    refused(&["size", "--baseline", "1e300", "--sd", "1", "--mde", "1"], &["--baseline", "1e30"]);
+    refused(&["srm", "--counts", "10,10", "--weights", "1e300,1"], &["--weights", "1e30"]);
+}
+
+#[test]
+fn the_largest_allowed_numbers_still_compute() {
+    // sd² of 1e29 would square again in the Welch df; it is formed from variance shares.
+    let v = json(&["means", "--control", "1e29,1e29,2", "--treatment", "2e29,1e29,3"]);
+    // scipy.stats.ttest_ind_from_stats(2e29, 1e29, 3, 1e29, 1e29, 2, equal_var=False)
+    // → t = 1.0954451150103324, p = 0.3757220368079407; df (v1+v2)²/(v1²/2 + v2²/1) with
+    // vi = sdi²/ni → 2.272727272727273. Tolerance 1e-9 (p: 1e-7, statrs' t tail).
+    close(&v["t"], 1.0954451150103324, 1e-9);
+    close(&v["df"], 2.272727272727273, 1e-9);
+    close(&v["p_value"], 0.3757220368079407, 1e-7);
+    let v = json(&["test", "--control", "1000000000000/1000000000000", "--treatment", "0/1000000000000"]);
+    assert_eq!(v["control"]["n"], 1_000_000_000_000u64);
+    close(&v["diff"], -1.0, 1e-12);
+}
+
+#[test]
+fn levels_below_1e_10_are_refused() {
+    refused(
+        &["bayes", "--control", "1/10", "--treatment", "2/10", "--alpha", "1e-320"],
+        &["--alpha", "1e-10"],
+    );
+    refused(&["test", "--control", "1/10", "--treatment", "2/10", "--alpha", "0"], &["--alpha", "1e-10"]);
+    refused(&["ci", "--count", "1/10", "--alpha", "1e-300"], &["--alpha", "1e-10"]);
+    refused(&["srm", "--counts", "10,12", "--alpha", "1e-11"], &["--alpha"]);
+    refused(&["size", "--baseline", "0.05", "--mde", "5%", "--alpha", "1e-200"], &["--alpha"]);
+    refused(&["adjust", "--method", "bh", "--alpha", "1e-30", "0.01"], &["--alpha"]);
+}
+
+#[test]
+fn an_effect_too_small_to_detect_is_refused() {
+    refused(&["size", "--baseline", "0.05", "--mde", "1e-300"], &["--mde", "10^12", "users per arm"]);
+    refused(&["size", "--baseline", "10", "--sd", "5", "--mde", "1e-20"], &["--mde", "10^12"]);
+}
+
+#[test]
+fn priors_have_a_stated_range() {
+    refused(
+        &["bayes", "--control", "1/10", "--treatment", "2/10", "--prior", "1e-300,1"],
+        &["--prior", "0.01"],
+    );
+    refused(&["bayes", "--control", "1/10", "--treatment", "2/10", "--prior", "1,1e20"], &["--prior", "1e9"]);
+}
+
+#[test]
+fn clopper_pearson_with_billions_is_quick() {
+    let started = std::time::Instant::now();
+    let v = json(&["ci", "--count", "4294967296/4294967297", "--method", "clopper-pearson"]);
+    // scipy 1.17: beta.ppf(0.025, 4294967296, 2), beta.isf(0.025, 4294967297, 1)
+    close(&v["ci"][0], 0.9999999987027507, 1e-15);
+    close(&v["ci"][1], 0.9999999999941053, 1e-15);
+    let v = json(&["ci", "--count", "3/1000000000000", "--method", "jeffreys"]);
+    // scipy: beta.ppf(0.025, 3.5, 999999999997.5), beta.isf(0.025, 3.5, 999999999997.5)
+    close(&v["ci"][0], 8.449345903393763e-13, 1e-10);
+    close(&v["ci"][1], 8.00638213729262e-12, 1e-10);
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}
+
+#[test]
+fn bayes_with_billions_of_users_is_quick() {
+    let started = std::time::Instant::now();
+    let v = json(&["bayes", "--control", "1000000000/4000000000", "--treatment", "1000100000/4000000000"]);
+    // scipy.integrate.quad(beta(1e9+1, 3e9+1).pdf(x) * beta(1.0001e9+1, 2.9999e9+1).sf(x))
+    // over mean ± 40 sd → 0.99508775030 (the two ways of computing it agree to 1.3e-12).
+    close(&v["prob_treatment_beats_control"], 0.9950877503, 1e-10);
+    assert_eq!(v["method"], "quadrature");
+    let loss = v["expected_loss_treatment"].as_f64().unwrap();
+    assert!(loss > 0.0 && loss < 1e-6, "{loss}");
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}
+
+#[test]
+fn bootstrap_resamples_have_a_limit() {
+    let output = Sandbox::new()
+        .cmd(&[
+            "ab",
+            "bootstrap",
+            "--data",
+            fixture("ab_cuped.csv").to_str().unwrap(),
+            "--variant",
+            "variant",
+            "--value",
+            "metric",
+            "--resamples",
+            "1e11",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // A bad flag value: exit 1 or clap's 2, never a panic, and the range is named.
+    assert!(matches!(output.status.code(), Some(1 | 2)), "{stderr}");
+    assert!(stderr.contains("--resamples") && stderr.contains("100000"), "{stderr}");
+    let output = Sandbox::new()
+        .cmd(&[
+            "ab",
+            "bootstrap",
+            "--data",
+            "x.csv",
+            "--variant",
+            "v",
+            "--value",
+            "y",
+            "--resamples",
+            "100000000000",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(matches!(output.status.code(), Some(1 | 2)), "{stderr}");
+    assert!(stderr.contains("100 to 100000"), "{stderr}");
 }

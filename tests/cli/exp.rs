@@ -266,3 +266,30 @@ fn same_seed_gives_the_same_data_and_scenarios_list_shows_experiments() {
     assert!(experiments.len() >= 15);
     assert!(experiments.iter().any(|e| e["family"][0] == "srm"));
 }
+
+#[test]
+fn users_beyond_the_limit_are_refused_up_front() {
+    // Issue #13: 99,999,999,999 users would be simulated in memory (hours, terabytes).
+    let sandbox = Sandbox::new();
+    for users in ["99999999999", "18446744073709551615", "10"] {
+        let output = sandbox
+            .cmd(&[
+                "exp",
+                "start",
+                "--scenario",
+                "exp_dark_mode",
+                "--seed",
+                "1",
+                "--users",
+                users,
+                "--dir",
+                "e",
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{users}: {stderr}");
+        assert!(stderr.contains(&format!("--users {users}")) && stderr.contains("2000..2000000"), "{stderr}");
+        assert!(!sandbox.join("e").exists(), "nothing is written for a refused --users");
+    }
+}

@@ -273,3 +273,83 @@ fn scenarios_check_reports_file_and_line() {
         .code(1)
         .stderr(predicates::str::contains(format!("broken.toml:{line}")));
 }
+
+// Issue #13: sizes are refused up front with the limit and why, and a scenario that
+// `check` accepts generates (what `generate` needs, `check` validates).
+
+#[test]
+fn sessions_and_days_beyond_the_limits_are_refused_up_front() {
+    let sandbox = Sandbox::new();
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--sessions", "18446744073709551615"],
+            &["--sessions 18446744073709551615", "2000000000", "--partitioned"],
+        ),
+        (&["--days", "999"], &["--days 999", "366"]),
+        (&["--days", "4294967295"], &["--days 4294967295", "366"]),
+    ];
+    for (flags, fragments) in cases {
+        let mut args = vec!["generate", "--scenario", "price_increase", "--seed", "1", "--out", "d"];
+        args.extend_from_slice(flags);
+        let output = sandbox.cmd(&args).output().unwrap();
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(1), "{flags:?}: {stderr}");
+        for f in *fragments {
+            assert!(stderr.contains(f), "{flags:?} should mention `{f}`: {stderr}");
+        }
+        assert_eq!(entries(sandbox.path()), Vec::<String>::new(), "nothing written for {flags:?}");
+    }
+    let output = sandbox
+        .cmd(&["drill", "start", "--seed", "1", "--sessions", "99999999999", "--dir", "dr"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("2000000000"), "{}", stderr_of(&output));
+    assert!(!sandbox.join("dr").exists());
+}
+
+#[test]
+fn a_scenario_that_breaks_generate_is_refused_by_check_and_by_generate() {
+    let sandbox = Sandbox::new();
+    let text = scenario_text("price_increase", "[-0.50, 0.50]");
+    for (name, from, to, key) in [
+        ("trend.toml", "trend_per_week = 0.005", "trend_per_week = -inf", "traffic.trend_per_week"),
+        ("empty.toml", "trend_per_week = 0.005", "trend_per_week = -1", "traffic.trend_per_week"),
+        ("cart.toml", "cart = 0.21", "cart = 1e-7", "funnel"),
+        ("rollout.toml", "start_day = 0\n", "start_day = 2147483648\n", "start_day"),
+    ] {
+        assert_eq!(text.matches(from).count(), 1, "{from} in price_increase");
+        std::fs::write(sandbox.join(name), text.replacen(from, to, 1)).unwrap();
+        let output = sandbox.cmd(&["scenarios", "check", name]).output().unwrap();
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(1), "check {name}: {stderr}");
+        assert!(stderr.contains(&format!("{name}:")) && stderr.contains(key), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let output = sandbox
+            .cmd(&["generate", "--scenario", name, "--seed", "1", "--out", "d", "--sessions", "20000"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "generate {name}: {}", stderr_of(&output));
+        assert!(stderr_of(&output).contains(key), "{}", stderr_of(&output));
+        assert!(
+            !entries(sandbox.path()).iter().any(|e| e.starts_with('.') || e == "d"),
+            "{:?}",
+            entries(sandbox.path())
+        );
+    }
+}
+
+#[test]
+fn a_resized_scenario_is_validated_like_a_file() {
+    // 2,000 sessions over 28 days leave each window a handful of purchases: refused with
+    // the rule, not generated into a "NaN%" headline.
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .cmd(&["generate", "--scenario", "price_increase", "--seed", "1", "--out", "d", "--sessions", "2000"])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--sessions 2000") && stderr.contains("expected purchases"), "{stderr}");
+    assert!(!stderr.contains("NaN"), "{stderr}");
+}

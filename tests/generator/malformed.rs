@@ -211,3 +211,169 @@ fn every_problem_is_reported() {
     assert_message(&message, line_of(&text, "purchase = 1.45"), &["funnel.purchase"]);
     assert_message(&message, line_of(&text, "size = [0.4, 1.6]"), &["cause[0].size"]);
 }
+
+// Issue #13: files that passed `check` and then broke `generate` (or `check` itself). Each
+// class of value `generate` needs has a stated, finite range.
+
+#[test]
+fn trend_that_is_not_finite() {
+    // -inf passed `check`, then overflowed the daily volume and left a `.partial` folder.
+    value_case(
+        "trend_per_week = 0.005",
+        "trend_per_week = -inf",
+        &["traffic.trend_per_week", "-inf", "[-0.5, 0.5]"],
+    );
+    value_case("trend_per_week = 0.005", "trend_per_week = nan", &["traffic.trend_per_week", "NaN"]);
+}
+
+#[test]
+fn trend_that_empties_the_traffic() {
+    // -1 makes every day after the first empty: the headline was "NaN%".
+    value_case(
+        "trend_per_week = 0.005",
+        "trend_per_week = -1",
+        &["traffic.trend_per_week", "-1", "[-0.5, 0.5]"],
+    );
+}
+
+#[test]
+fn trend_that_compounds_too_far_over_a_long_period() {
+    // 0.5 a week is allowed, but not over a year: ×1.5^52 is 10^9 times the first day.
+    let text = mutate("trend_per_week = 0.005", "trend_per_week = 0.5")
+        .replacen("days = 28 ", "days = 364 ", 1)
+        .replacen("start = \"2026-03-02\"", "start = \"2025-03-31\"", 1);
+    let message = error(&text);
+    assert_message(&message, line_of(&text, "trend_per_week = 0.5"), &["traffic.trend_per_week", "×16"]);
+}
+
+#[test]
+fn funnel_that_almost_never_converts() {
+    // cart = 1e-7 leaves both windows without purchases: "headline change NaN%".
+    value_case("cart = 0.21", "cart = 1e-7", &["funnel", "0.0001", "purchases to compare"]);
+}
+
+#[test]
+fn volume_too_small_for_purchases_in_each_window() {
+    value_case(
+        "sessions_per_day = 36000",
+        "sessions_per_day = 10",
+        &["traffic.sessions_per_day", "expected purchases"],
+    );
+}
+
+#[test]
+fn volume_beyond_what_a_drill_holds() {
+    value_case(
+        "sessions_per_day = 36000",
+        "sessions_per_day = 1e12",
+        &["traffic.sessions_per_day", "2000000000"],
+    );
+    value_case("sessions_per_day = 36000", "sessions_per_day = inf", &["traffic.sessions_per_day", "inf"]);
+}
+
+#[test]
+fn weekly_multipliers_out_of_range() {
+    value_case("weekly = [0.96, 0.94", "weekly = [1e300, 0.94", &["traffic.weekly", "(0, 10]"]);
+    let text = mutate("noise = 0.03", "noise = 0.03\nweekly_conversion = [3, 1, 1, 1, 1, 1, 1]");
+    let message = error(&text);
+    assert_message(&message, line_of(&text, "weekly_conversion"), &["traffic.weekly_conversion", "≤ 1"]);
+}
+
+#[test]
+fn rollout_day_beyond_any_date() {
+    // 2147483648 days overflowed the date arithmetic and panicked `check` itself.
+    value_case(
+        "start_day = 1\nadoption_days = 6",
+        "start_day = 2147483648\nadoption_days = 6",
+        &["rollout[0].start_day", "2147483648", "-21..6"],
+    );
+    value_case(
+        "start_day = [0, 2]\nsize = [0.4, 0.6]",
+        "start_day = [-9223372036854775808, 2]\nsize = [0.4, 0.6]",
+        &["cause[0].start_day", "-21..6"],
+    );
+}
+
+#[test]
+fn period_windows_beyond_any_date() {
+    // current_days near u32::MAX overflowed both the window sum and the dates.
+    let text = mutate("[period]\n", "[period]\ncurrent_days = 4294967295\nbaseline_days = 4294967295\n");
+    let message = error(&text);
+    assert!(message.contains("period.days") && message.contains("4294967295"), "{message}");
+    value_case("days = 28 ", "days = 5000 ", &["period.days", "5000", "at most 366"]);
+}
+
+#[test]
+fn headline_range_not_finite() {
+    value_case("headline = [-0.10, -0.03]", "headline = [-inf, -0.03]", &["headline", "-1 ≤ low < high ≤ 1"]);
+}
+
+#[test]
+fn order_value_and_page_load_out_of_range() {
+    value_case("median = 52.0", "median = 1e300", &["order_value", "(0, 1000000]"]);
+    value_case("median_ms = 850", "median_ms = inf", &["page_load", "(0, 600000]"]);
+}
+
+#[test]
+fn rollout_adoption_out_of_range() {
+    value_case("adoption_days = 25", "adoption_days = 1e300", &["rollout[3].adoption_days", "(0, 366]"]);
+}
+
+#[test]
+fn too_many_values_in_a_dimension() {
+    // Values are one-byte codes: 300 countries would wrap into each other.
+    let countries: Vec<String> = (0..300).map(|i| format!("C{i} = {}", 1.0 / 300.0)).collect();
+    value_case(
+        "country = { US = 0.40, GB = 0.14, DE = 0.12, FR = 0.10, IN = 0.14, BR = 0.10 }",
+        &format!("country = {{ {} }}", countries.join(", ")),
+        &["dimensions.country", "300 values", "at most 100"],
+    );
+}
+
+#[test]
+fn noise_size_range_must_be_ordered() {
+    // The seed draws the size from [low, high] even for noise: [0.5, 0.1] panicked the draw.
+    let (_, noise) = EMBEDDED.iter().find(|(n, _)| *n == "just_noise").expect("just_noise");
+    assert_eq!(noise.matches("size = [0.0, 0.0]").count(), 1);
+    let text = noise.replacen("size = [0.0, 0.0]", "size = [0.5, 0.1]", 1);
+    let message = error(&text);
+    assert_message(&message, line_of(&text, "size = [0.5, 0.1]"), &["cause[0].size", "0 ≤ low ≤ high ≤ 1"]);
+}
+
+#[test]
+fn many_tables_are_checked_in_linear_time() {
+    // 8,000 effects took 9 s and a 10 MB file more than 5 minutes: the key lookup rescanned
+    // the file per key. Now a 10 MB file is read, located and refused (too many effects)
+    // in well under a second of work.
+    let effect = "\n[[effect]]\ntarget = \"country=US\"\nstep = \"cart\"\nmultiplier = 1.01\n";
+    let copies = 10_000_000 / effect.len();
+    let text = format!("{}{}", base(), effect.repeat(copies));
+    let started = std::time::Instant::now();
+    let message = error(&text);
+    let elapsed = started.elapsed();
+    assert!(
+        message.contains(&format!("{} [[effect]] tables", copies + 7)),
+        "{}",
+        &message[..500.min(message.len())]
+    );
+    assert!(message.contains("at most 500"), "{}", &message[..500.min(message.len())]);
+    assert!(elapsed.as_secs_f64() < 15.0, "check took {elapsed:?}");
+    // The excess is located at the first effect beyond the limit.
+    let first_extra = base().lines().count() + 1 + 5 * (500 - 7) + 1;
+    assert_message(&message, first_extra, &["effect"]);
+}
+
+#[test]
+fn experiment_split_must_give_each_arm_a_share() {
+    use dropcase::experiment::scenario::ExperimentScenario;
+    let (_, text) = EMBEDDED.iter().find(|(n, _)| *n == "exp_dark_mode").expect("exp_dark_mode");
+    assert_eq!(text.matches("weights = [50, 50]").count(), 1);
+    for weights in ["[1e-300, 1]", "[1, inf]", "[1, 0]"] {
+        let bad = text.replacen("weights = [50, 50]", &format!("weights = {weights}"), 1);
+        let message = match ExperimentScenario::parse(&bad, ORIGIN) {
+            Ok(_) => panic!("weights {weights} parsed"),
+            Err(err) => err.to_string(),
+        };
+        assert_message(&message, line_of(&bad, "weights = "), &["design.weights", "[1%, 99%]"]);
+    }
+}
