@@ -144,6 +144,7 @@ pub enum Fit {
     /// Always shown in full: the row's labels and the numbers the table is about.
     Keep,
     /// Left out when the table does not fit; rank 1 goes first, then 2, and so on.
+    /// Columns of the same rank go together (a pair such as control and treatment).
     Drop(u8),
     /// Prose (a command, a reason): wrapped at spaces once no droppable column is left.
     Wrap,
@@ -193,13 +194,29 @@ impl FitTable {
                 .set_content_arrangement(ContentArrangement::Dynamic)
                 .set_width(width.min(u16::MAX as usize) as u16);
         }
-        let constraints = self.fits.iter().zip(hidden).map(|(fit, hidden)| match (hidden, fit) {
-            (true, _) => ColumnConstraint::Hidden,
-            (false, Fit::Wrap) => ColumnConstraint::LowerBoundary(comfy_table::Width::Fixed(12)),
-            (false, _) => ColumnConstraint::ContentWidth,
-        });
+        let constraints =
+            self.fits.iter().zip(hidden).enumerate().map(|(i, (fit, hidden))| match (hidden, fit) {
+                (true, _) => ColumnConstraint::Hidden,
+                // A prose column is never narrower than its longest word, so no word is split.
+                // (The boundary counts the cell's padding, one space each side.)
+                (false, Fit::Wrap) => {
+                    ColumnConstraint::LowerBoundary(comfy_table::Width::Fixed(self.longest_word(i) + 2))
+                }
+                (false, _) => ColumnConstraint::ContentWidth,
+            });
         table.set_constraints(constraints);
         table
+    }
+
+    /// The longest word in column `i`, header included (at most 40, at least 8).
+    fn longest_word(&self, i: usize) -> u16 {
+        let cells = self.rows.iter().filter_map(|r| r.get(i)).map(Cell::content);
+        let longest = std::iter::once(self.header[i].clone())
+            .chain(cells)
+            .flat_map(|text| text.split_whitespace().map(|w| w.chars().count()).collect::<Vec<_>>())
+            .max()
+            .unwrap_or(0);
+        longest.clamp(8, 40) as u16
     }
 
     /// Lays the table out for `width` columns (`None`: every column, unwrapped): prose
@@ -219,7 +236,7 @@ impl FitTable {
                 })
                 .collect();
             order.sort();
-            let mut order = order.into_iter();
+            let mut order = order.into_iter().peekable();
             let wraps = self.fits.contains(&Fit::Wrap);
             loop {
                 if widest(&table) <= width {
@@ -233,8 +250,11 @@ impl FitTable {
                     }
                 }
                 match order.next() {
-                    Some((_, i)) => {
+                    Some((rank, i)) => {
                         hidden[i] = true;
+                        while let Some((_, j)) = order.next_if(|(r, _)| *r == rank) {
+                            hidden[j] = true;
+                        }
                         table = self.layout(&hidden, None);
                     }
                     None => {
@@ -409,6 +429,24 @@ mod tests {
         assert_eq!(tight.left_out, ["detail one", "detail two"], "named in header order");
         assert!(tight.table.contains("12,345,678") && tight.table.contains("-0.50pp"), "{}", tight.table);
         assert!(tight.table.lines().any(|l| l.contains("android") && l.contains("12,345,678")));
+    }
+
+    #[test]
+    fn columns_of_one_rank_go_together_and_prose_keeps_its_words() {
+        let mut t = FitTable::new(&[
+            ("metric", Fit::Keep),
+            ("control", Fit::Drop(1)),
+            ("treatment", Fit::Drop(1)),
+            ("lift", Fit::Keep),
+        ]);
+        t.add_row(["conversion", "18.07%", "18.76%", "+3.82% (-0.52% to +8.16%)"]);
+        let all = widest(&t.fit(None).table);
+        assert_eq!(t.fit(Some(all - 1)).left_out, ["control", "treatment"]);
+        // A prose column is as wide as its longest word: app_version=7.4.0 stays whole.
+        let mut t = FitTable::new(&[("#", Fit::Keep), ("root cause", Fit::Wrap), ("explains", Fit::Keep)]);
+        t.add_row(["1", "app_version=7.4.0 (platform=ios)", "148.60%"]);
+        let fitted = t.fit(Some(30));
+        assert!(fitted.table.contains("app_version=7.4.0"), "{}", fitted.table);
     }
 
     #[test]

@@ -198,15 +198,16 @@ fn render_readout(r: &Readout, brief: &ExperimentBrief) -> String {
     }
     out.push('\n');
     let mut out = prose(&out);
-    // Narrow terminals lose the test's name, the role, then the raw p (Holm's stays).
+    // Narrow terminals lose the test's name, the role, both arms' values, then Holm's p and
+    // the raw p; the lift with its interval and the flag stay.
     let mut t = FitTable::new(&[
         ("role", Fit::Drop(2)),
         ("metric", Fit::Keep),
-        (r.arms[0].as_str(), Fit::Keep),
-        (r.arms[1].as_str(), Fit::Keep),
+        (r.arms[0].as_str(), Fit::Drop(3)),
+        (r.arms[1].as_str(), Fit::Drop(3)),
         ("lift (95% CI)", Fit::Keep),
-        ("p", Fit::Drop(3)),
-        ("p (Holm)", Fit::Keep),
+        ("p", Fit::Drop(5)),
+        ("p (Holm)", Fit::Drop(4)),
         ("test", Fit::Drop(1)),
         ("flag", Fit::Keep),
     ]);
@@ -344,15 +345,16 @@ fn daily_csv(d: &Daily) -> String {
 }
 
 fn render_daily(d: &Daily) -> String {
-    // Narrow terminals lose the day number, the users, then the daily p-value.
+    // Narrow terminals lose the day number, the users, then the cumulative p-value (the one
+    // peeking misreads) and the daily one; the lifts with their intervals stay.
     let mut t = FitTable::new(&[
         ("day", Fit::Drop(1)),
         ("date", Fit::Keep),
         ("users so far", Fit::Drop(2)),
         ("daily lift (95% CI)", Fit::Keep),
-        ("daily p", Fit::Drop(3)),
+        ("daily p", Fit::Drop(4)),
         ("cumulative lift (95% CI)", Fit::Keep),
-        ("cumulative p", Fit::Keep),
+        ("cumulative p", Fit::Drop(3)),
     ]);
     for r in &d.rows {
         t.add_row(vec![

@@ -193,8 +193,8 @@ fn causes_csv(causes: &[RootCause]) -> String {
 }
 
 fn drill_text(d: &DrillDiagnosis) -> String {
-    let mut out = format!(
-        "{}: {} → {} ({}, p = {}), baseline {} vs current {}\n\n1. Data quality\n",
+    let mut out = output::prose(&format!(
+        "{}: {} → {} ({}, p = {}), baseline {} vs current {}",
         d.metric,
         pct(d.baseline_value),
         pct(d.current_value),
@@ -202,7 +202,8 @@ fn drill_text(d: &DrillDiagnosis) -> String {
         p_value(Some(d.p_value)),
         d.baseline,
         d.current
-    );
+    ));
+    out.push_str("\n\n1. Data quality\n");
     for c in &d.checks {
         out.push_str(&output::prose(&format!("   [{}] {}: {}\n", c.status, c.name, c.detail)));
     }

@@ -38,11 +38,12 @@ pub fn run(args: MetricsArgs) -> anyhow::Result<()> {
         Format::Json => output::json(&METRICS),
         Format::Csv => output::csv(&header, &rows),
         Format::Table => {
-            // Definitions wrap; the numerator and denominator go only if that cannot fit.
+            // Definitions wrap; the numerator and denominator (which the definition restates)
+            // go together if that cannot fit.
             let mut table = output::FitTable::new(&[
                 ("name", output::Fit::Keep),
                 ("kind", output::Fit::Keep),
-                ("numerator", output::Fit::Drop(2)),
+                ("numerator", output::Fit::Drop(1)),
                 ("denominator", output::Fit::Drop(1)),
                 ("definition", output::Fit::Wrap),
             ]);

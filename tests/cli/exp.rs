@@ -316,7 +316,8 @@ fn the_readout_fits_80_columns() {
         let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
         assert!(widest <= 80, "{args:?} is {widest} wide:\n{text}");
         if args[1] == "analyze" {
-            assert!(text.contains("left out to fit 80 columns: test") && text.contains("p (Holm)"), "{text}");
+            assert!(text.contains("(left out to fit 80 columns: role, control, treatment, test;"), "{text}");
+            assert!(text.contains("p (Holm)") && text.contains("lift (95% CI)"), "{text}");
             let piped = String::from_utf8(sandbox.cmd(args).output().unwrap().stdout).unwrap();
             assert!(piped.lines().any(|l| l.chars().count() > 80) && !piped.contains("left out"), "{piped}");
         }

@@ -624,7 +624,10 @@ fn compare_fits_80_columns_and_marks_the_new_segment() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
     assert!(text.contains("5.2.0 (new)") && text.contains("(25.00%)"), "{text}");
-    assert!(text.contains("(left out to fit 80 columns: change, abs, n base → cur, share base → cur,\ncontrib;"), "{text}");
+    assert!(
+        text.contains("(left out to fit 80 columns: change, abs, n base → cur, share base → cur,\ncontrib;"),
+        "{text}"
+    );
     insta::assert_snapshot!(text);
     // --wide, or a pipe without COLUMNS, prints every column.
     args.push("--wide");
