@@ -288,10 +288,8 @@ fn every_drill_command_fits_80_columns() {
     start(&sandbox, "app_release_bug", "8", "d");
     let truth = Drill::open(Some(&sandbox.join("d"))).unwrap().truth().unwrap();
     // The answer as a table, not JSON.
-    let answer: Vec<String> = answer_args(&truth, truth.family)
-        .into_iter()
-        .filter(|a| a != "--format" && a != "json")
-        .collect();
+    let answer: Vec<String> =
+        answer_args(&truth, truth.family).into_iter().filter(|a| a != "--format" && a != "json").collect();
     let mut commands: Vec<Vec<String>> = [
         &["query", "funnel"][..],
         &["query", "funnel", "--by", "platform"],
