@@ -100,6 +100,9 @@ pub fn table(header: &[&str]) -> Table {
     table
         .load_style(style)
         .set_content_arrangement(ContentArrangement::Disabled)
+        // Cells carry colour only when `--color` allows it ([`change_cell`]); comfy-table
+        // would otherwise drop it whenever stdout is not a terminal (`--color always | less -R`).
+        .enforce_styling()
         .set_header(header.iter().map(Cell::new));
     table
 }
@@ -136,6 +139,25 @@ fn width_from(wide: bool, columns: Option<&str>, terminal: impl FnOnce() -> Opti
         Some(columns) => Some(columns),
         None => terminal(),
     }
+}
+
+/// Columns a line takes on a terminal: its characters, less colour escapes (`ESC [ ... m`).
+fn visible_width(line: &str) -> usize {
+    let mut width = 0;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Skip to the end of the escape sequence: a letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            width += 1;
+        }
+    }
+    width
 }
 
 /// How a column of a [`FitTable`] gives way when the table is wider than the terminal.
@@ -223,7 +245,7 @@ impl FitTable {
     /// columns wrap first, then secondary columns go in rank order until it fits.
     pub fn fit(&self, width: Option<usize>) -> Fitted {
         let mut hidden = vec![false; self.header.len()];
-        let widest = |table: &Table| table.lines().map(|line| line.chars().count()).max().unwrap_or(0);
+        let widest = |table: &Table| table.lines().map(|line| visible_width(&line)).max().unwrap_or(0);
         let mut table = self.layout(&hidden, None);
         if let Some(width) = width {
             let mut order: Vec<(u8, usize)> = self
@@ -469,6 +491,22 @@ mod tests {
         assert_eq!(narrow.left_out, ["time"]);
         assert!(widest(&narrow.table) <= 32, "{}", narrow.table);
         assert!(narrow.table.contains("platform,app_version"), "{}", narrow.table);
+    }
+
+    #[test]
+    fn colour_escapes_take_no_columns() {
+        assert_eq!(visible_width("\u{1b}[38;5;9m -6.28% \u{1b}[39m"), 8);
+        let mut styled = table(&["a"]);
+        styled.add_row(vec![change_cell("-6.28%".into(), -0.06, true)]);
+        assert!(styled.to_string().contains('\u{1b}'), "colour is kept off a terminal");
+        // A coloured table is measured as it shows: it fits the width a plain one fits.
+        let mut plain = FitTable::new(&[("a", Fit::Keep), ("b", Fit::Drop(1))]);
+        let mut coloured = plain.clone();
+        plain.add_row(vec![Cell::new("-6.28%"), Cell::new("x")]);
+        coloured.add_row(vec![change_cell("-6.28%".into(), -0.06, true), Cell::new("x")]);
+        let width = plain.fit(None).table.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(plain.fit(Some(width)).left_out.is_empty());
+        assert!(coloured.fit(Some(width)).left_out.is_empty(), "{:?}", coloured.fit(Some(width)));
     }
 
     #[test]
