@@ -377,11 +377,37 @@ fn scan_context(dir: &Path) -> anyhow::Result<Vec<(String, LazyFrame)>> {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "csv") {
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-            tables.push((stem, scan_csv(&path, &[])?));
+            tables.push((stem, scan_context_csv(&path)?));
         }
     }
     tables.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(tables)
+}
+
+/// Scans one context log with an explicit schema rather than inferred types: the columns
+/// named in [`crate::generate::context::DATE_COLUMNS`] are `YYYY-MM-DD` dates and every other
+/// column is text. Inference read a release `version` of 5.2.0 as the date 0000-02-05 and
+/// would read 14 as a number.
+fn scan_context_csv(path: &Path) -> anyhow::Result<LazyFrame> {
+    let mut frame = LazyCsvReader::new(pl_path(path)?)
+        .with_infer_schema_length(Some(0))
+        .finish()
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot scan {} as CSV", path.display()))?;
+    let schema = frame
+        .collect_schema()
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot read the header of {}", path.display()))?;
+    let dates: Vec<Expr> = schema
+        .iter_names()
+        .filter(|name| crate::generate::context::DATE_COLUMNS.contains(&name.as_str()))
+        .map(|name| {
+            let options =
+                StrptimeOptions { format: Some("%Y-%m-%d".into()), strict: true, exact: true, cache: true };
+            col(name.clone()).str().to_date(options)
+        })
+        .collect();
+    Ok(if dates.is_empty() { frame } else { frame.with_columns(dates) })
 }
 
 /// Columns in dropcase's names and types: flags to booleans, a `date` derived from `ts`

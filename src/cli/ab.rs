@@ -607,7 +607,7 @@ fn render<T: Serialize>(
             for row in rows {
                 t.add_row(row);
             }
-            format!("{t}\n{sentence}")
+            format!("{t}\n{}", output::prose(sentence))
         }
     }
 }

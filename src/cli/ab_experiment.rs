@@ -15,7 +15,7 @@ use crate::experiment::brief::ExperimentBrief;
 use crate::experiment::data::ExperimentData;
 use crate::experiment::metrics::{Metric, MetricKind};
 use crate::experiment::workspace::ExperimentDrill;
-use crate::output::{self, Format, p_value, signed_pct, table, thousands};
+use crate::output::{self, Fit, FitTable, Format, p_value, prose, signed_pct, table, thousands};
 use crate::stats::Alternative;
 use crate::stats::means::{Summary, welch_test};
 use crate::stats::srm::srm_test;
@@ -197,16 +197,19 @@ fn render_readout(r: &Readout, brief: &ExperimentBrief) -> String {
         ));
     }
     out.push('\n');
-    let mut t = table(&[
-        "role",
-        "metric",
-        r.arms[0].as_str(),
-        r.arms[1].as_str(),
-        "lift (95% CI)",
-        "p",
-        "p (Holm)",
-        "test",
-        "flag",
+    let mut out = prose(&out);
+    // Narrow terminals lose the test's name, the role, both arms' values, then Holm's p and
+    // the raw p; the lift with its interval and the flag stay.
+    let mut t = FitTable::new(&[
+        ("role", Fit::Drop(2)),
+        ("metric", Fit::Keep),
+        (r.arms[0].as_str(), Fit::Drop(3)),
+        (r.arms[1].as_str(), Fit::Drop(3)),
+        ("lift (95% CI)", Fit::Keep),
+        ("p", Fit::Drop(5)),
+        ("p (Holm)", Fit::Drop(4)),
+        ("test", Fit::Drop(1)),
+        ("flag", Fit::Keep),
     ]);
     for m in &r.metrics {
         let e = &m.effect;
@@ -232,7 +235,7 @@ fn render_readout(r: &Readout, brief: &ExperimentBrief) -> String {
     out.push_str(&t.to_string());
     out.push('\n');
     if let Some(c) = &r.cuped {
-        out.push_str(&format!(
+        out.push_str(&prose(&format!(
             "\nCUPED ({} as covariate, variance −{:.0}%): primary lift {} , p = {}\n",
             c.covariate,
             c.variance_reduction * 100.0,
@@ -242,14 +245,14 @@ fn render_readout(r: &Readout, brief: &ExperimentBrief) -> String {
                 _ => "–".into(),
             },
             p_value(Some(c.p_value))
-        ));
+        )));
     }
     if let Some(seg) = &r.segments {
         out.push('\n');
         out.push_str(&render_segments(seg));
     }
     for w in &r.warnings {
-        out.push_str(&format!("\nWARNING: {w}"));
+        out.push_str(&prose(&format!("\nWARNING: {w}")));
     }
     if let Some(primary) = r.metrics.iter().find(|m| m.role == "primary") {
         let e = &primary.effect;
@@ -264,13 +267,22 @@ fn render_readout(r: &Readout, brief: &ExperimentBrief) -> String {
             p_value(Some(e.p_value)),
             if r.trustworthy { "" } else { " — but the split is broken, so this number means nothing" }
         );
-        out.push_str(&sentence);
+        out.push_str(&prose(&sentence));
     }
     out
 }
 
 fn render_segments(s: &Segments) -> String {
-    let mut t = table(&["segment", "users", "control", "treatment", "lift (95% CI)", "p", "p (Holm)"]);
+    // Narrow terminals lose the user counts, the raw p (Holm's stays), then the arms' values.
+    let mut t = FitTable::new(&[
+        ("segment", Fit::Keep),
+        ("users", Fit::Drop(1)),
+        ("control", Fit::Drop(3)),
+        ("treatment", Fit::Drop(4)),
+        ("lift (95% CI)", Fit::Keep),
+        ("p", Fit::Drop(2)),
+        ("p (Holm)", Fit::Keep),
+    ]);
     for r in &s.rows {
         let e = &r.effect;
         t.add_row(vec![
@@ -283,7 +295,7 @@ fn render_segments(s: &Segments) -> String {
             p_value(Some(r.p_adjusted)),
         ]);
     }
-    format!("{} by {}\n{t}\nNote: {}\n", s.metric, s.dimension, s.note)
+    format!("{} by {}\n{t}\n{}\n", s.metric, s.dimension, prose(&format!("Note: {}", s.note)))
 }
 
 pub fn daily(a: DailyArgs) -> Result<String> {
@@ -333,14 +345,16 @@ fn daily_csv(d: &Daily) -> String {
 }
 
 fn render_daily(d: &Daily) -> String {
-    let mut t = table(&[
-        "day",
-        "date",
-        "users so far",
-        "daily lift (95% CI)",
-        "daily p",
-        "cumulative lift (95% CI)",
-        "cumulative p",
+    // Narrow terminals lose the day number, the users, then the cumulative p-value (the one
+    // peeking misreads) and the daily one; the lifts with their intervals stay.
+    let mut t = FitTable::new(&[
+        ("day", Fit::Drop(1)),
+        ("date", Fit::Keep),
+        ("users so far", Fit::Drop(2)),
+        ("daily lift (95% CI)", Fit::Keep),
+        ("daily p", Fit::Drop(4)),
+        ("cumulative lift (95% CI)", Fit::Keep),
+        ("cumulative p", Fit::Drop(3)),
     ]);
     for r in &d.rows {
         t.add_row(vec![
@@ -357,10 +371,11 @@ fn render_daily(d: &Daily) -> String {
         (Some(s), Some(z)) => format!("Trend of the daily lift: {} per day (z = {z:.2}). ", signed_pct(s)),
         _ => String::new(),
     };
-    format!(
-        "{} by day (daily: that day's activity of users exposed so far; cumulative: from the start)\n{t}\n{trend}{}",
-        d.metric, d.note
-    )
+    let title = prose(&format!(
+        "{} by day (daily: that day's activity of users exposed so far; cumulative: from the start)",
+        d.metric
+    ));
+    format!("{title}\n{t}\n{}", prose(&format!("{trend}{}", d.note)))
 }
 
 pub fn segments(a: SegmentsArgs) -> Result<String> {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::diagnose::drill::{DrillDiagnosis, Metric, diagnose_drill};
 use crate::diagnose::table_file::{self, Columns, LeafFile};
 use crate::diagnose::{Algorithm, RootCause, Settings, localise_table};
-use crate::output::{self, Format, number, p_value, pct, signed_pct};
+use crate::output::{self, Fit, Format, number, p_value, pct, signed_pct};
 
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
@@ -133,8 +133,18 @@ fn causes_table(causes: &[RootCause]) -> String {
     if causes.is_empty() {
         return "no localised cause".into();
     }
-    let mut table =
-        output::table(&["#", "root cause", "step", "explains", "inside", "outside", "confidence", "score"]);
+    // Narrow terminals wrap the cause's terms, then lose the score, the change outside and
+    // inside, and the confidence; what it explains stays.
+    let mut table = output::FitTable::new(&[
+        ("#", Fit::Keep),
+        ("root cause", Fit::Wrap),
+        ("step", Fit::Keep),
+        ("explains", Fit::Keep),
+        ("inside", Fit::Drop(3)),
+        ("outside", Fit::Drop(2)),
+        ("confidence", Fit::Drop(4)),
+        ("score", Fit::Drop(1)),
+    ]);
     for (i, c) in causes.iter().enumerate() {
         table.add_row(vec![
             (i + 1).to_string(),
@@ -183,8 +193,8 @@ fn causes_csv(causes: &[RootCause]) -> String {
 }
 
 fn drill_text(d: &DrillDiagnosis) -> String {
-    let mut out = format!(
-        "{}: {} → {} ({}, p = {}), baseline {} vs current {}\n\n1. Data quality\n",
+    let mut out = output::prose(&format!(
+        "{}: {} → {} ({}, p = {}), baseline {} vs current {}",
         d.metric,
         pct(d.baseline_value),
         pct(d.current_value),
@@ -192,12 +202,18 @@ fn drill_text(d: &DrillDiagnosis) -> String {
         p_value(Some(d.p_value)),
         d.baseline,
         d.current
-    );
+    ));
+    out.push_str("\n\n1. Data quality\n");
     for c in &d.checks {
-        out.push_str(&format!("   [{}] {}: {}\n", c.status, c.name, c.detail));
+        out.push_str(&output::prose(&format!("   [{}] {}: {}\n", c.status, c.name, c.detail)));
     }
     out.push_str("\n2. Mix vs rate (conversion, by dimension; most mix-driven first)\n");
-    let mut mix = output::table(&["dimension", "mix effect", "rate effect", "largest mix move"]);
+    let mut mix = output::FitTable::new(&[
+        ("dimension", Fit::Keep),
+        ("mix effect", Fit::Keep),
+        ("rate effect", Fit::Keep),
+        ("largest mix move", Fit::Wrap),
+    ]);
     for m in d.mix_vs_rate.iter().take(4) {
         mix.add_row(vec![
             m.dimension.clone(),
@@ -219,9 +235,9 @@ fn drill_text(d: &DrillDiagnosis) -> String {
         ]);
     }
     out.push_str(&format!(
-        "{steps}\n\n4. Root causes\n{}\n\nVerdict: {}\n",
+        "{steps}\n\n4. Root causes\n{}\n\n{}\n",
         causes_table(&d.root_causes),
-        d.verdict
+        output::prose(&format!("Verdict: {}", d.verdict))
     ));
     out
 }

@@ -207,7 +207,7 @@ fn render_brief(brief: &crate::brief::Brief, dir: &Path, replay: Option<&str>) -
     if let Some(replay) = replay {
         out.push_str(&format!("Replay this case: {replay}\n"));
     }
-    out
+    output::prose(&out)
 }
 
 fn status(args: DirArgs) -> anyhow::Result<()> {
@@ -241,7 +241,7 @@ fn status(args: DirArgs) -> anyhow::Result<()> {
         None => "not answered yet".into(),
     };
     let line = progress_line(minutes, s.commands, "queries", s.hints, hint::STAGES.len(), &outcome);
-    emit(&format!("{}\n{line}", render_brief(&drill.brief, &drill.dir, None)))
+    emit(&format!("{}\n{}", render_brief(&drill.brief, &drill.dir, None), output::prose(&line)))
 }
 
 /// The last line of `drill status` and `exp status`.
@@ -294,7 +294,7 @@ pub(super) fn emit_hint(
         }
         return emit(&output::json(&Hint { stage: stage + 1, name: stages[stage], hint: text, cost }));
     }
-    emit(&format!("Hint {}/{} (−{cost:.0} points): {text}", stage + 1, stages.len()))
+    emit(&output::prose(&format!("Hint {}/{} (−{cost:.0} points): {text}", stage + 1, stages.len())))
 }
 
 fn prompt_line(question: &str) -> anyhow::Result<Option<String>> {
@@ -402,7 +402,12 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
 }
 
 fn render_grade(grade: &Grade) -> String {
-    let mut table = output::table(&["component", "points", "of", "why"]);
+    let mut table = output::FitTable::new(&[
+        ("component", output::Fit::Keep),
+        ("points", output::Fit::Keep),
+        ("of", output::Fit::Keep),
+        ("why", output::Fit::Wrap),
+    ]);
     for c in &grade.breakdown {
         table.add_row(vec![
             c.component.clone(),
@@ -488,11 +493,14 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
         truth.family.group().name(),
         truth.stage.map(|s| s.name()).unwrap_or("none"),
         truth.start,
-        truth.explanation,
+        output::prose(&truth.explanation),
         truth.evidence_command
     );
     if let Some(d) = &engine {
-        text.push_str(&format!("\nWhat `dropcase diagnose` reads in the data: {}\n", d.verdict));
+        text.push_str(&output::prose(&format!(
+            "\nWhat `dropcase diagnose` reads in the data: {}\n",
+            d.verdict
+        )));
         for (i, c) in d.root_causes.iter().take(3).enumerate() {
             text.push_str(&format!(
                 "  {}. {} — explains {:.0}% ({} step)\n",
@@ -530,7 +538,12 @@ pub(super) fn emit_log(progress: &Progress, format: Format) -> anyhow::Result<()
     if progress.log.is_empty() {
         return emit(&format!("Started {started} · no commands logged yet"));
     }
-    let mut table = output::table(&["#", "time (UTC)", "command"]);
+    // Commands wrap at spaces to the terminal; the time goes only if even that cannot fit.
+    let mut table = output::FitTable::new(&[
+        ("#", output::Fit::Keep),
+        ("time (UTC)", output::Fit::Drop(1)),
+        ("command", output::Fit::Wrap),
+    ]);
     for (i, e) in progress.log.iter().enumerate() {
         table.add_row(vec![
             (i + 1).to_string(),

@@ -232,7 +232,7 @@ fn render_brief(brief: &ExperimentBrief, dir: &std::path::Path, replay: Option<&
     if let Some(replay) = replay {
         out.push_str(&format!("Replay this case: {replay}\n"));
     }
-    out
+    output::prose(&out)
 }
 
 fn status(args: DirArgs) -> anyhow::Result<()> {
@@ -269,7 +269,7 @@ fn status(args: DirArgs) -> anyhow::Result<()> {
         None => "not decided yet".into(),
     };
     let line = progress_line(minutes, s.commands, "analyses", s.hints, hint::STAGES.len(), &outcome);
-    emit(&format!("{}\n{line}", render_brief(&drill.brief, &drill.dir, None)))
+    emit(&format!("{}\n{}", render_brief(&drill.brief, &drill.dir, None), output::prose(&line)))
 }
 
 fn take_hint(args: DirArgs) -> anyhow::Result<()> {
@@ -365,7 +365,12 @@ fn decide(args: DecideArgs) -> anyhow::Result<()> {
     match args.format {
         Format::Json => emit(&output::json(&grade)),
         _ => {
-            let mut table = output::table(&["component", "points", "of", "why"]);
+            let mut table = output::FitTable::new(&[
+                ("component", output::Fit::Keep),
+                ("points", output::Fit::Keep),
+                ("of", output::Fit::Keep),
+                ("why", output::Fit::Wrap),
+            ]);
             for c in &grade.breakdown {
                 table.add_row(vec![
                     c.component.clone(),
@@ -426,7 +431,7 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
     if let Some(d) = &decision {
         text.push_str(&format!("\nYour decision: {} ({:.0}/100)", d.answer.decision, d.grade.score));
     }
-    emit(&text)
+    emit(&output::prose(&text))
 }
 
 fn log(args: DirArgs) -> anyhow::Result<()> {

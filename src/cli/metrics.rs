@@ -3,7 +3,6 @@
 use clap::Args;
 
 use super::emit;
-use super::query::plain_table;
 use crate::output::{self, Format};
 use crate::query::{METRICS, Measure};
 
@@ -38,7 +37,21 @@ pub fn run(args: MetricsArgs) -> anyhow::Result<()> {
     let text = match args.format {
         Format::Json => output::json(&METRICS),
         Format::Csv => output::csv(&header, &rows),
-        Format::Table => format!("{}\n", plain_table(&header, rows)),
+        Format::Table => {
+            // Definitions wrap; the numerator and denominator (which the definition restates)
+            // go together if that cannot fit.
+            let mut table = output::FitTable::new(&[
+                ("name", output::Fit::Keep),
+                ("kind", output::Fit::Keep),
+                ("numerator", output::Fit::Drop(1)),
+                ("denominator", output::Fit::Drop(1)),
+                ("definition", output::Fit::Wrap),
+            ]);
+            for row in rows {
+                table.add_row(row);
+            }
+            format!("{table}\n")
+        }
     };
     emit(&text)
 }

@@ -27,6 +27,10 @@ pub mod sql;
 #[derive(Debug, Parser)]
 #[command(name = "dropcase", bin_name = "dropcase", version, about = "Metric-drop diagnosis simulator: find the hidden root cause", long_about = None)]
 pub struct Cli {
+    /// Print every table column, however narrow the terminal (tables otherwise fit
+    /// $COLUMNS or the terminal, leaving out secondary columns; piped output is never cut)
+    #[arg(long, global = true)]
+    pub wide: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -120,6 +124,7 @@ pub(crate) fn allow_negative_numbers(cmd: clap::Command) -> clap::Command {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::output::set_wide(cli.wide);
     match cli.command {
         Command::Ab(args) => ab::run(args),
         Command::Diagnose(args) => diagnose::run(args),

@@ -9,7 +9,7 @@ use comfy_table::{Cell, Table};
 use super::emit;
 use crate::brief::Window;
 use crate::dataset::Dataset;
-use crate::output::{self, ColorChoice, Format};
+use crate::output::{self, ColorChoice, Fit, FitTable, Format};
 use crate::query::compare::OTHER;
 use crate::query::{
     CompareSpec, Comparison, Filter, Funnel, FunnelSpec, Grain, Kind, Metric, SegmentChange, Trend,
@@ -261,7 +261,7 @@ fn with_dims<'a>(by: &'a [String], rest: &[&'a str]) -> Vec<&'a str> {
     header
 }
 
-const COMPARE_FIELDS: [&str; 12] = [
+const COMPARE_FIELDS: [&str; 14] = [
     "baseline_value",
     "current_value",
     "abs_change",
@@ -274,6 +274,8 @@ const COMPARE_FIELDS: [&str; 12] = [
     "rate_effect",
     "contribution",
     "p_value",
+    "new_segment",
+    "baseline_reference",
 ];
 
 pub fn render_comparison(c: &Comparison, metric: &Metric, format: Format, color: bool) -> String {
@@ -296,14 +298,15 @@ pub fn render_comparison(c: &Comparison, metric: &Metric, format: Format, color:
                     field(r.rate_effect),
                     field(r.contribution),
                     field(r.p_value),
+                    r.new_segment.to_string(),
+                    field(r.baseline_reference.as_ref().and_then(|p| p.value)),
                 ]);
                 row
             };
-            let mut rows: Vec<Vec<String>> = c
-                .segments
-                .iter()
-                .map(|r| csv_row(r, r.segment.values().map(String::from).collect()))
-                .collect();
+            // Without --by the one segment is the total: print it once.
+            let segments: &[SegmentChange] = if c.by.is_empty() { &[] } else { &c.segments };
+            let mut rows: Vec<Vec<String>> =
+                segments.iter().map(|r| csv_row(r, r.segment.values().map(String::from).collect())).collect();
             rows.push(csv_row(&c.total, c.by.iter().map(|_| "(total)".to_string()).collect()));
             output::csv(&header, &rows)
         }
@@ -311,24 +314,32 @@ pub fn render_comparison(c: &Comparison, metric: &Metric, format: Format, color:
             let style = Style::of(metric);
             let dims: Vec<&str> =
                 if c.by.is_empty() { vec!["segment"] } else { c.by.iter().map(String::as_str).collect() };
-            let mut header = dims.clone();
-            header.extend([
-                "baseline",
-                "current",
-                "change",
-                "abs",
-                "n base → cur",
-                "share base → cur",
-                "mix",
-                "rate",
-                "contrib",
-                "p",
+            // Left out first when the terminal is narrow: the sizes and shares, the absolute
+            // change, the share of the change, then the relative change; the values, the
+            // mix/rate split and the p-value stay.
+            let mut columns: Vec<(&str, Fit)> = dims.iter().map(|d| (*d, Fit::Keep)).collect();
+            columns.extend([
+                ("baseline", Fit::Keep),
+                ("current", Fit::Keep),
+                ("change", Fit::Drop(5)),
+                ("abs", Fit::Drop(3)),
+                ("n base → cur", Fit::Drop(2)),
+                ("share base → cur", Fit::Drop(1)),
+                ("mix", Fit::Keep),
+                ("rate", Fit::Keep),
+                ("contrib", Fit::Drop(4)),
+                ("p", Fit::Keep),
             ]);
-            let mut table = output::table(&header);
+            let mut table = FitTable::new(&columns);
             let mut add = |r: &SegmentChange, labels: Vec<String>| {
                 let mut cells: Vec<Cell> = labels.into_iter().map(Cell::new).collect();
+                // A new segment's baseline is its parent's, shown in brackets.
+                let baseline = match &r.baseline_reference {
+                    Some(reference) => format!("({})", style.value(reference.value)),
+                    None => style.value(r.baseline_value),
+                };
                 cells.extend([
-                    Cell::new(style.value(r.baseline_value)),
+                    Cell::new(baseline),
                     Cell::new(style.value(r.current_value)),
                     output::change_cell(signed_opt_pct(r.rel_change), r.rel_change.unwrap_or(0.0), color),
                     Cell::new(style.change(r.abs_change)),
@@ -345,28 +356,73 @@ pub fn render_comparison(c: &Comparison, metric: &Metric, format: Format, color:
                 ]);
                 table.add_row(cells);
             };
-            for r in &c.segments {
-                let labels = r
-                    .segment
-                    .values()
-                    .map(|v| if v.is_empty() { "(none)".to_string() } else { v.to_string() });
+            // Without --by the one segment is the whole population: the total row says it all.
+            let segments: &[SegmentChange] = if c.by.is_empty() { &[] } else { &c.segments };
+            let mut parents = Vec::new();
+            for r in segments {
+                let kept = r.baseline_reference.as_ref().map(|p| &p.segment);
+                let labels = r.segment.0.iter().map(|(dim, v)| {
+                    let text = match v.as_deref() {
+                        None | Some("") => "(none)".to_string(),
+                        Some(v) => v.to_string(),
+                    };
+                    // The values the parent drops are the new ones.
+                    let new = kept.is_some_and(|k| !k.0.iter().any(|(d, _)| d == dim));
+                    if new { format!("{text} (new)") } else { text }
+                });
                 add(r, labels.collect());
+                if let Some(reference) = &r.baseline_reference {
+                    // Named by its new values: "7.4.0 against platform=ios".
+                    let new_values: Vec<&str> = r
+                        .segment
+                        .0
+                        .iter()
+                        .filter(|(d, _)| !reference.segment.0.iter().any(|(k, _)| k == d))
+                        .map(|(_, v)| v.as_deref().unwrap_or("(none)"))
+                        .collect();
+                    parents.push(format!(
+                        "{} against {}",
+                        new_values.join(" "),
+                        parent_text(&reference.segment)
+                    ));
+                }
             }
             let mut total_labels = vec!["total".to_string()];
             total_labels.resize(dims.len(), String::new());
             add(&c.total, total_labels);
             let by = if c.by.is_empty() { String::new() } else { format!(" by {}", c.by.join(", ")) };
-            let mut out =
-                format!("{}{by}: baseline {} → current {}\n{table}\n", c.metric, c.baseline, c.current);
-            if c.segments.iter().any(|r| r.segment.values().any(|v| v == OTHER)) {
-                out.push_str("(other) sums the segments beyond --top.\n");
+            let title =
+                output::prose(&format!("{}{by}: baseline {} → current {}", c.metric, c.baseline, c.current));
+            let mut out = format!("{title}\n{table}\n");
+            let mut notes = String::new();
+            if !parents.is_empty() {
+                notes.push_str(&format!(
+                    "(new): no baseline sessions; its change, rate and p are against its parent's baseline, in brackets: {}.\n",
+                    parents.join(", ")
+                ));
             }
-            if c.total.mix_effect.is_some() {
-                out.push_str("mix + rate of the segments sum to the total change; contrib is each segment's share of it.\n");
+            if segments.iter().any(|r| r.segment.values().any(|v| v == OTHER)) {
+                notes.push_str("(other) sums the segments beyond --top.\n");
             }
+            if c.total.mix_effect.is_some() && !segments.is_empty() {
+                notes.push_str("mix + rate of the segments sum to the total change; contrib is each segment's share of it.\n");
+            }
+            out.push_str(&output::prose(&notes));
             out
         }
     }
+}
+
+/// `platform=android,app_version=5.2.0`, as `--where` writes it.
+fn segment_text(segment: &crate::query::Segment) -> String {
+    let terms: Vec<String> =
+        segment.0.iter().map(|(d, v)| format!("{d}={}", v.as_deref().unwrap_or("(none)"))).collect();
+    terms.join(",")
+}
+
+/// A parent segment, or the whole population when it has no terms.
+fn parent_text(segment: &crate::query::Segment) -> String {
+    if segment.0.is_empty() { "the whole baseline".into() } else { segment_text(segment) }
 }
 
 pub fn render_trend(t: &Trend, metric: &Metric, format: Format) -> String {
@@ -441,11 +497,21 @@ pub fn render_funnel(f: &Funnel, format: Format, color: bool) -> String {
             output::csv(&with_dims(&f.by, &FUNNEL_FIELDS), &rows)
         }
         Format::Table => {
-            let header = with_dims(
-                &f.by,
-                &["step", "baseline", "current", "count Δ", "rate base", "rate cur", "rate Δ", "rel", "p"],
-            );
-            let mut table = output::table(&header);
+            // Narrow terminals lose the count change, the relative rate change and then the
+            // counts; the step rates, their change and the p-value stay.
+            let mut columns: Vec<(&str, Fit)> = f.by.iter().map(|d| (d.as_str(), Fit::Keep)).collect();
+            columns.extend([
+                ("step", Fit::Keep),
+                ("baseline", Fit::Drop(3)),
+                ("current", Fit::Drop(4)),
+                ("count Δ", Fit::Drop(1)),
+                ("rate base", Fit::Keep),
+                ("rate cur", Fit::Keep),
+                ("rate Δ", Fit::Keep),
+                ("rel", Fit::Drop(2)),
+                ("p", Fit::Keep),
+            ]);
+            let mut table = FitTable::new(&columns);
             let rates = Style { proportion: true, count: false };
             for s in &f.steps {
                 let mut cells: Vec<Cell> = s.segment.values().map(Cell::new).collect();
@@ -462,10 +528,11 @@ pub fn render_funnel(f: &Funnel, format: Format, color: bool) -> String {
                 ]);
                 table.add_row(cells);
             }
-            format!(
-                "funnel: baseline {} → current {} (rate = share of the previous step)\n{table}\n",
+            let title = output::prose(&format!(
+                "funnel: baseline {} → current {} (rate = share of the previous step)",
                 f.baseline, f.current
-            )
+            ));
+            format!("{title}\n{table}\n")
         }
     }
 }

@@ -77,6 +77,8 @@ fn run_again(entry: &LogEntry, dir: &Path, scratch: &Path, index: usize) -> Step
         .args(rerun_args(record, dir, svg.as_deref()))
         .env(NO_LOG_ENV, "1")
         .env("NO_COLOR", "1")
+        // The report shows every column, whatever the learner's terminal.
+        .env_remove("COLUMNS")
         .output();
     match output {
         Err(err) => StepOutput::Failed(format!("cannot run {}: {err}", exe.display())),
@@ -113,7 +115,19 @@ impl Drop for Scratch {
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
-    let drill = Drill::open(args.dir.as_deref())?;
+    let dir = match args.dir.as_deref() {
+        Some(dir) => dir.to_path_buf(),
+        None => crate::dataset::current_drill_dir()?,
+    };
+    if dir.join(crate::schema::files::BRIEF).is_file()
+        && crate::brief::kind_of(&dir)? == crate::brief::DrillKind::Experiment
+    {
+        anyhow::bail!(
+            "{}",
+            crate::drill::workspace::experiment_refusal(&dir, args.dir.is_some(), "`dropcase report`")
+        );
+    }
+    let drill = Drill::open(Some(&dir))?;
     let progress = super::record::load_progress(&drill.dir)?;
     let scratch = Scratch::new()?;
     let steps = progress

@@ -96,7 +96,14 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
                     if format == Format::Csv {
                         output::csv(&header, &rows)
                     } else {
-                        let mut table = output::table(&header);
+                        // The title wraps; the kind and then the difficulty go if it cannot.
+                        let mut table = output::FitTable::new(&[
+                            ("name", output::Fit::Keep),
+                            ("kind", output::Fit::Drop(2)),
+                            ("family", output::Fit::Keep),
+                            ("difficulty", output::Fit::Drop(1)),
+                            ("title", output::Fit::Wrap),
+                        ]);
                         for row in rows {
                             table.add_row(row);
                         }

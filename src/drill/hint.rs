@@ -63,6 +63,91 @@ pub fn engine_dimension(diagnosis: &DrillDiagnosis, truth: &Truth) -> Option<Str
     }
 }
 
+/// Conversion of a (baseline, current) pair of counts: purchases and sessions.
+type Counts = (f64, f64, f64, f64);
+
+/// Cochran's Q test that every segment's conversion changed by the same factor: the log
+/// rate ratios Lᵢ = ln(r1ᵢ / r0ᵢ), with delta-method variances
+/// vᵢ = 1/x0ᵢ − 1/n0ᵢ + 1/x1ᵢ − 1/n1ᵢ, give Q = Σ wᵢ (Lᵢ − L̄)², wᵢ = 1/vᵢ, chi-square with
+/// k − 1 degrees of freedom under equal changes (Cochran 1954, *Biometrics* 10, 101–129).
+/// Segments with no purchases in a window carry no log ratio and are left out; `None` when
+/// fewer than two remain.
+fn equal_change_p(segments: &[Counts]) -> Option<f64> {
+    let terms: Vec<(f64, f64)> = segments
+        .iter()
+        .filter(|(x0, n0, x1, n1)| *x0 > 0.0 && *x1 > 0.0 && n0 > x0 && n1 > x1)
+        .map(|(x0, n0, x1, n1)| {
+            let log_ratio = ((x1 / n1) / (x0 / n0)).ln();
+            let variance = 1.0 / x0 - 1.0 / n0 + 1.0 / x1 - 1.0 / n1;
+            (log_ratio, 1.0 / variance)
+        })
+        .collect();
+    if terms.len() < 2 {
+        return None;
+    }
+    let weight: f64 = terms.iter().map(|(_, w)| w).sum();
+    let mean = terms.iter().map(|(l, w)| l * w).sum::<f64>() / weight;
+    let q: f64 = terms.iter().map(|(l, w)| w * (l - mean).powi(2)).sum();
+    Some(crate::stats::dist::chi2_sf(q, (terms.len() - 1) as f64))
+}
+
+/// Below this p-value the segments' changes count as different (a hint, not a finding:
+/// strict enough that a drop that hit everyone alike is not called uneven by chance).
+const UNEVEN_P: f64 = 0.001;
+
+/// Hint 4: how the values of `dim` moved, read from the data. A value new in the current
+/// window is measured against the whole baseline (`overall`), since it has no baseline of
+/// its own. Whether they "moved very differently" or "alike" follows a test of equal
+/// changes, so a drop that hit every segment alike (a holiday in the baseline) is not sent
+/// hunting for a segment.
+fn segment_hint(dim: &str, rows: &[(String, Totals, Totals)], overall: &Totals) -> String {
+    let mut counts: Vec<Counts> = Vec::new();
+    let mut changes: Vec<f64> = Vec::new();
+    let mut new_values: Vec<&str> = Vec::new();
+    for (value, b, c) in rows {
+        if c.sessions <= 0.0 {
+            continue;
+        }
+        let base = if b.sessions > 0.0 {
+            b
+        } else {
+            new_values.push(value);
+            overall
+        };
+        counts.push((base.steps[3], base.sessions, c.steps[3], c.sessions));
+        changes.push(change(base.conversion(), c.conversion()));
+    }
+    let lo = changes.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = changes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let new_note = if new_values.is_empty() {
+        String::new()
+    } else {
+        format!("; new in the current window, against the whole baseline: {}", new_values.join(", "))
+    };
+    let range = format!(
+        "conversion changes from {} to {} across its {} values{new_note}",
+        signed_pct(lo),
+        signed_pct(hi),
+        changes.len()
+    );
+    match equal_change_p(&counts) {
+        Some(p) if p < UNEVEN_P => format!(
+            "{}: cut by `{dim}` — its values moved very differently ({range}; p = {} for equal changes). `dropcase query compare --by {dim}`; then cut inside the worst value by another dimension.",
+            STAGES[3],
+            p_value(Some(p))
+        ),
+        Some(p) => format!(
+            "{}: cut by `{dim}` — its values moved alike ({range}; p = {} for equal changes, within noise). When every segment moves together, the cause is not in one segment: look for what hit all of them at once (the calendar, one funnel step, the traffic mix). `dropcase query compare --by {dim}`",
+            STAGES[3],
+            p_value(Some(p))
+        ),
+        None => format!(
+            "{}: cut by `{dim}` ({range}). `dropcase query compare --by {dim}`; then cut inside the worst value by another dimension.",
+            STAGES[3]
+        ),
+    }
+}
+
 /// Runs the engine on a drill with its defaults (conversion, the scan localiser).
 pub fn engine(dir: &Path) -> anyhow::Result<DrillDiagnosis> {
     diagnose_drill(dir, Metric::Conversion, Algorithm::Scan, &Settings::default())
@@ -125,20 +210,7 @@ pub fn hint(dir: &Path, brief: &Brief, truth: &Truth, stage: usize) -> anyhow::R
             let engine_dim = engine(dir).ok().and_then(|d| engine_dimension(&d, truth));
             let dim = engine_dim.as_deref().unwrap_or_else(|| dimension_to_cut(truth));
             let rows = evidence::by_dimension(dir, brief, dim)?;
-            let spread: Vec<f64> = rows
-                .iter()
-                .filter(|(_, b, c)| b.sessions > 0.0 && c.sessions > 0.0)
-                .map(|(_, b, c)| change(b.conversion(), c.conversion()))
-                .collect();
-            let lo = spread.iter().cloned().fold(f64::INFINITY, f64::min);
-            let hi = spread.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            format!(
-                "{}: cut by `{dim}` — its values moved very differently (conversion changes from {} to {} across its {} values). `dropcase query compare --by {dim}`; then cut inside the worst value by another dimension.",
-                STAGES[3],
-                signed_pct(lo),
-                signed_pct(hi),
-                rows.len()
-            )
+            segment_hint(dim, &rows, &b)
         }
         4 => {
             let advice = match truth.family.group() {
@@ -183,4 +255,54 @@ pub fn hint(dir: &Path, brief: &Brief, truth: &Truth, stage: usize) -> anyhow::R
             text
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_changes_give_q_zero() {
+        let p = equal_change_p(&[(100.0, 1000.0, 90.0, 1000.0), (50.0, 500.0, 45.0, 500.0)]).unwrap();
+        assert!((p - 1.0).abs() < 1e-12, "{p}");
+    }
+
+    #[test]
+    fn unequal_changes_match_the_two_group_closed_form() {
+        // Two groups: Q = (L1 − L2)² / (v1 + v2). L1 = ln 0.5, v1 = 1/100 − 1/1000 + 1/50 −
+        // 1/1000 = 0.028; L2 = 0, v2 = 0.018: Q = 0.480453 / 0.046 = 10.44463, and with one
+        // degree of freedom chi2.sf(Q) = erfc(√(Q/2)) = 0.0012301 (Python math.erfc;
+        // tolerance 1e-6).
+        let p = equal_change_p(&[(100.0, 1000.0, 50.0, 1000.0), (100.0, 1000.0, 100.0, 1000.0)]).unwrap();
+        assert!((p - 0.0012301).abs() < 1e-6, "{p}");
+        assert_eq!(equal_change_p(&[(100.0, 1000.0, 50.0, 1000.0), (0.0, 10.0, 0.0, 10.0)]), None);
+    }
+
+    fn totals(sessions: f64, purchased: f64) -> Totals {
+        Totals { sessions, steps: [sessions, sessions, sessions, purchased], revenue: 0.0, orders: 0.0 }
+    }
+
+    #[test]
+    fn the_segment_hint_says_alike_when_every_value_fell_alike() {
+        let rows = vec![
+            ("android".to_string(), totals(10_000.0, 400.0), totals(10_000.0, 380.0)),
+            ("ios".to_string(), totals(8_000.0, 400.0), totals(8_000.0, 381.0)),
+            ("web".to_string(), totals(6_000.0, 180.0), totals(6_000.0, 170.0)),
+        ];
+        let text = segment_hint("platform", &rows, &totals(24_000.0, 980.0));
+        assert!(text.contains("moved alike") && !text.contains("differently"), "{text}");
+    }
+
+    #[test]
+    fn a_broken_new_value_makes_the_values_differ() {
+        // The old versions are flat; the new one (no baseline) converts at half the
+        // overall baseline rate of 4%.
+        let rows = vec![
+            ("5.1.0".to_string(), totals(20_000.0, 800.0), totals(10_000.0, 400.0)),
+            ("5.2.0".to_string(), Totals::default(), totals(10_000.0, 200.0)),
+        ];
+        let text = segment_hint("app_version", &rows, &totals(20_000.0, 800.0));
+        assert!(text.contains("moved very differently"), "{text}");
+        assert!(text.contains("against the whole baseline: 5.2.0") && text.contains("-50.00%"), "{text}");
+    }
 }

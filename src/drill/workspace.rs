@@ -151,9 +151,28 @@ pub struct Drill {
     pub brief: Brief,
 }
 
+/// Why a metric-drop command (`what`, e.g. "`dropcase report`") refuses an experiment drill
+/// and what to run instead: the `exp` commands for the experiment, or `--dir` for a
+/// metric-drop drill. `explicit` says whether the folder came from `--dir` or is the current
+/// drill (set by the last `exp start`).
+pub fn experiment_refusal(dir: &Path, explicit: bool, what: &str) -> String {
+    let which = if explicit {
+        format!("--dir {} is an experiment drill", dir.display())
+    } else {
+        format!("the current drill {} is an experiment drill (set by `dropcase exp start`)", dir.display())
+    };
+    format!(
+        "{which}, and {what} works on metric-drop drills only. For the experiment use \
+         `dropcase exp status|hint|decide|reveal|log` and `dropcase ab analyze|daily|segments`; for a \
+         metric-drop drill pass `--dir DIR` (a folder from `dropcase drill start --dir DIR`), or start \
+         one with `dropcase drill start`"
+    )
+}
+
 impl Drill {
     /// `--dir DIR`, or the current drill.
     pub fn open(dir: Option<&Path>) -> anyhow::Result<Drill> {
+        let explicit = dir.is_some();
         let dir = match dir {
             Some(d) => {
                 anyhow::ensure!(
@@ -168,10 +187,7 @@ impl Drill {
             None => current_drill_dir()?,
         };
         if crate::brief::kind_of(&dir)? == crate::brief::DrillKind::Experiment {
-            anyhow::bail!(
-                "{} is an experiment drill, not a metric drop: use `dropcase exp status|hint|decide|reveal|log` (or start a drop drill with `dropcase drill start`)",
-                dir.display()
-            );
+            anyhow::bail!("{}", experiment_refusal(&dir, explicit, "this command"));
         }
         let brief = Brief::read(&dir)?;
         Ok(Drill { dir, brief })

@@ -15,6 +15,9 @@ pub struct ContextTables {
 pub const RELEASES_HEADER: [&str; 4] = ["date", "platform", "version", "note"];
 pub const MARKETING_HEADER: [&str; 4] = ["start", "end", "channel", "campaign"];
 pub const CONFIG_HEADER: [&str; 3] = ["date", "system", "change"];
+/// Columns of a context log read as dates (`YYYY-MM-DD`); every other column is text, so a
+/// version such as 5.2.0 stays a version (see `dataset::scan_context_csv`).
+pub const DATE_COLUMNS: [&str; 3] = ["date", "start", "end"];
 
 fn date(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()

@@ -9,6 +9,7 @@ mod forest;
 mod funnel;
 mod png;
 mod style;
+mod text;
 mod trend;
 
 use std::path::Path;
@@ -108,9 +109,8 @@ pub(crate) fn drawing<E: std::error::Error + Send + Sync + 'static>(
 fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        static DEJAVU: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
         // The font is compiled in and known to parse; failure would be a build defect.
-        if plotters::style::register_font("sans-serif", FontStyle::Normal, DEJAVU).is_err() {
+        if plotters::style::register_font("sans-serif", FontStyle::Normal, text::DEJAVU).is_err() {
             panic!("the embedded DejaVu Sans font does not parse");
         }
     });
@@ -134,7 +134,10 @@ pub fn to_png(chart: &impl Chart, size: Size) -> anyhow::Result<Vec<u8>> {
     register_font();
     let mut rgb = vec![255u8; size.width as usize * size.height as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (size.width, size.height)).into_drawing_area();
+        // Text is laid out by `text::GlyphBackend`: plotters' own PNG text drops each
+        // glyph's side bearing and spaces letters unevenly.
+        let bitmap = BitMapBackend::with_buffer(&mut rgb, (size.width, size.height));
+        let root = text::GlyphBackend::new(bitmap).into_drawing_area();
         root.fill(&WHITE).map_err(drawing)?;
         chart.draw(&root)?;
         root.present().map_err(drawing)?;

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::decompose::{Cell, Effects, decompose_ratio, decompose_total};
+use super::decompose::{Cell, Effects, decompose_ratio_with_references, decompose_total};
 use super::engine::{Buckets, Key, Request, aggregate};
 use super::significance::{Moments, count_rate_p, two_proportion_p, welch_p};
 use super::{Filter, Kind, Metric, Segment, Stat, difference, layout, relative};
@@ -54,6 +54,22 @@ pub struct SegmentChange {
     pub rate_effect: Option<f64>,
     pub contribution: Option<f64>,
     pub p_value: Option<f64>,
+    /// A segment with no baseline sessions (a new app version): its `abs_change`,
+    /// `rel_change`, `rate_effect` and `p_value` are measured against `baseline_reference`.
+    pub new_segment: bool,
+    /// For a new segment of a rate or mean: the baseline it is measured against, that of its
+    /// parent segment (itself with the new dimension values dropped; the whole population
+    /// when none is left). `baseline_value` stays empty: it had no baseline of its own.
+    pub baseline_reference: Option<BaselineReference>,
+}
+
+/// The baseline a new segment is measured against.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BaselineReference {
+    /// The parent segment, `{}` for the whole population.
+    pub segment: Segment,
+    pub value: Option<f64>,
+    pub n: u64,
 }
 
 /// Label of the row that folds the segments beyond `--top`.
@@ -90,6 +106,17 @@ pub fn compare_segments(ds: &Dataset, spec: &CompareSpec) -> anyhow::Result<Comp
         |pick: fn(&(Key, Stat, Stat)) -> &Stat| -> f64 { cells.iter().map(|c| pick(c).base(metric)).sum() };
     let (base0, base1) = (sum_base(|c| &c.1), sum_base(|c| &c.2));
 
+    // A new segment of a ratio metric is measured against its parent's baseline.
+    let references: Vec<Option<(Segment, Stat)>> = cells
+        .iter()
+        .map(|(key, a, b)| {
+            // Only where segments add up: a parent's baseline is then the sum of its cells.
+            let ratio = matches!(metric.kind, Kind::Rate | Kind::Mean) && metric.is_decomposable();
+            let new = a.base(metric) <= 0.0 && b.base(metric) > 0.0;
+            (ratio && new).then(|| parent_baseline(&spec.by, key, &cells, metric, &total0))
+        })
+        .collect();
+
     let effects: Option<Vec<Effects>> = if metric.is_decomposable() {
         let pairs: Vec<(Cell, Cell)> = cells
             .iter()
@@ -100,7 +127,11 @@ pub fn compare_segments(ds: &Dataset, spec: &CompareSpec) -> anyhow::Result<Comp
             .collect();
         match metric.kind {
             Kind::Count | Kind::Sum => Some(decompose_total(&pairs)),
-            _ => decompose_ratio(&pairs),
+            _ => {
+                let rates: Vec<Option<f64>> =
+                    references.iter().map(|r| r.as_ref().and_then(|(_, stat)| stat.value(metric))).collect();
+                decompose_ratio_with_references(&pairs, &rates)
+            }
         }
     } else {
         None
@@ -120,7 +151,12 @@ pub fn compare_segments(ds: &Dataset, spec: &CompareSpec) -> anyhow::Result<Comp
         .iter()
         .enumerate()
         .map(|(i, (key, a, b))| {
-            let mut r = row(metric, Segment::new(&spec.by, key), a, b, days);
+            let mut r = match &references[i] {
+                Some((parent, reference)) => {
+                    new_segment_row(metric, Segment::new(&spec.by, key), parent, reference, b, days)
+                }
+                None => row(metric, Segment::new(&spec.by, key), a, b, days),
+            };
             let share = |x: f64, all: f64| (all > 0.0).then(|| x / all);
             r.baseline_share = share(a.base(metric), base0);
             r.current_share = share(b.base(metric), base1);
@@ -146,6 +182,63 @@ pub fn compare_segments(ds: &Dataset, spec: &CompareSpec) -> anyhow::Result<Comp
         total,
         from_rollup: aggregates.from_rollup,
     })
+}
+
+/// The parent of a segment new in the current window, and the parent's baseline: the
+/// segment with its new dimension values dropped (values no baseline cell has), or with its
+/// last dimension dropped when only the combination is new; the whole population's
+/// baseline when no dimension is left or the parent has no baseline either.
+fn parent_baseline(
+    by: &[String],
+    key: &Key,
+    cells: &[(Key, Stat, Stat)],
+    metric: &Metric,
+    total0: &Stat,
+) -> (Segment, Stat) {
+    let in_baseline = |d: usize, value: &Option<String>| {
+        cells.iter().any(|(k, a, _)| a.base(metric) > 0.0 && &k[d] == value)
+    };
+    let mut keep: Vec<bool> = key.iter().enumerate().map(|(d, v)| in_baseline(d, v)).collect();
+    if keep.iter().all(|k| *k)
+        && let Some(last) = keep.last_mut()
+    {
+        *last = false;
+    }
+    let matches = |k: &Key| k.iter().zip(key).zip(&keep).all(|((x, y), kept)| !kept || x == y);
+    let parent =
+        cells.iter().filter(|(k, _, _)| matches(k)).fold(Stat::default(), |sum, (_, a, _)| sum.add(a));
+    let kept: Vec<(String, Option<String>)> = by
+        .iter()
+        .zip(key)
+        .zip(&keep)
+        .filter(|(_, kept)| **kept)
+        .map(|((d, v), _)| (d.clone(), v.clone()))
+        .collect();
+    if kept.is_empty() || parent.base(metric) <= 0.0 {
+        (Segment::default(), *total0)
+    } else {
+        (Segment(kept), parent)
+    }
+}
+
+/// A segment new in the current window, measured against its parent's baseline: the
+/// change, the test and the size of the parent's baseline, with no baseline value or share
+/// of its own.
+fn new_segment_row(
+    metric: &Metric,
+    segment: Segment,
+    parent: &Segment,
+    reference: &Stat,
+    b: &Stat,
+    days: (f64, f64),
+) -> SegmentChange {
+    let mut r = row(metric, segment, reference, b, days);
+    r.baseline_reference =
+        Some(BaselineReference { segment: parent.clone(), value: r.baseline_value, n: r.baseline_n });
+    r.baseline_value = None;
+    r.baseline_n = 0;
+    r.new_segment = true;
+    r
 }
 
 /// Values, changes, sizes and the test of one segment (shares and effects left empty).
@@ -178,6 +271,8 @@ fn row(metric: &Metric, segment: Segment, a: &Stat, b: &Stat, days: (f64, f64)) 
         rate_effect: None,
         contribution: None,
         p_value,
+        new_segment: false,
+        baseline_reference: None,
     }
 }
 
@@ -224,5 +319,7 @@ fn fold_tail(segments: &mut Vec<SegmentChange>, top: usize, by: &[String]) {
         rate_effect: sum(|r| r.rate_effect),
         contribution: sum(|r| r.contribution),
         p_value: None,
+        new_segment: false,
+        baseline_reference: None,
     });
 }

@@ -34,6 +34,22 @@ pub struct Effects {
 /// A segment absent from one window (den = 0) takes the other window's rate there, so its
 /// whole effect is mix. `None` when a window holds no denominator at all.
 pub fn decompose_ratio(segments: &[(Cell, Cell)]) -> Option<Vec<Effects>> {
+    decompose_ratio_with_references(segments, &[])
+}
+
+/// As [`decompose_ratio`], but a segment new in the current window (s0 = 0) with a
+/// reference rate r_ref (its parent segment's baseline, `references[i]`) is measured
+/// against it: had its sessions converted at r_ref, the change would be all mix, so
+///
+/// mixᵢ = s1ᵢ (r_refᵢ − R̄),  rateᵢ = s1ᵢ (r1ᵢ − r_refᵢ).
+///
+/// Their sum is s1ᵢ (r1ᵢ − R̄), the same as without a reference, so the parts still add up
+/// to R1 − R0 exactly; only the split moves. Without it a broken new app version read as
+/// all mix with no rate effect, steering away from a release bug.
+pub fn decompose_ratio_with_references(
+    segments: &[(Cell, Cell)],
+    references: &[Option<f64>],
+) -> Option<Vec<Effects>> {
     let den0: f64 = segments.iter().map(|(a, _)| a.den).sum();
     let den1: f64 = segments.iter().map(|(_, b)| b.den).sum();
     if !(den0 > 0.0 && den1 > 0.0) {
@@ -44,8 +60,14 @@ pub fn decompose_ratio(segments: &[(Cell, Cell)]) -> Option<Vec<Effects>> {
     let average = (num0 / den0 + num1 / den1) / 2.0;
     let effects = segments
         .iter()
-        .map(|(a, b)| {
+        .enumerate()
+        .map(|(i, (a, b))| {
             let (s0, s1) = (a.den / den0, b.den / den1);
+            let reference = references.get(i).copied().flatten().filter(|r| r.is_finite());
+            if let (false, true, Some(r_ref)) = (a.den > 0.0, b.den > 0.0, reference) {
+                let r1 = b.num / b.den;
+                return Effects { mix: s1 * (r_ref - average), rate: s1 * (r1 - r_ref) };
+            }
             let (r0, r1) = match (a.den > 0.0, b.den > 0.0) {
                 (true, true) => (a.num / a.den, b.num / b.den),
                 (true, false) => (a.num / a.den, a.num / a.den),
@@ -105,6 +127,28 @@ mod tests {
         assert!((effects[1].mix + 0.0075).abs() < 1e-15 && effects[1].rate.abs() < 1e-15);
     }
 
+    #[test]
+    fn a_new_segment_is_measured_against_its_reference_rate() {
+        // The same case, with version 2 measured against version 1's baseline of 4%:
+        // R̄ = 0.035; version 2 mix = 0.5 × (0.04 − 0.035) = +0.0025, rate = 0.5 × (0.02 −
+        // 0.04) = −0.01; version 1 as before, mix −0.0025, rate 0. Sum −0.01 = 0.03 − 0.04.
+        let segments = [
+            (Cell { num: 40.0, den: 1000.0 }, Cell { num: 20.0, den: 500.0 }),
+            (Cell { num: 0.0, den: 0.0 }, Cell { num: 10.0, den: 500.0 }),
+        ];
+        let effects = decompose_ratio_with_references(&segments, &[None, Some(0.04)]).unwrap();
+        assert!((effects[0].mix + 0.0025).abs() < 1e-15 && effects[0].rate.abs() < 1e-15);
+        assert!((effects[1].mix - 0.0025).abs() < 1e-15, "{:?}", effects[1]);
+        assert!((effects[1].rate + 0.01).abs() < 1e-15, "{:?}", effects[1]);
+        let sum: f64 = effects.iter().map(|e| e.mix + e.rate).sum();
+        assert!((sum + 0.01).abs() < 1e-15);
+        // A reference on a segment that has a baseline changes nothing.
+        assert_eq!(
+            decompose_ratio_with_references(&segments, &[Some(0.5), Some(0.04)]).unwrap()[0],
+            effects[0]
+        );
+    }
+
     fn cell() -> impl Strategy<Value = Cell> {
         // Denominators 0..10⁶ (zero = segment absent), numerators up to their denominator.
         (0u32..1_000_000, 0.0f64..=1.0)
@@ -122,6 +166,19 @@ mod tests {
                     let sum: f64 = effects.iter().map(|e| e.mix + e.rate).sum();
                     prop_assert!((sum - total_change).abs() < 1e-12, "{sum} vs {total_change}");
                 }
+            }
+        }
+
+        /// With reference rates for new segments, the parts still sum to the change.
+        #[test]
+        fn referenced_parts_sum_to_total_change(
+            segments in prop::collection::vec((cell(), cell()), 1..40),
+            references in prop::collection::vec(prop::option::of(0.0f64..=1.0), 40),
+        ) {
+            let total_change = ratio(&segments, |s| s.1) - ratio(&segments, |s| s.0);
+            if let Some(effects) = decompose_ratio_with_references(&segments, &references) {
+                let sum: f64 = effects.iter().map(|e| e.mix + e.rate).sum();
+                prop_assert!((sum - total_change).abs() < 1e-12, "{sum} vs {total_change}");
             }
         }
 

@@ -229,3 +229,98 @@ fn hints_are_staged_and_cost_points() {
     assert_eq!(engine["agrees"], true, "{revealed}");
     assert_eq!(engine["root_causes"][0]["terms"]["app_version"], truth.segment["app_version"]);
 }
+
+/// Issue #13: in a holiday_hangover case hint 4 said the platforms "moved very differently"
+/// while the reveal says every segment fell alike. The segment hint now tests for equal
+/// changes: alike in the holiday case (three seeds), very different for a release bug.
+#[test]
+fn the_segment_hint_agrees_with_a_drop_that_hit_everyone_alike() {
+    let sandbox = Sandbox::new();
+    for seed in ["1", "2", "3"] {
+        let dir = format!("holiday{seed}");
+        start(&sandbox, "post_holiday_week", seed, &dir);
+        let drill = Drill::open(Some(&sandbox.join(&dir))).unwrap();
+        let truth = drill.truth().unwrap();
+        assert!(truth.segment.is_empty(), "the holiday hits everyone: {:?}", truth.segment);
+        let text = dropcase::drill::hint::hint(&drill.dir, &drill.brief, &truth, 3).unwrap();
+        assert!(text.contains("moved alike") && !text.contains("differently"), "seed {seed}: {text}");
+    }
+    start(&sandbox, "app_release_bug", "8", "bug");
+    let drill = Drill::open(Some(&sandbox.join("bug"))).unwrap();
+    let text = dropcase::drill::hint::hint(&drill.dir, &drill.brief, &drill.truth().unwrap(), 3).unwrap();
+    assert!(text.contains("moved very differently"), "{text}");
+}
+
+/// Issue #13: `drill log` was about 300 columns wide. At 80 its commands wrap at spaces
+/// (no word split) and the time stays.
+#[test]
+fn the_log_fits_80_columns() {
+    let sandbox = Sandbox::new();
+    start(&sandbox, "app_release_bug", "8", "d");
+    let long = [
+        "query",
+        "compare",
+        "--by",
+        "platform,app_version",
+        "--metric",
+        "conversion",
+        "--where",
+        "country=US|DE|FR,traffic_source!=email",
+        "--top",
+        "5",
+    ];
+    sandbox.cmd(&long).assert().success();
+    sandbox.cmd(&["query", "funnel", "--by", "platform"]).assert().success();
+    let out = sandbox.cmd(&["drill", "log"]).env("COLUMNS", "80").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+    assert!(text.contains("time (UTC)") && !text.contains("left out"), "{text}");
+    for word in ["platform,app_version", "country=US|DE|FR,traffic_source!=email", "--by"] {
+        assert!(text.contains(word), "{word} is whole in\n{text}");
+    }
+}
+
+/// Issue #13: every table-printing command of a drill fits an 80-column terminal.
+#[test]
+fn every_drill_command_fits_80_columns() {
+    let sandbox = Sandbox::new();
+    start(&sandbox, "app_release_bug", "8", "d");
+    let truth = Drill::open(Some(&sandbox.join("d"))).unwrap().truth().unwrap();
+    // The answer as a table, not JSON.
+    let answer: Vec<String> =
+        answer_args(&truth, truth.family).into_iter().filter(|a| a != "--format" && a != "json").collect();
+    let mut commands: Vec<Vec<String>> = [
+        &["query", "funnel"][..],
+        &["query", "funnel", "--by", "platform"],
+        &["query", "compare", "--by", "platform"],
+        &["query", "compare", "--by", "platform,app_version"],
+        &["query", "compare", "--by", "app_version,country"],
+        &["query", "compare"],
+        &["query", "trend", "--metric", "conversion", "--by", "platform"],
+        &["diagnose"],
+        &["metrics"],
+        &["scenarios", "list"],
+        &["drill", "status"],
+        &["drill", "hint"],
+        &["drill", "hint"],
+        &["drill", "hint"],
+        &["drill", "hint"],
+        &["drill", "hint"],
+        &["drill", "hint"],
+        &["drill", "log"],
+    ]
+    .iter()
+    .map(|args| args.iter().map(|a| a.to_string()).collect())
+    .collect();
+    commands.push(answer);
+    commands.push(vec!["drill".into(), "reveal".into()]);
+    for args in &commands {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = sandbox.cmd(&args).env("COLUMNS", "80").output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(widest <= 80, "{args:?} is {widest} columns wide:\n{text}");
+    }
+}

@@ -293,3 +293,60 @@ fn users_beyond_the_limit_are_refused_up_front() {
         assert!(!sandbox.join("e").exists(), "nothing is written for a refused --users");
     }
 }
+
+/// Issue #13: `report` and `drill hint` after an `exp start` failed with no pointer to what
+/// to run instead. They name the experiment drill and point to the `exp` commands and `--dir`.
+#[test]
+fn drop_commands_on_the_current_experiment_say_what_to_run_instead() {
+    let sandbox = Sandbox::new();
+    start(&sandbox, "exp_payment_page_redesign", "e");
+    for args in [&["drill", "hint"][..], &["report"][..], &["drill", "reveal"][..]] {
+        let out = sandbox.cmd(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        for needle in ["the current drill", "is an experiment drill", "dropcase exp status|hint", "--dir DIR"]
+        {
+            assert!(stderr.contains(needle), "{args:?}: {needle:?} missing from {stderr}");
+        }
+    }
+    assert!(!sandbox.join("report.html").exists(), "no report is written");
+    let out = sandbox.cmd(&["report", "--dir", "e"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("--dir e is an experiment drill") && stderr.contains("`dropcase report`"),
+        "{stderr}"
+    );
+}
+
+/// Issue #13: `ab analyze` was 137 columns wide. At 80 it leaves out the test name (and
+/// what else it must), says so, and wraps its sentences at spaces; piped it keeps all. The
+/// other experiment commands fit too.
+#[test]
+fn the_readout_fits_80_columns() {
+    let sandbox = Sandbox::new();
+    start(&sandbox, "exp_payment_page_redesign", "e");
+    for args in [
+        &["ab", "analyze"][..],
+        &["ab", "daily"],
+        &["ab", "segments", "--by", "platform"],
+        &["exp", "status"],
+        &["exp", "hint"],
+        &["exp", "hint"],
+        &["exp", "hint"],
+        &["exp", "log"],
+        &["exp", "decide", "--dont-ship", "--reason", "srm"],
+        &["exp", "reveal"],
+    ] {
+        let out = sandbox.cmd(args).env("COLUMNS", "80").output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest <= 80, "{args:?} is {widest} wide:\n{text}");
+        if args[1] == "analyze" {
+            assert!(text.contains("(left out to fit 80 columns: role, control, treatment, test;"), "{text}");
+            assert!(text.contains("p (Holm)") && text.contains("lift (95% CI)"), "{text}");
+            let piped = String::from_utf8(sandbox.cmd(args).output().unwrap().stdout).unwrap();
+            assert!(piped.lines().any(|l| l.chars().count() > 80) && !piped.contains("left out"), "{piped}");
+        }
+    }
+}

@@ -158,6 +158,8 @@ fn compare_json_has_the_documented_shape() {
         "rate_effect",
         "contribution",
         "p_value",
+        "new_segment",
+        "baseline_reference",
     ];
     let segments = json["segments"].as_array().unwrap();
     assert_eq!(segments.len(), 6);
@@ -186,11 +188,27 @@ fn a_segment_absent_from_a_window_has_n_zero_and_no_p_value() {
     let new = json["segments"].as_array().unwrap().iter().find(|s| s["app_version"] == "5.2.0").unwrap();
     assert_eq!(new["baseline_n"], 0);
     assert_eq!(new["current_n"], 10);
-    assert!(new["baseline_value"].is_null() && new["p_value"].is_null() && new["rel_change"].is_null());
-    // Its whole effect is mix: it took 10/20 of current traffic at rate 0.1, below the
-    // average R̄ = 0.225: 0.5 × (0.1 − 0.225) = −0.0625.
-    assert!(close(new["mix_effect"].as_f64().unwrap(), -0.0625));
-    assert!(close(new["rate_effect"].as_f64().unwrap(), 0.0));
+    assert!(new["baseline_value"].is_null());
+    // Issue #13: it used to be all mix with no rate. It is new, so it is measured against
+    // its parent, here the whole baseline (no dimension is left): 5/20 = 0.25 over 20
+    // sessions. It took s1 = 10/20 of current traffic at 0.1; R̄ = (0.25 + 0.2)/2 = 0.225:
+    // mix = 0.5 × (0.25 − 0.225) = +0.0125, rate = 0.5 × (0.1 − 0.25) = −0.075.
+    assert_eq!(new["new_segment"], true);
+    assert_eq!(new["baseline_reference"], serde_json::json!({"segment": {}, "value": 0.25, "n": 20}));
+    assert!(close(new["mix_effect"].as_f64().unwrap(), 0.0125), "{new}");
+    assert!(close(new["rate_effect"].as_f64().unwrap(), -0.075), "{new}");
+    assert!(
+        close(new["abs_change"].as_f64().unwrap(), -0.15) && close(new["rel_change"].as_f64().unwrap(), -0.6)
+    );
+    assert!(new["p_value"].as_f64().is_some_and(|p| p > 0.0 && p < 1.0), "{new}");
+    // Every segment still sums to the total change, 0.20 − 0.25.
+    let sum: f64 = json["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["mix_effect"].as_f64().unwrap() + s["rate_effect"].as_f64().unwrap())
+        .sum();
+    assert!(close(sum, -0.05), "{sum}");
     // Web has no app version: a segment with a null value.
     assert!(json["segments"].as_array().unwrap().iter().any(|s| s["app_version"].is_null()));
 }
@@ -550,4 +568,115 @@ fn compare_ranks_the_caused_segment_first_on_generated_drills() {
             assert!((sum - json["total"]["abs_change"].as_f64().unwrap()).abs() < 1e-12);
         }
     }
+}
+
+/// Issue #13: a segment new in the current window was booked as all mix with rate "–". By
+/// platform and app version, android 5.2.0 is new and is measured against android's
+/// baseline (its parent: the segment with the new value dropped). By hand, from the tiny
+/// fixture: baseline android/5.1.0 2/8, ios 2/6, web 1/6 (R0 = 5/20); current android/5.2.0
+/// 1/10, ios 2/5, web 1/5 (R1 = 4/20); R̄ = 0.225.
+#[test]
+fn a_new_segment_is_measured_against_its_parent_and_the_split_still_adds_up() {
+    let sandbox = Sandbox::new();
+    let drill = tiny_drill(&sandbox);
+    let json = json_of(&mut compare(&sandbox, drill.to_str().unwrap(), &["--by", "platform,app_version"]));
+    let segments = json["segments"].as_array().unwrap();
+    let find = |platform: &str, version: &str| {
+        segments.iter().find(|s| s["platform"] == platform && s["app_version"] == version).unwrap()
+    };
+    let new = find("android", "5.2.0");
+    assert_eq!(new["new_segment"], true);
+    assert_eq!(
+        new["baseline_reference"],
+        serde_json::json!({"segment": {"platform": "android"}, "value": 0.25, "n": 8})
+    );
+    // mix = s1 (r_ref − R̄) = 0.5 × (0.25 − 0.225) = 0.0125; rate = s1 (r1 − r_ref) =
+    // 0.5 × (0.1 − 0.25) = −0.075.
+    assert!(close(new["mix_effect"].as_f64().unwrap(), 0.0125), "{new}");
+    assert!(close(new["rate_effect"].as_f64().unwrap(), -0.075), "{new}");
+    // The version it replaced is gone: all mix, (0 − 0.4)(0.25 − 0.225) = −0.01.
+    let old = find("android", "5.1.0");
+    assert_eq!(old["new_segment"], false);
+    assert!(old["baseline_reference"].is_null());
+    assert!(
+        close(old["mix_effect"].as_f64().unwrap(), -0.01) && close(old["rate_effect"].as_f64().unwrap(), 0.0)
+    );
+    // ios: mix = (0.25 − 0.3)((1/3 + 0.4)/2 − 0.225) = −0.0070833; rate = (0.4 − 1/3)(0.55/2)
+    // = 0.0183333. web: mix = −0.05 × (0.1833333 − 0.225) = 0.0020833; rate = (0.2 − 1/6)
+    // × 0.275 = 0.0091667. Totals: mix −0.0025, rate −0.0475, sum −0.05 = R1 − R0.
+    let ios = find("ios", "5.1.0");
+    assert!((ios["mix_effect"].as_f64().unwrap() + 0.0070833).abs() < 1e-6, "{ios}");
+    assert!((ios["rate_effect"].as_f64().unwrap() - 0.0183333).abs() < 1e-6, "{ios}");
+    let total = &json["total"];
+    assert!((total["mix_effect"].as_f64().unwrap() + 0.0025).abs() < 1e-12, "{total}");
+    assert!((total["rate_effect"].as_f64().unwrap() + 0.0475).abs() < 1e-12, "{total}");
+    // The broken release carries most of the drop, as rate: it ranks first.
+    assert_eq!(segments[0]["app_version"], "5.2.0");
+}
+
+/// Issue #13: at 80 columns the comparison leaves out its secondary columns (and says
+/// which) instead of wrapping cells mid-number, and marks the new segment.
+#[test]
+fn compare_fits_80_columns_and_marks_the_new_segment() {
+    let sandbox = Sandbox::new();
+    let drill = tiny_drill(&sandbox);
+    let mut args =
+        vec!["query", "compare", "--data", drill.to_str().unwrap(), "--by", "platform,app_version"];
+    args.extend_from_slice(&WINDOWS);
+    let out = sandbox.cmd(&args).env("COLUMNS", "80").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+    assert!(text.contains("5.2.0 (new)") && text.contains("(25.00%)"), "{text}");
+    assert!(
+        text.contains("(left out to fit 80 columns: change, abs, n base → cur, share base → cur,\ncontrib;"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+    // --wide, or a pipe without COLUMNS, prints every column.
+    args.push("--wide");
+    let wide = sandbox.cmd(&args).env("COLUMNS", "80").output().unwrap();
+    let wide = String::from_utf8(wide.stdout).unwrap();
+    assert!(wide.contains("share base → cur") && !wide.contains("left out"), "{wide}");
+    args.pop();
+    let piped = String::from_utf8(sandbox.cmd(&args).output().unwrap().stdout).unwrap();
+    assert_eq!(piped, wide);
+}
+
+/// Issue #13: without --by the comparison is one total row whose cells line up with the
+/// header (a segment row with no label used to shift every cell one column left).
+#[test]
+fn compare_without_by_aligns() {
+    let sandbox = Sandbox::new();
+    let drill = tiny_drill(&sandbox);
+    let mut args = vec!["query", "compare", "--data", drill.to_str().unwrap()];
+    args.extend_from_slice(&WINDOWS);
+    let out = sandbox.cmd(&args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines.iter().position(|l| l.contains("segment")).unwrap();
+    let rows: Vec<&&str> = lines[header + 2..].iter().take_while(|l| !l.starts_with('─')).collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    // Each header starts where its cell starts.
+    let at = |line: &str, word: &str| line.find(word).unwrap_or_else(|| panic!("{word} in {line}"));
+    assert_eq!(at(lines[header], "baseline"), at(rows[0], "25.00%"), "{text}");
+    assert_eq!(at(lines[header], "current"), at(rows[0], "20.00%"), "{text}");
+    assert!(rows[0].trim_start().starts_with("total"), "{text}");
+}
+
+/// Issue #13: the funnel fits 80 columns too.
+#[test]
+fn funnel_fits_80_columns() {
+    let sandbox = Sandbox::new();
+    let drill = tiny_drill(&sandbox);
+    let out = sandbox
+        .cmd(&["query", "funnel", "--data", drill.to_str().unwrap(), "--by", "platform"])
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+    insta::assert_snapshot!(text);
 }

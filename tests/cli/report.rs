@@ -133,3 +133,19 @@ fn report_loads_in_headless_chromium_without_console_errors() {
     assert!(image.ink_share() > 0.02, "screenshot is blank ({:.4} ink)", image.ink_share());
     assert!(image.rgb.iter().any(|p| p.iter().all(|&v| v < 0x40)), "no dark text in the screenshot");
 }
+
+/// Issue #13: tables fit $COLUMNS, but the report re-runs each command for a page, not a
+/// terminal: it shows every column even when the learner's shell exports COLUMNS=60.
+#[test]
+fn report_tables_keep_every_column_whatever_the_terminal() {
+    let sb = Sandbox::new();
+    let dir = sb.join("drill");
+    let d = dir.to_str().unwrap();
+    sb.cmd(&["drill", "start", "--family", "release_bug", "--seed", "7", "--sessions", "30000", "--dir", d])
+        .assert()
+        .success();
+    sb.cmd(&["query", "compare", "--by", "platform"]).assert().success();
+    sb.cmd(&["report", "--out", "r.html"]).env("COLUMNS", "60").assert().success();
+    let html = std::fs::read_to_string(sb.join("r.html")).unwrap();
+    assert!(html.contains("share base → cur") && !html.contains("left out to fit"), "every column");
+}

@@ -35,6 +35,8 @@ impl Sandbox {
         cmd.current_dir(self.path())
             .env("DROPCASE_HOME", self.path().join(".dropcase-home"))
             .env("NO_COLOR", "1")
+            // Tables fit $COLUMNS when it is set: tests choose it themselves.
+            .env_remove("COLUMNS")
             .args(args);
         cmd
     }
