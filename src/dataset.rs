@@ -389,7 +389,7 @@ fn scan_context(dir: &Path) -> anyhow::Result<Vec<(String, LazyFrame)>> {
 /// column is text. Inference read a release `version` of 5.2.0 as the date 0000-02-05 and
 /// would read 14 as a number.
 fn scan_context_csv(path: &Path) -> anyhow::Result<LazyFrame> {
-    let mut frame = LazyCsvReader::new(pl_path(path)?)
+    let mut frame = crate::datafile::csv_reader(path)?
         .with_infer_schema_length(Some(0))
         .finish()
         .map_err(anyhow::Error::from)
