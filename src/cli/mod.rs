@@ -69,12 +69,12 @@ pub enum Command {
 /// naming the files the command was reading.
 pub fn main() -> ExitCode {
     exit::install_panic_hook();
-    let parsed = command().try_get_matches().and_then(|matches| Cli::from_arg_matches(&matches));
-    let cli = match parsed {
-        Ok(cli) => cli,
+    let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let (cli, argv) = match parse(argv) {
+        Ok(parsed) => parsed,
         Err(err) => return exit::clap_exit(&err.format(&mut command())),
     };
-    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = argv.into_iter().skip(1).collect();
     let logged = record::summarise(&cli, &args);
     // On a thread with a large stack: polars plans expressions recursively, and the stack a
     // deep (but allowed) SQL expression needs is a few times the main thread's 8 MiB. The
@@ -107,6 +107,72 @@ pub fn main() -> ExitCode {
             ExitCode::from(exit::Failure::User.code())
         }
     }
+}
+
+/// Parses the command line. A value that starts with `-` but is not a number (`--size
+/// -5x10`, `--metric -inf`) reads to clap as a short flag; when that is the only reason the
+/// line fails, it is read again as `--size=-5x10`, so the value reaches its own check and
+/// gets that check's message instead of "unexpected argument '-5'". Returns the arguments
+/// as they were finally read.
+pub fn parse(argv: Vec<String>) -> Result<(Cli, Vec<String>), clap::Error> {
+    let read = |argv: &[String]| command().try_get_matches_from(argv).and_then(|m| Cli::from_arg_matches(&m));
+    match read(&argv) {
+        Ok(cli) => Ok((cli, argv)),
+        Err(err) if err.kind() == clap::error::ErrorKind::UnknownArgument => {
+            let joined = join_hyphen_values(&argv);
+            if joined == argv {
+                return Err(err);
+            }
+            read(&joined).map(|cli| (cli, joined))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// `--flag -value` → `--flag=-value` wherever `--flag` takes a value and `-value` is not one
+/// of dropcase's own short flags.
+fn join_hyphen_values(argv: &[String]) -> Vec<String> {
+    let mut takes_value = std::collections::HashSet::new();
+    let mut shorts = std::collections::HashSet::new();
+    fn walk(
+        cmd: &clap::Command,
+        takes: &mut std::collections::HashSet<String>,
+        shorts: &mut std::collections::HashSet<String>,
+    ) {
+        for arg in cmd.get_arguments() {
+            if let Some(short) = arg.get_short() {
+                shorts.insert(format!("-{short}"));
+            }
+            if arg.get_action().takes_values()
+                && let Some(long) = arg.get_long()
+            {
+                takes.insert(format!("--{long}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, takes, shorts);
+        }
+    }
+    walk(&command(), &mut takes_value, &mut shorts);
+    shorts.insert("-h".into());
+    shorts.insert("-V".into());
+    let mut out: Vec<String> = Vec::with_capacity(argv.len());
+    let mut words = argv.iter().peekable();
+    while let Some(word) = words.next() {
+        let hyphen_value = words.peek().is_some_and(|next| {
+            next.starts_with('-')
+                && !next.starts_with("--")
+                && next.len() > 1
+                && !shorts.contains(next.as_str())
+        });
+        if takes_value.contains(word.as_str()) && hyphen_value {
+            let value = words.next().expect("peeked");
+            out.push(format!("{word}={value}"));
+        } else {
+            out.push(word.clone());
+        }
+    }
+    out
 }
 
 /// Stack of the thread a command runs on (`sql` limits keep a query's depth well inside it).
@@ -164,6 +230,29 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_that_looks_like_a_short_flag_reaches_its_check() {
+        let words = |line: &str| line.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            join_hyphen_values(&words("dropcase ab srm --counts 10,20 --size -5x10")),
+            words("dropcase ab srm --counts 10,20 --size=-5x10")
+        );
+        // The value's own check answers (exit 1), not "unexpected argument '-5'" (exit 2).
+        let err = parse(words("dropcase ab srm --counts 10,20 --size -5x10")).err().expect("a bad size");
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(err.to_string().contains("-5x10"), "{err}");
+        let (_, read) = parse(words("dropcase query trend --metric -inf")).unwrap();
+        assert_eq!(read, words("dropcase query trend --metric=-inf"));
+        // A short flag of dropcase's own stays a flag.
+        assert_eq!(
+            join_hyphen_values(&words("dropcase report --dir d -o r.html")),
+            words("dropcase report --dir d -o r.html")
+        );
+        // A genuinely unknown argument is still a usage error.
+        let err = parse(words("dropcase query funnel --nope")).err().expect("fails");
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
+    }
 
     #[test]
     fn clap_definition_is_consistent() {

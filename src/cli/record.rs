@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-
 use super::drill::DrillCommand;
 use super::exp::ExpCommand;
 use super::query::QueryCommand;

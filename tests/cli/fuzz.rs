@@ -145,7 +145,7 @@ const TEMPLATES: &[&str] = &[
     "exp status --dir {exp}",
     "exp log --dir {exp}",
     "generate --scenario app_release_bug --seed 3 --sessions 20000 --out gen",
-    "generate --scenario bot_swarm --seed 5 --sessions 4000 --days 21 --out gen",
+    "generate --scenario bot_swarm --seed 5 --sessions 4000 --days 35 --out gen",
     "exp start --seed 5 --users 2000 --dir expnew",
     "drill start --seed 5 --sessions 4000 --dir drillnew",
     "report --dir {drill} --out report.html",
@@ -352,10 +352,11 @@ fn value_case(rng: &mut ChaCha8Rng, fx: &Fixtures, dir: &Path) -> (Vec<String>, 
         // Replace a positional word (a subcommand name or an argument) with a hostile one.
         let i = rng.random_range(0..args.len());
         let value = hostile_value(rng, "");
-        if value.chars().count() <= 60 && !value.trim().is_empty() {
-            named.push(value.clone());
+        if !value.trim().is_empty() {
+            named.push(value.chars().take(60).collect());
         }
         named.push(args[i].clone());
+        named.push("invalid value".into());
         // A word in a subcommand's place is a usage error clap words its own way.
         named.push("unexpected argument".into());
         named.push("unrecognized subcommand".into());
