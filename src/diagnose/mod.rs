@@ -7,6 +7,7 @@
 pub mod drill;
 pub mod leaves;
 pub mod localise;
+pub mod noise;
 pub mod synthetic;
 pub mod table_file;
 
@@ -152,11 +153,11 @@ mod tests {
                 results.push(run(100 + seed, &[10, 8, 6, 5], n, &depths, algorithm));
             }
             let f1 = micro_f1(&results);
-            for (truth, found) in &results {
+            for (k, (truth, found)) in results.iter().enumerate() {
                 if algorithm == Algorithm::Scan
                     && truth.iter().collect::<std::collections::BTreeSet<_>>() != found.iter().collect()
                 {
-                    eprintln!("truth {truth:?} found {found:?}");
+                    eprintln!("seed {} truth {truth:?} found {found:?}", 100 + k);
                 }
             }
             eprintln!("{algorithm:?}: micro-F1 {f1:.3}");

@@ -11,4 +11,5 @@ mod plot;
 mod query;
 mod report;
 mod sql;
+mod squeeze_b0;
 mod support;
