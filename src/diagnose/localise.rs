@@ -9,7 +9,12 @@
 //!   too-narrow one (leaving abnormal leaves outside) both score lower than the true one.
 //!   Layer-by-layer search with a beam (pruning), parsimony (a deeper element must beat its
 //!   parent by a margin), and RiskLoc's greedy removal of explained leaves for several
-//!   simultaneous causes.
+//!   simultaneous causes: a found cause's leaves leave the table, so overlapping causes need
+//!   not combine multiplicatively (on Squeeze B0 the later-injected cause overrides the
+//!   earlier one where they meet, and rescaling the first cause's leaves left a spurious
+//!   deeper "cause" in the overlap). Tables without their own variance are weighed by a
+//!   leaf noise model fitted to them ([`super::noise`]), so significance is judged against
+//!   the table's real noise rather than Poisson's; a single leaf is never a cause.
 //! - [`riskloc`]: RiskLoc (Kalander 2022): deviation scores 2(f−v)/(f+v), a cutoff that
 //!   splits abnormal from normal leaves, deviation-weighted leaf weights, a risk score per
 //!   element combining its abnormal weight share with the ripple-effect residual, an
@@ -55,10 +60,9 @@ pub struct Settings {
     pub min_llr: f64,
     /// Smallest share of the total change a cause must explain.
     pub min_explanatory_power: f64,
-    /// Variance of actual − expected relative to Poisson, for tables without denominators
-    /// (ratio tables carry their own, element by element): above 1 when the forecast is
-    /// itself noisy, below 1 for binomial counts with a high rate. The log-likelihood
-    /// ratios are divided by it.
+    /// Variance of actual − expected relative to the fitted leaf noise model, for tables
+    /// without denominators (ratio tables carry their own variance, element by element).
+    /// The log-likelihood ratios are divided by it; 1 trusts the fit.
     pub dispersion: f64,
 }
 
