@@ -197,7 +197,7 @@ mod tests {
                                 None
                             };
                             let actual = match ratio {
-                                Some(r) => (expected * r).round() * (1.0 + noise.sample(&mut rng) as f64),
+                                Some(r) => (expected * r).round() * (1.0 + noise.sample(&mut rng)),
                                 None => expected * (1.0 + noise.sample(&mut rng)),
                             };
                             let values = [format!("a{a}"), format!("b{b}"), format!("c{c}"), format!("d{d}")];
