@@ -133,14 +133,26 @@ fn causes_table(causes: &[RootCause]) -> String {
     if causes.is_empty() {
         return "no localised cause".into();
     }
-    let mut table =
-        output::table(&["#", "root cause", "step", "explains", "inside", "outside", "confidence", "score"]);
+    let mut table = output::table(&[
+        "#",
+        "root cause",
+        "step",
+        "explains",
+        "95% interval",
+        "inside",
+        "outside",
+        "confidence",
+        "score",
+    ]);
     for (i, c) in causes.iter().enumerate() {
+        let label =
+            if c.status == "finding" { terms_text(c) } else { format!("{} [{}]", terms_text(c), c.status) };
         table.add_row(vec![
             (i + 1).to_string(),
-            terms_text(c),
+            label,
             c.step.clone().unwrap_or_else(|| "–".into()),
             pct(c.explanatory_power),
+            format!("{} – {}", pct(c.contribution_interval[0]), pct(c.contribution_interval[1])),
             signed_pct(c.change_inside),
             signed_pct(c.change_outside),
             pct(c.confidence),

@@ -103,6 +103,22 @@ pub struct Found {
     /// Evidence strength as a log-likelihood ratio (all algorithms report it, for the
     /// confidence column).
     pub llr: f64,
+    /// Standard error of the element's excess change (expected × the rest's ratio − actual,
+    /// in the metric's units), by the delta method under the table's noise model.
+    pub excess_sd: f64,
+}
+
+/// Delta-method standard error of `inside.expected × ratio_outside − inside.actual`: the
+/// inside actual's variance plus the inside forecast times the outside ratio's, each side
+/// Poisson in evidence units times the contrast's dispersion, converted back to units.
+fn excess_sd(table: &LeafTable, split: &Split, fallback: f64) -> f64 {
+    let (e_in, e_out) = (split.inside.evidence_expected, split.outside.evidence_expected);
+    if e_in <= 0.0 {
+        return 0.0;
+    }
+    let var_evidence = e_in + if e_out > 0.0 { e_in * e_in / e_out } else { 0.0 };
+    let units_per_evidence = split.inside.expected / e_in;
+    (var_evidence * dispersion(table, split, fallback)).sqrt() * units_per_evidence
 }
 
 /// An element's sums as the localisers compare them; `expected` already recalibrated by the
@@ -488,6 +504,7 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
             explanatory_power: ep,
             score: llr,
             llr,
+            excess_sd: excess_sd(table, &split, fallback),
         });
     }
     found
@@ -612,6 +629,7 @@ pub fn riskloc(table: &LeafTable, settings: &Settings) -> Vec<Found> {
             ratio_outside: ratio(split.outside),
             score: risk_score,
             llr,
+            excess_sd: excess_sd(table, &split, settings.dispersion()),
         });
     }
     found
@@ -664,6 +682,7 @@ pub fn adtributor(table: &LeafTable, settings: &Settings) -> Vec<Found> {
                 explanatory_power: ep,
                 score: sv,
                 llr,
+                excess_sd: excess_sd(table, &split, settings.dispersion()),
             });
             if cumulative > DIMENSION_EP {
                 break;

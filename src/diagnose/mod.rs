@@ -37,6 +37,12 @@ pub struct RootCause {
     /// Relative change against expectation inside the cause and in the rest.
     pub change_inside: f64,
     pub change_outside: f64,
+    /// 95% interval of `explanatory_power` (delta method under the table's noise model).
+    pub contribution_interval: [f64; 2],
+    /// `finding`, or `uncertain` when the contribution is below the smallest effect its cell
+    /// can detect (2.8 standard errors: 5% two-sided at 80% power), so its interval may
+    /// span zero. Uncertain causes are listed after the findings.
+    pub status: String,
     /// For drills: the funnel step where the cause shows (`view`, `cart`, `checkout`, `purchase`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
@@ -52,7 +58,11 @@ impl RootCause {
         // Elements searched: a few thousand at most; Bonferroni over them.
         let tests = 2000.0;
         let p = crate::stats::dist::chi2_sf(2.0 * found.llr, 1.0);
+        let excess = found.expected * found.ratio_outside - found.actual;
+        let relative_se = if excess.abs() > 0.0 { found.excess_sd / excess.abs() } else { f64::INFINITY };
         RootCause {
+            contribution_interval: contribution_interval(found.explanatory_power, relative_se),
+            status: status(relative_se).to_string(),
             terms: table.terms(&found.element).into_iter().collect(),
             implied: table.implied_terms(&found.element).into_iter().collect(),
             explanatory_power: found.explanatory_power,
@@ -89,9 +99,36 @@ impl RootCause {
     }
 }
 
+/// z of a two-sided 95% interval (scipy.stats.norm.ppf(0.975) = 1.959964).
+const Z_95: f64 = 1.959_963_984_540_054;
+/// Standard errors of the smallest detectable effect: 1.96 + 0.84 (scipy.stats.norm.ppf(0.8)
+/// = 0.841621), 5% two-sided at 80% power.
+const DETECTABLE_SE: f64 = Z_95 + 0.841_621_233_572_914_3;
+
+/// A contribution's 95% interval from its relative standard error.
+pub fn contribution_interval(contribution: f64, relative_se: f64) -> [f64; 2] {
+    let half = (Z_95 * relative_se * contribution).abs();
+    [contribution - half, contribution + half]
+}
+
+/// `finding` above the detectable effect, else `uncertain`.
+pub fn status(relative_se: f64) -> &'static str {
+    if relative_se.is_finite() && relative_se * DETECTABLE_SE <= 1.0 { "finding" } else { "uncertain" }
+}
+
+/// Findings first, each group in the order given.
+pub fn findings_first(causes: &mut [RootCause]) {
+    causes.sort_by_key(|c| c.status != "finding");
+}
+
 /// Localises a leaf table: the ranked root causes.
 pub fn localise_table(table: &LeafTable, algorithm: Algorithm, settings: &Settings) -> Vec<RootCause> {
-    localise::localise(table, algorithm, settings).iter().map(|f| RootCause::from_found(table, f)).collect()
+    let mut causes: Vec<RootCause> = localise::localise(table, algorithm, settings)
+        .iter()
+        .map(|f| RootCause::from_found(table, f))
+        .collect();
+    findings_first(&mut causes);
+    causes
 }
 
 #[cfg(test)]
@@ -165,6 +202,25 @@ mod tests {
                 assert!(f1 >= 0.95, "micro-F1 {f1}");
             }
         }
+    }
+
+    /// Issue 18: a contribution's interval and status. Relative standard error 0.1: 95%
+    /// half-width 1.96 × 0.1 × 0.5 = 0.098 and a finding (0.1 × 2.80 ≤ 1); 0.5: uncertain.
+    #[test]
+    fn contribution_intervals_and_status() {
+        let [lo, hi] = contribution_interval(0.5, 0.1);
+        assert!((lo - 0.402).abs() < 1e-3 && (hi - 0.598).abs() < 1e-3, "{lo} {hi}");
+        assert_eq!(status(0.1), "finding");
+        assert_eq!(status(0.5), "uncertain");
+        assert_eq!(status(f64::INFINITY), "uncertain");
+        // A planted cause of the synthetic benchmark is a finding whose interval holds its
+        // explanatory power and excludes zero.
+        let p = planted(3, &[8, 6, 5, 4], 1, &[1]);
+        let causes = localise_table(&p.table, Algorithm::Scan, &Settings::default());
+        let top = &causes[0];
+        assert_eq!(top.status, "finding", "{top:?}");
+        let [lo, hi] = top.contribution_interval;
+        assert!(lo > 0.0 && lo < top.explanatory_power && top.explanatory_power < hi, "{top:?}");
     }
 
     /// Issue 18, the Squeeze B0 pattern: forecasts off by 1% of themselves (not Poisson),
