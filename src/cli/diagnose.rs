@@ -134,23 +134,27 @@ fn causes_table(causes: &[RootCause]) -> String {
         return "no localised cause".into();
     }
     // Narrow terminals wrap the cause's terms, then lose the score, the change outside and
-    // inside, and the confidence; what it explains stays.
+    // inside, the confidence and last the interval; what it explains stays.
     let mut table = output::FitTable::new(&[
         ("#", Fit::Keep),
         ("root cause", Fit::Wrap),
         ("step", Fit::Keep),
         ("explains", Fit::Keep),
+        ("95% interval", Fit::Drop(5)),
         ("inside", Fit::Drop(3)),
         ("outside", Fit::Drop(2)),
         ("confidence", Fit::Drop(4)),
         ("score", Fit::Drop(1)),
     ]);
     for (i, c) in causes.iter().enumerate() {
+        let label =
+            if c.status == "finding" { terms_text(c) } else { format!("{} [{}]", terms_text(c), c.status) };
         table.add_row(vec![
             (i + 1).to_string(),
-            terms_text(c),
+            label,
             c.step.clone().unwrap_or_else(|| "–".into()),
             pct(c.explanatory_power),
+            format!("{} – {}", pct(c.contribution_interval[0]), pct(c.contribution_interval[1])),
             signed_pct(c.change_inside),
             signed_pct(c.change_outside),
             pct(c.confidence),

@@ -31,6 +31,9 @@ const COUNTS: [&str; 5] =
     [r::SESSIONS, r::VIEWED_PRODUCT, r::ADDED_TO_CART, r::REACHED_CHECKOUT, r::PURCHASED];
 /// Step names, each the rate of count `i + 1` over count `i`.
 pub const STEPS: [&str; 4] = ["view", "cart", "checkout", "purchase"];
+/// A 95% half-width times this is the detectable effect (2.80 / 1.96 standard errors).
+const DETECTABLE_OVER_Z: f64 = 2.801_585_218_112_968 / 1.959_963_984_540_054;
+
 /// The smallest share of the headline change a reported root cause must explain.
 pub const MIN_EXPLANATORY_POWER: f64 = 0.1;
 
@@ -496,11 +499,22 @@ pub fn localise_steps(
             let mut cause = RootCause::from_found(&table, &found);
             cause.explanatory_power =
                 if headline_lost.abs() > 0.0 { lost * downstream / headline_lost } else { 0.0 };
+            let relative_se = if lost.abs() > 0.0 { found.excess_sd / lost.abs() } else { f64::INFINITY };
+            cause.contribution_interval = super::contribution_interval(cause.explanatory_power, relative_se);
             cause.step = Some(STEPS[k].to_string());
             let key: Vec<(String, String)> = cause.terms.clone().into_iter().collect();
             match merged.get_mut(&key) {
                 Some(existing) => {
                     existing.explanatory_power += cause.explanatory_power;
+                    // Steps' errors are independent: half-widths add in quadrature.
+                    let half =
+                        |c: &RootCause| (c.contribution_interval[1] - c.contribution_interval[0]) / 2.0;
+                    let width = half(existing).hypot(half(&cause));
+                    existing.contribution_interval =
+                        [existing.explanatory_power - width, existing.explanatory_power + width];
+                    if width * (DETECTABLE_OVER_Z) <= existing.explanatory_power.abs() {
+                        existing.status = "finding".into();
+                    }
                     if cause.score > existing.score {
                         existing.score = cause.score;
                         existing.confidence = cause.confidence;
@@ -521,6 +535,7 @@ pub fn localise_steps(
     let mut causes: Vec<RootCause> =
         merged.into_values().filter(|c| c.explanatory_power >= MIN_EXPLANATORY_POWER).collect();
     causes.sort_by(|a, b| b.explanatory_power.total_cmp(&a.explanatory_power));
+    super::findings_first(&mut causes);
     causes
 }
 

@@ -35,6 +35,10 @@ pub struct LeafTable {
     /// Variance the forecast adds, relative to the actual's own: current over baseline
     /// volume for a forecast fitted on a baseline window, 0 for a noiseless forecast.
     pub forecast_noise: f64,
+    /// Per leaf, the evidence weight of the leaf noise model (see [`super::noise`]): its
+    /// Poisson-equivalent counts per unit, 1/(φ + κ·expected). Empty: every weight 1 (rate
+    /// tables, whose binomial variance the localiser weighs element by element).
+    pub weight: Vec<f64>,
 }
 
 impl LeafTable {
@@ -98,6 +102,11 @@ impl LeafTable {
 
     pub fn total(&self) -> (f64, f64) {
         (self.actual.iter().sum(), self.expected.iter().sum())
+    }
+
+    /// Leaf `i`'s evidence weight (1 without a noise model).
+    pub fn weight(&self, i: usize) -> f64 {
+        self.weight.get(i).copied().unwrap_or(1.0)
     }
 
     pub fn has_baseline(&self) -> bool {
@@ -206,6 +215,7 @@ impl RatioLeaves {
             base_expected: Vec::with_capacity(self.codes.len()),
             denominator: self.den_cur.clone(),
             forecast_noise: if n0 > 0.0 { (self.den_cur.iter().sum::<f64>() / n0).min(10.0) } else { 0.0 },
+            weight: Vec::new(),
         };
         for (i, codes) in self.codes.iter().enumerate() {
             let predicted = (global

@@ -9,7 +9,12 @@
 //!   too-narrow one (leaving abnormal leaves outside) both score lower than the true one.
 //!   Layer-by-layer search with a beam (pruning), parsimony (a deeper element must beat its
 //!   parent by a margin), and RiskLoc's greedy removal of explained leaves for several
-//!   simultaneous causes.
+//!   simultaneous causes: a found cause's leaves leave the table, so overlapping causes need
+//!   not combine multiplicatively (on Squeeze B0 the later-injected cause overrides the
+//!   earlier one where they meet, and rescaling the first cause's leaves left a spurious
+//!   deeper "cause" in the overlap). Tables without their own variance are weighed by a
+//!   leaf noise model fitted to them ([`super::noise`]), so significance is judged against
+//!   the table's real noise rather than Poisson's; a single leaf is never a cause.
 //! - [`riskloc`]: RiskLoc (Kalander 2022): deviation scores 2(f−v)/(f+v), a cutoff that
 //!   splits abnormal from normal leaves, deviation-weighted leaf weights, a risk score per
 //!   element combining its abnormal weight share with the ripple-effect residual, an
@@ -27,6 +32,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use super::leaves::{Element, LeafTable};
+use super::noise::NoiseModel;
 
 /// Which localiser to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
@@ -54,10 +60,9 @@ pub struct Settings {
     pub min_llr: f64,
     /// Smallest share of the total change a cause must explain.
     pub min_explanatory_power: f64,
-    /// Variance of actual − expected relative to Poisson, for tables without denominators
-    /// (ratio tables carry their own, element by element): above 1 when the forecast is
-    /// itself noisy, below 1 for binomial counts with a high rate. The log-likelihood
-    /// ratios are divided by it.
+    /// Variance of actual − expected relative to the fitted leaf noise model, for tables
+    /// without denominators (ratio tables carry their own variance, element by element).
+    /// The log-likelihood ratios are divided by it; 1 trusts the fit.
     pub dispersion: f64,
 }
 
@@ -98,28 +103,57 @@ pub struct Found {
     /// Evidence strength as a log-likelihood ratio (all algorithms report it, for the
     /// confidence column).
     pub llr: f64,
+    /// Standard error of the element's excess change (expected × the rest's ratio − actual,
+    /// in the metric's units), by the delta method under the table's noise model.
+    pub excess_sd: f64,
+}
+
+/// Delta-method standard error of `inside.expected × ratio_outside − inside.actual`: the
+/// inside actual's variance plus the inside forecast times the outside ratio's, each side
+/// Poisson in evidence units times the contrast's dispersion, converted back to units.
+fn excess_sd(table: &LeafTable, split: &Split, fallback: f64) -> f64 {
+    let (e_in, e_out) = (split.inside.evidence_expected, split.outside.evidence_expected);
+    if e_in <= 0.0 {
+        return 0.0;
+    }
+    let var_evidence = e_in + if e_out > 0.0 { e_in * e_in / e_out } else { 0.0 };
+    let units_per_evidence = split.inside.expected / e_in;
+    (var_evidence * dispersion(table, split, fallback)).sqrt() * units_per_evidence
 }
 
 /// An element's sums as the localisers compare them; `expected` already recalibrated by the
 /// element's baseline fit when the table has one.
 #[derive(Debug, Clone, Copy, Default)]
 struct Sums {
+    /// In the metric's units: what explanatory power and the reported ratios use.
     actual: f64,
     expected: f64,
     /// The rate's denominator (ratio tables), else 0.
     denominator: f64,
+    /// The same sums in evidence units (each leaf weighted by its noise model's
+    /// [`LeafTable::weight`]): what the likelihood ratio, the direction and the explained-away
+    /// ratios use. Equal to `actual` and `expected` when every weight is 1.
+    evidence_actual: f64,
+    evidence_expected: f64,
+}
+
+impl Sums {
+    fn evidence(&self) -> Sums {
+        Sums { actual: self.evidence_actual, expected: self.evidence_expected, ..*self }
+    }
 }
 
 /// An element's raw sums over its leaves: actual, expected, baseline actual, baseline
-/// expected, denominator. Raw sums add and subtract; calibrated [`Sums`] do not.
-type Raw = [f64; 5];
+/// expected, denominator, weighted actual, weighted expected. Raw sums add and subtract;
+/// calibrated [`Sums`] do not.
+type Raw = [f64; 7];
 
 fn minus(a: Raw, b: Raw) -> Raw {
     std::array::from_fn(|k| a[k] - b[k])
 }
 
 fn add_leaf(acc: &mut Raw, leaf: &Raw) {
-    for k in 0..5 {
+    for k in 0..7 {
         acc[k] += leaf[k];
     }
 }
@@ -142,6 +176,8 @@ impl Split {
             actual: total.actual - inside.actual,
             expected: total.expected - inside.expected,
             denominator: total.denominator - inside.denominator,
+            evidence_actual: total.evidence_actual - inside.evidence_actual,
+            evidence_expected: total.evidence_expected - inside.evidence_expected,
         };
         Split { inside, outside }
     }
@@ -151,6 +187,8 @@ impl Split {
             actual: self.inside.actual + self.outside.actual,
             expected: self.inside.expected + self.outside.expected,
             denominator: self.inside.denominator + self.outside.denominator,
+            evidence_actual: self.inside.evidence_actual + self.outside.evidence_actual,
+            evidence_expected: self.inside.evidence_expected + self.outside.evidence_expected,
         }
     }
 
@@ -159,9 +197,11 @@ impl Split {
     }
 }
 
-/// Poisson log-likelihood ratio of "inside moves by its own ratio" vs "one ratio for all".
+/// Poisson log-likelihood ratio of "inside moves by its own ratio" vs "one ratio for all",
+/// on the evidence sums (a quasi-likelihood when the leaves are weighted by a noise model).
 fn log_likelihood_ratio(split: Split) -> f64 {
     let term = |s: Sums| {
+        let s = s.evidence();
         if s.actual <= 0.0 || s.expected <= 0.0 { 0.0 } else { s.actual * (s.actual / s.expected).ln() }
     };
     (term(split.inside) + term(split.outside) - term(split.total())).max(0.0)
@@ -190,29 +230,110 @@ fn dispersion(table: &LeafTable, split: &Split, fallback: f64) -> f64 {
     binomial * (1.0 + table.forecast_noise)
 }
 
+/// actual / expected in the metric's units.
 fn ratio(s: Sums) -> f64 {
     if s.expected > 0.0 { s.actual / s.expected } else { f64::NAN }
 }
 
+/// actual / expected in evidence units: the ripple-effect ratio as the noise model
+/// estimates it (every leaf's ratio weighted by its precision).
+fn evidence_ratio(s: Sums) -> f64 {
+    ratio(s.evidence())
+}
+
 /// Calibrated sums from raw ones (see [`LeafTable::calibration`]).
 fn sums(table: &LeafTable, raw: Raw) -> Sums {
-    let [actual, expected, base_actual, base_expected, denominator] = raw;
+    let [actual, expected, base_actual, base_expected, denominator, w_actual, w_expected] = raw;
     let factor = if table.has_baseline() { LeafTable::calibration(base_actual, base_expected) } else { 1.0 };
-    Sums { actual, expected: expected * factor, denominator }
+    Sums {
+        actual,
+        expected: expected * factor,
+        denominator,
+        evidence_actual: w_actual,
+        evidence_expected: w_expected * factor,
+    }
 }
 
 fn raw(table: &LeafTable, expected: &[f64], i: usize) -> Raw {
     let (base_actual, base_expected) =
         if table.has_baseline() { (table.base_actual[i], table.base_expected[i]) } else { (0.0, 0.0) };
     let denominator = if table.has_denominator() { table.denominator[i] } else { 0.0 };
-    [table.actual[i], expected[i], base_actual, base_expected, denominator]
+    let w = table.weight(i);
+    [
+        table.actual[i],
+        expected[i],
+        base_actual,
+        base_expected,
+        denominator,
+        w * table.actual[i],
+        w * expected[i],
+    ]
+}
+
+/// Which leaves hold each `dim=value` term, so a parent's children are summed over the
+/// parent's leaves alone rather than the whole table. Leaves with nothing in them (no
+/// actual, forecast, baseline or denominator) are left out: they add nothing to any sum.
+struct TermIndex {
+    live: Vec<usize>,
+    /// Per dimension, per value code, the live leaves with that value.
+    postings: Vec<Vec<Vec<usize>>>,
+}
+
+impl TermIndex {
+    /// The index of the leaves not `removed` (an empty slice: none removed).
+    fn new(table: &LeafTable, removed: &[bool]) -> TermIndex {
+        let mut postings: Vec<Vec<Vec<usize>>> =
+            table.values.iter().map(|v| vec![Vec::new(); v.len()]).collect();
+        let mut live = Vec::new();
+        for i in 0..table.len() {
+            let r = raw(table, &table.expected, i);
+            if removed.get(i).copied().unwrap_or(false) || r[..5].iter().all(|&x| x == 0.0) {
+                continue;
+            }
+            live.push(i);
+            for (d, &v) in table.codes[i].iter().enumerate() {
+                postings[d][v as usize].push(i);
+            }
+        }
+        TermIndex { live, postings }
+    }
+
+    /// The leaves to visit for `parent`: its shortest term's list (all live leaves at the root).
+    fn candidates(&self, parent: &[(usize, u32)]) -> &[usize] {
+        parent
+            .iter()
+            .map(|&(d, v)| self.postings[d][v as usize].as_slice())
+            .min_by_key(|l| l.len())
+            .unwrap_or(&self.live)
+    }
 }
 
 /// Raw sums of every child of `parent` (the parent plus one term on a dimension it does
 /// not name), in one pass over the parent's leaves.
 fn children(table: &LeafTable, expected: &[f64], parent: &[(usize, u32)]) -> Vec<(Element, Raw)> {
-    let mut acc: Vec<Vec<Raw>> = table.values.iter().map(|v| vec![[0.0; 5]; v.len()]).collect();
-    for (i, codes) in table.codes.iter().enumerate() {
+    let all: Vec<usize> = (0..table.len()).collect();
+    children_of(table, expected, parent, &all)
+}
+
+/// [`children`] with the parent's leaves looked up in an index.
+fn indexed_children(
+    table: &LeafTable,
+    expected: &[f64],
+    parent: &[(usize, u32)],
+    index: &TermIndex,
+) -> Vec<(Element, Raw)> {
+    children_of(table, expected, parent, index.candidates(parent))
+}
+
+fn children_of(
+    table: &LeafTable,
+    expected: &[f64],
+    parent: &[(usize, u32)],
+    leaves: &[usize],
+) -> Vec<(Element, Raw)> {
+    let mut acc: Vec<Vec<Raw>> = table.values.iter().map(|v| vec![[0.0; 7]; v.len()]).collect();
+    for &i in leaves {
+        let codes = &table.codes[i];
         if !parent.iter().all(|&(d, v)| codes[d] == v) {
             continue;
         }
@@ -240,7 +361,7 @@ fn children(table: &LeafTable, expected: &[f64], parent: &[(usize, u32)]) -> Vec
 }
 
 fn totals(table: &LeafTable, expected: &[f64]) -> Raw {
-    let mut t = [0.0; 5];
+    let mut t = [0.0; 7];
     for i in 0..table.len() {
         add_leaf(&mut t, &raw(table, expected, i));
     }
@@ -254,7 +375,7 @@ fn direction(total: Sums) -> f64 {
 
 /// Whether an element moves in the table's direction, relative to the rest.
 fn moves_with(split: &Split, dir: f64) -> bool {
-    let (r_in, r_out) = (ratio(split.inside), ratio(split.outside));
+    let (r_in, r_out) = (evidence_ratio(split.inside), evidence_ratio(split.outside));
     if !r_in.is_finite() {
         return false;
     }
@@ -270,59 +391,48 @@ fn explained(split: &Split, original_change: f64) -> f64 {
     if original_change.abs() > 0.0 { excess / original_change } else { 0.0 }
 }
 
-fn element_raw(table: &LeafTable, expected: &[f64], element: &[(usize, u32)]) -> Raw {
-    let mut t = [0.0; 5];
-    for i in (0..table.len()).filter(|&i| table.contains(i, element)) {
-        add_leaf(&mut t, &raw(table, expected, i));
-    }
-    t
+/// Whether an element holds more than one leaf with data. A root cause moves several leaves
+/// by one ratio (the ripple effect); an element of a single leaf (every term of a
+/// four-dimension table named) is that leaf's outlier, which the noise model's tails do not
+/// price: among thousands of leaves one always sits beyond the significance bar.
+fn spans_leaves(table: &LeafTable, index: &TermIndex, element: &[(usize, u32)]) -> bool {
+    index.candidates(element).iter().filter(|&&i| table.contains(i, element)).nth(1).is_some()
 }
 
-/// The table's expected values with every explained element moved like the leaves no found
-/// element covers (its forecast scaled so its ratio equals theirs). Recomputed from the
-/// original forecast after each find, so an element found first is not adjusted towards a
-/// "rest" that still held causes found later; elements that overlap are fitted in turn for
-/// a few rounds (iterative proportional fitting) so each ends at the normal ratio.
-fn explain_away(table: &LeafTable, explained: &[Element]) -> Vec<f64> {
-    let mut normal = [0.0; 5];
-    for i in (0..table.len()).filter(|&i| !explained.iter().any(|e| table.contains(i, e))) {
-        add_leaf(&mut normal, &raw(table, &table.expected, i));
-    }
-    let normal = sums(table, normal);
-    let r_normal = if normal.expected > 0.0 && normal.actual > 0.0 { ratio(normal) } else { 1.0 };
-    let mut expected = table.expected.clone();
-    let rounds = if explained.len() > 1 { 8 } else { 1 };
-    for _ in 0..rounds {
-        for element in explained {
-            let r = ratio(sums(table, element_raw(table, &expected, element)));
-            if !r.is_finite() {
-                continue;
-            }
-            let adjust = r / r_normal;
-            for (i, e) in expected.iter_mut().enumerate() {
-                if table.contains(i, element) {
-                    *e *= adjust;
-                }
-            }
-        }
-    }
-    expected
-}
-
-/// Likelihood-ratio scan with greedy removal (see the module header).
+/// Likelihood-ratio scan with greedy removal (see the module header). A table without its
+/// own variance (no denominators) and no leaf weights of its own is weighed by the noise
+/// model fitted to its leaves ([`NoiseModel::fit`]), refitted each round on the leaves no
+/// cause has explained yet: the first fit still sees the causes' leaves (robustly, but a
+/// cause covering two fifths of the table inflates it), the later ones do not.
 pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
-    let mut expected = table.expected.clone();
-    let original = sums(table, totals(table, &expected));
+    let fit_noise = !table.has_denominator() && table.weight.is_empty();
+    let mut table = table.clone();
+    let original = sums(&table, totals(&table, &table.expected));
     let original_change = original.expected - original.actual;
+    // Both directions (noise elsewhere can hide a drop in the total), but an element moving
+    // against the table's change counts half: of two complements (new vs returning users)
+    // with the same likelihood ratio, the one that fell is the cause. The change is the
+    // table's own, not the residual's once causes are removed: what is left then is mostly
+    // noise, and its direction would halve the next true cause at random.
+    let dir = direction(original);
     let fallback = settings.dispersion();
+    let mut removed = vec![false; table.len()];
     let mut found: Vec<Found> = Vec::new();
-    let mut explained_elements: Vec<Element> = Vec::new();
     while found.len() < settings.max_causes {
-        let total = totals(table, &expected);
-        // Both directions (noise elsewhere can hide a drop in the total), but an element
-        // moving against the table's change counts half: of two complements (new vs
-        // returning users) with the same likelihood ratio, the one that fell is the cause.
-        let dir = direction(sums(table, total));
+        if fit_noise {
+            let (actual, expected): (Vec<f64>, Vec<f64>) = (0..table.len())
+                .filter(|&i| !removed[i])
+                .map(|i| (table.actual[i], table.expected[i]))
+                .unzip();
+            let model = NoiseModel::fit(&actual, &expected);
+            table.weight = table.expected.iter().map(|&e| model.weight(e)).collect();
+        }
+        let table = &table;
+        let index = TermIndex::new(table, &removed);
+        let mut total = [0.0; 7];
+        for &i in &index.live {
+            add_leaf(&mut total, &raw(table, &table.expected, i));
+        }
         let score = |r: Raw| {
             let split = Split::new(table, r, total);
             let llr = log_likelihood_ratio(split) / dispersion(table, &split, fallback);
@@ -331,7 +441,7 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
         };
         // An element already explained is not found twice.
         let mut seen: HashSet<Element> = found.iter().map(|f| f.element.clone()).collect();
-        let mut layer: Vec<(Element, Split, f64)> = children(table, &expected, &[])
+        let mut layer: Vec<(Element, Split, f64)> = indexed_children(table, &table.expected, &[], &index)
             .into_iter()
             .map(|(e, r)| {
                 let (split, llr) = score(r);
@@ -342,7 +452,8 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
         for depth in 1..=settings.max_depth {
             layer.retain(|(e, s, _)| seen.insert(e.clone()) && s.inside.expected > 0.0);
             layer.sort_by(|a, b| b.2.total_cmp(&a.2));
-            if let Some(top) = layer.first() {
+            // The strongest element that is a pattern over leaves, not one leaf.
+            if let Some(top) = layer.iter().find(|(e, _, _)| spans_leaves(table, &index, e)) {
                 let margin = best.as_ref().map(|b| (8.0_f64).max(0.03 * b.2));
                 let better = match (&best, margin) {
                     (None, _) => true,
@@ -359,7 +470,7 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
             let beam: Vec<Element> = layer.iter().take(settings.beam).map(|(e, _, _)| e.clone()).collect();
             layer = beam
                 .iter()
-                .flat_map(|parent| children(table, &expected, parent))
+                .flat_map(|parent| indexed_children(table, &table.expected, parent, &index))
                 .filter(|(e, _)| !seen.contains(e))
                 .map(|(e, r)| {
                     let (split, llr) = score(r);
@@ -378,8 +489,12 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
         if llr < settings.min_llr || excess.abs() < settings.min_explanatory_power * scale {
             break;
         }
-        explained_elements.push(element.clone());
-        expected = explain_away(table, &explained_elements);
+        // The cause's leaves are explained: later rounds judge the rest.
+        for &i in &index.live {
+            if table.contains(i, &element) {
+                removed[i] = true;
+            }
+        }
         found.push(Found {
             element,
             actual: split.inside.actual,
@@ -389,6 +504,7 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
             explanatory_power: ep,
             score: llr,
             llr,
+            excess_sd: excess_sd(table, &split, fallback),
         });
     }
     found
@@ -430,10 +546,14 @@ pub fn riskloc(table: &LeafTable, settings: &Settings) -> Vec<Found> {
     let mut found = Vec::new();
     while found.len() < settings.max_causes {
         let live = |i: usize| !removed[i];
+        let actual: f64 = (0..table.len()).filter(|&i| live(i)).map(|i| table.actual[i]).sum();
+        let expected: f64 = (0..table.len()).filter(|&i| live(i)).map(|i| table.expected[i]).sum();
         let total = Sums {
-            actual: (0..table.len()).filter(|&i| live(i)).map(|i| table.actual[i]).sum(),
-            expected: (0..table.len()).filter(|&i| live(i)).map(|i| table.expected[i]).sum(),
-            denominator: 0.0,
+            actual,
+            expected,
+            evidence_actual: actual,
+            evidence_expected: expected,
+            ..Sums::default()
         };
         let risk = |element: &[(usize, u32)]| -> (f64, Sums) {
             let (mut w_ab, mut w_all, mut s) = (0.0, 0.0, Sums::default());
@@ -445,6 +565,8 @@ pub fn riskloc(table: &LeafTable, settings: &Settings) -> Vec<Found> {
                 }
                 s.actual += table.actual[i];
                 s.expected += table.expected[i];
+                s.evidence_actual += table.actual[i];
+                s.evidence_expected += table.expected[i];
                 members.push(i);
             }
             if w_all <= 0.0 || s.expected <= 0.0 {
@@ -507,6 +629,7 @@ pub fn riskloc(table: &LeafTable, settings: &Settings) -> Vec<Found> {
             ratio_outside: ratio(split.outside),
             score: risk_score,
             llr,
+            excess_sd: excess_sd(table, &split, settings.dispersion()),
         });
     }
     found
@@ -559,6 +682,7 @@ pub fn adtributor(table: &LeafTable, settings: &Settings) -> Vec<Found> {
                 explanatory_power: ep,
                 score: sv,
                 llr,
+                excess_sd: excess_sd(table, &split, settings.dispersion()),
             });
             if cumulative > DIMENSION_EP {
                 break;

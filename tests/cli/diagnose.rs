@@ -40,7 +40,9 @@ fn finds_a_planted_two_term_cause_in_a_leaf_file() {
     .stdout(predicate::str::contains("\"root_causes\""))
     .stdout(predicate::str::contains("\"country\": \"DE\""))
     .stdout(predicate::str::contains("\"device\": \"mobile\""))
-    .stdout(predicate::str::contains("\"explanatory_power\""));
+    .stdout(predicate::str::contains("\"explanatory_power\""))
+    .stdout(predicate::str::contains("\"contribution_interval\""))
+    .stdout(predicate::str::contains("\"status\": \"finding\""));
 }
 
 #[test]

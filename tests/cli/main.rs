@@ -14,4 +14,5 @@ mod plot;
 mod query;
 mod report;
 mod sql;
+mod squeeze_b0;
 mod support;
