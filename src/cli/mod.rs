@@ -239,7 +239,7 @@ mod tests {
             words("dropcase ab srm --counts 10,20 --size=-5x10")
         );
         // The value's own check answers (exit 1), not "unexpected argument '-5'" (exit 2).
-        let err = parse(words("dropcase ab srm --counts 10,20 --size -5x10")).err().expect("a bad size");
+        let err = parse(words("dropcase ab srm --counts 10,20 --size -5x10")).expect_err("a bad size");
         assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
         assert!(err.to_string().contains("-5x10"), "{err}");
         let (_, read) = parse(words("dropcase query trend --metric -inf")).unwrap();
@@ -250,7 +250,7 @@ mod tests {
             words("dropcase report --dir d -o r.html")
         );
         // A genuinely unknown argument is still a usage error.
-        let err = parse(words("dropcase query funnel --nope")).err().expect("fails");
+        let err = parse(words("dropcase query funnel --nope")).expect_err("fails");
         assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
     }
 
