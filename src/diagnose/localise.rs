@@ -399,6 +399,19 @@ fn spans_leaves(table: &LeafTable, index: &TermIndex, element: &[(usize, u32)]) 
     index.candidates(element).iter().filter(|&&i| table.contains(i, element)).nth(1).is_some()
 }
 
+/// The log-likelihood ratio a single leaf needs to count as a cause: as significant on its
+/// own among `leaves` candidates (Bonferroni) as `min_llr` makes one element. 2·LLR is
+/// asymptotically χ²₁, so the bar is z²/2 at z = Φ⁻¹(1 − p/(2·leaves)), p the two-sided
+/// p-value of `min_llr`. A table of a dozen cells (a user's country × device) still names
+/// the one cell that moved; among 21,600 forecast leaves an outlier has to be far out.
+fn single_leaf_bar(min_llr: f64, leaves: usize) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let normal = Normal::standard();
+    let p = 2.0 * normal.sf((2.0 * min_llr).sqrt());
+    let z = -normal.inverse_cdf(p / (2.0 * leaves.max(1) as f64));
+    if z.is_finite() { z * z / 2.0 } else { f64::INFINITY }
+}
+
 /// Likelihood-ratio scan with greedy removal (see the module header). A table without its
 /// own variance (no denominators) and no leaf weights of its own is weighed by the noise
 /// model fitted to its leaves ([`NoiseModel::fit`]), refitted each round on the leaves no
@@ -429,6 +442,7 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
         }
         let table = &table;
         let index = TermIndex::new(table, &removed);
+        let single_leaf_bar = single_leaf_bar(settings.min_llr, index.live.len());
         let mut total = [0.0; 7];
         for &i in &index.live {
             add_leaf(&mut total, &raw(table, &table.expected, i));
@@ -452,8 +466,11 @@ pub fn scan(table: &LeafTable, settings: &Settings) -> Vec<Found> {
         for depth in 1..=settings.max_depth {
             layer.retain(|(e, s, _)| seen.insert(e.clone()) && s.inside.expected > 0.0);
             layer.sort_by(|a, b| b.2.total_cmp(&a.2));
-            // The strongest element that is a pattern over leaves, not one leaf.
-            if let Some(top) = layer.iter().find(|(e, _, _)| spans_leaves(table, &index, e)) {
+            // The strongest element that is a pattern over leaves, or a single leaf strong
+            // enough to stand out among all of them.
+            if let Some(top) =
+                layer.iter().find(|(e, _, llr)| *llr >= single_leaf_bar || spans_leaves(table, &index, e))
+            {
                 let margin = best.as_ref().map(|b| (8.0_f64).max(0.03 * b.2));
                 let better = match (&best, margin) {
                     (None, _) => true,

@@ -149,3 +149,32 @@ fn one_column_for_two_measures_is_a_user_error_naming_both_flags() {
         ),
     );
 }
+
+/// A table with no third dimension: the one cell that moved is itself a leaf. It is named,
+/// not widened to its country (whose other devices did not move).
+#[test]
+fn names_a_single_cell_of_a_two_dimension_table() {
+    let sb = Sandbox::new();
+    let mut csv = String::from("country,device,actual,expected\n");
+    for country in ["US", "DE", "FR", "GB"] {
+        for device in ["mobile", "desktop", "tablet"] {
+            let actual = if country == "DE" && device == "mobile" { 500 } else { 1000 };
+            csv.push_str(&format!("{country},{device},{actual},1000\n"));
+        }
+    }
+    std::fs::write(sb.join("cells.csv"), csv).unwrap();
+    let json = json_of(&mut sb.cmd(&[
+        "diagnose",
+        "--leaves",
+        "cells.csv",
+        "--actual",
+        "actual",
+        "--expected",
+        "expected",
+        "--format",
+        "json",
+    ]));
+    let causes = json["root_causes"].as_array().unwrap();
+    assert_eq!(causes.len(), 1, "{json}");
+    assert_eq!(causes[0]["terms"], serde_json::json!({"country": "DE", "device": "mobile"}), "{json}");
+}
