@@ -32,7 +32,7 @@ pub enum DataFileError {
     Empty { path: PathBuf },
     #[error("{}: not a readable Parquet file ({why}); {}", .path.display(), HOW)]
     Damaged { path: PathBuf, why: String },
-    #[error("{}: no .parquet files in this folder", .path.display())]
+    #[error("{}: no .parquet files in this folder or in its key=value partition folders", .path.display())]
     NoParquet { path: PathBuf },
     #[error("{}: cannot read ({source})", .path.display())]
     Io { path: PathBuf, source: std::io::Error },
@@ -292,21 +292,26 @@ pub fn check_parquet(path: &Path) -> Result<(), DataFileError> {
 }
 
 /// Every `*.parquet` file under `dir` (Hive partitions are folders of folders).
+/// The Parquet files of a folder: its own, and those of its Hive partitions (`key=value`
+/// folders, at any depth). Other folders, symbolic links to folders and hidden entries are
+/// not entered, so `--data /` or `--data ~` answers at once instead of walking the disk.
 fn parquet_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DataFileError> {
     let io = |source| DataFileError::Io { path: dir.to_path_buf(), source };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut entries: Vec<(PathBuf, bool)> = std::fs::read_dir(dir)
         .map_err(io)?
-        .map(|e| e.map(|e| e.path()))
+        .map(|e| e.and_then(|e| Ok((e.path(), e.file_type()?.is_dir()))))
         .collect::<Result<_, _>>()
         .map_err(io)?;
     entries.sort();
-    for path in entries {
+    for (path, is_dir) in entries {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         if name.starts_with('.') || name.starts_with('_') {
             continue;
         }
-        if path.is_dir() {
-            parquet_files(&path, out)?;
+        if is_dir {
+            if name.contains('=') {
+                parquet_files(&path, out)?;
+            }
         } else if path.extension().is_some_and(|e| e == "parquet" || e == "pq") {
             out.push(path);
         }

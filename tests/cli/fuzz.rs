@@ -290,6 +290,21 @@ fn flags_of(path: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// The names of the positional arguments of the subcommand `path` names, as messages
+/// spell them (`p_values` → `p-values`).
+fn positional_names(path: &[&str]) -> Vec<String> {
+    let mut command = dropcase::cli::Cli::command();
+    command.build();
+    let mut current = &command;
+    for name in path {
+        match current.find_subcommand(name) {
+            Some(sub) => current = sub,
+            None => return Vec::new(),
+        }
+    }
+    current.get_positionals().map(|a| a.get_id().as_str().replace('_', "-")).collect()
+}
+
 fn subcommand_path(args: &[String]) -> Vec<&str> {
     let first = args[0].as_str();
     match first {
@@ -340,6 +355,13 @@ fn value_case(rng: &mut ChaCha8Rng, fx: &Fixtures, dir: &Path) -> (Vec<String>, 
         if value.chars().count() <= 60 && !value.trim().is_empty() {
             named.push(value.clone());
         }
+        if value.starts_with("--") {
+            // Read as a flag of its own: clap names it as an unexpected argument.
+            named.push("unexpected argument".into());
+        }
+        if value.is_empty() {
+            named.push("a value is required".into());
+        }
         match args.iter().position(|a| *a == flag) {
             Some(i) if i + 1 < args.len() => args[i + 1] = value,
             _ if rng.random_bool(0.5) => args.push(format!("{flag}={value}")),
@@ -357,6 +379,11 @@ fn value_case(rng: &mut ChaCha8Rng, fx: &Fixtures, dir: &Path) -> (Vec<String>, 
         }
         named.push(args[i].clone());
         named.push("invalid value".into());
+        // The flag whose value this was, or the argument's own name (`p-values`, `query`).
+        if i > 0 && args[i - 1].starts_with("--") {
+            named.push(args[i - 1].trim_start_matches('-').to_string());
+        }
+        named.extend(positional_names(&subcommand_path(&args)));
         // A word in a subcommand's place is a usage error clap words its own way.
         named.push("unexpected argument".into());
         named.push("unrecognized subcommand".into());

@@ -413,3 +413,20 @@ fn negative_values_are_bad_values_on_every_command() {
     }
     assert!(!sandbox.join("x").exists());
 }
+
+/// Found by the fuzz run: `--data /` walked the whole disk (over 20 s) looking for Parquet
+/// files. Only `key=value` partition folders are entered, so a folder that is no dataset is
+/// refused at once, naming it.
+#[test]
+fn a_folder_that_is_no_dataset_is_not_walked() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.join("home/projects/old")).unwrap();
+    std::fs::write(sb.join("home/projects/old/notes.parquet"), b"not really").unwrap();
+    let out = sb.cmd(&["query", "funnel", "--data", "home"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("home: no .parquet files in this folder or in its key=value partition folders"),
+        "{stderr}"
+    );
+}
