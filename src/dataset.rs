@@ -323,6 +323,17 @@ impl Dataset {
         baseline: Option<Window>,
         current: Option<Window>,
     ) -> anyhow::Result<(Window, Window)> {
+        // A window the brief supplied is named as coming from it (a damaged `drill.toml` is
+        // then found where it is).
+        let brief_label = |label: &str, given: bool| {
+            if given || self.brief.is_none() {
+                label.to_string()
+            } else {
+                format!("{label} (from {})", self.origin.join(files::BRIEF).display())
+            }
+        };
+        let (baseline_label, current_label) =
+            (brief_label("baseline", baseline.is_some()), brief_label("current", current.is_some()));
         let (baseline, current) = match (baseline, current, &self.brief) {
             (Some(b), Some(c), _) => (b, c),
             (b, c, Some(brief)) => (b.unwrap_or(brief.baseline), c.unwrap_or(brief.current)),
@@ -338,8 +349,8 @@ impl Dataset {
                 (b.unwrap_or(Window::new(before - span, before)), current)
             }
         };
-        self.check_window("baseline", &baseline)?;
-        self.check_window("current", &current)?;
+        self.check_window(&baseline_label, &baseline)?;
+        self.check_window(&current_label, &current)?;
         Ok((baseline, current))
     }
 }

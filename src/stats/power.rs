@@ -151,10 +151,15 @@ impl Plan {
         let n = self.sample_size_exact(mde, power)?;
         // Too small an effect needs more users than exist (1e-300 needs ~1e600 of them).
         if !(n.is_finite() && n.ceil() <= MAX_COUNT as f64) {
+            // With a mean, the effect is small relative to the sd: name both.
+            let against = match self.design {
+                Design::Mean { sd, .. } => format!(" against an sd of {sd:e} (--sd)"),
+                Design::Proportion { .. } => String::new(),
+            };
             return Err(StatsError::Invalid {
                 arg: "mde",
                 message: format!(
-                    "detecting an effect of {mde:e} needs more than {MAX_COUNT} (10^12) users per arm; plan for a larger effect"
+                    "detecting an effect of {mde:e}{against} needs more than {MAX_COUNT} (10^12) users per arm; plan for a larger effect"
                 ),
             });
         }
