@@ -581,51 +581,18 @@ fn state_case(rng: &mut ChaCha8Rng, fx: &Fixtures, dir: &Path) -> (Vec<String>, 
 
 fn setup(sandbox: &Sandbox) -> Fixtures {
     let root = sandbox.path().to_path_buf();
-    let run = |args: &[&str]| {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let run = |line: &str| {
+        let args = argv(line);
         let (code, _, _, stderr) = run_in(&root, &args);
         assert_eq!(code, Some(0), "fixture command {args:?} failed: {stderr}");
     };
-    run(&[
-        "drill",
-        "start",
-        "--scenario",
-        "app_release_bug",
-        "--seed",
-        "3",
-        "--sessions",
-        "20000",
-        "--dir",
-        "drill",
-    ]);
-    run(&[
-        "drill",
-        "start",
-        "--scenario",
-        "app_release_bug",
-        "--seed",
-        "3",
-        "--sessions",
-        "20000",
-        "--dir",
-        "answered",
-    ]);
-    run(&["query", "funnel", "--data", "answered"]);
-    run(&["drill", "answer", "--dir", "answered", "--cause", "release_bug", "--where", "platform=android"]);
-    run(&[
-        "drill",
-        "start",
-        "--scenario",
-        "bot_swarm",
-        "--seed",
-        "4",
-        "--sessions",
-        "20000",
-        "--dir",
-        "other",
-    ]);
-    run(&["drill", "answer", "--dir", "other", "--cause", "bot_traffic"]);
-    run(&["exp", "start", "--seed", "3", "--users", "4000", "--dir", "exp"]);
+    run("drill start --scenario app_release_bug --seed 3 --sessions 20000 --dir drill");
+    run("drill start --scenario app_release_bug --seed 3 --sessions 20000 --dir answered");
+    run("query funnel --data answered");
+    run("drill answer --dir answered --cause release_bug --where platform=android");
+    run("drill start --scenario bot_swarm --seed 4 --sessions 20000 --dir other");
+    run("drill answer --dir other --cause bot_traffic");
+    run("exp start --seed 3 --users 4000 --dir exp");
     let mut scenarios: Vec<(String, String)> =
         std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
             .unwrap()
