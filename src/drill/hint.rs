@@ -12,7 +12,7 @@ use crate::diagnose::{Algorithm, Settings};
 use crate::generate::Truth;
 use crate::generate::check::two_proportion_p;
 use crate::output::{p_value, pct, signed_pct};
-use crate::scenario::{Family, Group, Stage};
+use crate::scenario::{Group, Stage};
 
 use super::evidence::{self, Totals};
 
@@ -37,12 +37,7 @@ pub fn dimension_to_cut(truth: &Truth) -> &str {
     if let Some((dim, _)) = truth.segment.iter().next() {
         return dim;
     }
-    match truth.family {
-        Family::LatencyRegression => "device",
-        Family::NewReturningMix => "user_type",
-        Family::LowIntentCampaign | Family::HighIntentChannelEnd | Family::BotTraffic => "traffic_source",
-        _ => "platform",
-    }
+    truth.family.def().hint_by.as_deref().unwrap_or("platform")
 }
 
 /// The dimension the engine's reading of the data points at: the top localised cause's
