@@ -982,7 +982,7 @@ mod tests {
                     let o = onsets.entry(name.clone()).or_default();
                     o.0 += usize::from(off.is_some_and(|x| x.abs() <= 1));
                     o.1 += 1;
-                    if !off.is_some_and(|x| x.abs() <= 1) {
+                    if off.is_none_or(|x| x.abs() > 1) {
                         eprintln!(
                             "ONSET {name} seed {}: truth {}, found {:?}",
                             1000 + seed,

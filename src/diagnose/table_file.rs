@@ -145,13 +145,11 @@ fn read_csv(path: &Path, columns: &Columns) -> Result<LeafFile> {
     build(path, columns, &dims, &measures, rows.len(), measure, dim)
 }
 
-/// The dimension columns and the (flag, column) of each measure, checked against the file's
-/// column names.
-fn resolve<'c>(
-    path: &Path,
-    names: &[String],
-    columns: &'c Columns,
-) -> Result<(Vec<String>, Vec<(&'static str, &'c str)>)> {
+/// (flag, column) of each measure: `("--actual", "real")`.
+type Measures<'c> = Vec<(&'static str, &'c str)>;
+
+/// The dimension columns and the measures, checked against the file's column names.
+fn resolve<'c>(path: &Path, names: &[String], columns: &'c Columns) -> Result<(Vec<String>, Measures<'c>)> {
     if names.is_empty() || names.iter().all(String::is_empty) {
         bail!("--leaves: {} has no columns (is it empty?)", path.display());
     }
