@@ -8,7 +8,9 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 
-use crate::diagnose::drill::{DrillDiagnosis, Metric, diagnose_drill};
+use crate::diagnose::drill::{DrillDiagnosis, Metric, diagnose_drill_with_events};
+use crate::diagnose::events::{self, ChangeLog};
+use crate::diagnose::onset::Onset;
 use crate::diagnose::table_file::{self, Columns, LeafFile};
 use crate::diagnose::{Algorithm, RootCause, Settings, localise_table};
 use crate::output::{self, Fit, Format, number, p_value, pct, signed_pct};
@@ -46,6 +48,11 @@ pub struct DiagnoseArgs {
     /// Deepest combination of terms searched.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=5))]
     pub max_depth: u8,
+    /// A CSV of timestamped changes (releases, flags, campaigns, incidents) to rank against
+    /// the cause: columns time (or date), description, optionally scope (`dim=value,...`,
+    /// empty for everyone) and end. On a drill they are ranked with its context logs.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -58,6 +65,9 @@ struct LeafDiagnosis<'a> {
     algorithm: Algorithm,
     verdict: String,
     root_causes: &'a [RootCause],
+    /// With `--events`: the events ranked by scope (a leaf table has no dates to match).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change_log: Option<ChangeLog>,
 }
 
 pub fn run(args: DiagnoseArgs) -> Result<()> {
@@ -86,6 +96,15 @@ pub fn run(args: DiagnoseArgs) -> Result<()> {
             }
             None => "no localised cause: no element moves beyond normal variation".into(),
         };
+        let change_log = match &args.events {
+            Some(file) => {
+                let logged = events::read_events_file(file, &table.dims)?;
+                let (core, segment) =
+                    causes.first().map(|c| (c.terms.clone(), c.segment())).unwrap_or_default();
+                Some(events::rank(&logged, &core, &segment, None))
+            }
+            None => None,
+        };
         let result = LeafDiagnosis {
             leaves: table.len(),
             actual,
@@ -93,18 +112,27 @@ pub fn run(args: DiagnoseArgs) -> Result<()> {
             algorithm: args.algorithm,
             verdict,
             root_causes: &causes,
+            change_log,
         };
         return super::emit(&match args.format {
             Format::Json => output::json(&result),
             Format::Csv => causes_csv(&causes),
             Format::Table => format!(
-                "{} leaves: actual {} vs expected {} ({})\n{}\n\n{}",
+                "{} leaves: actual {} vs expected {} ({})\n{}\n\n{}{}",
                 table.len(),
                 if rates.is_some() { pct(actual) } else { number(actual) },
                 if rates.is_some() { pct(expected) } else { number(expected) },
                 signed_pct(actual / expected - 1.0),
                 result.verdict,
-                causes_table(&causes)
+                causes_table(&causes),
+                result
+                    .change_log
+                    .as_ref()
+                    .map(|log| format!(
+                        "\n\nChange log (by scope; a leaf table has no dates)\n{}",
+                        change_log_text(log)
+                    ))
+                    .unwrap_or_default()
             ),
         });
     }
@@ -112,7 +140,15 @@ pub fn run(args: DiagnoseArgs) -> Result<()> {
         Some(dir) => dir.clone(),
         None => crate::drill::current_drill_dir()?,
     };
-    let diagnosis = diagnose_drill(&dir, args.metric, args.algorithm, &settings)?;
+    let extra = match &args.events {
+        Some(file) => {
+            let dims: Vec<String> =
+                crate::schema::sessions::DIMENSIONS.iter().map(|d| d.to_string()).collect();
+            events::read_events_file(file, &dims)?
+        }
+        None => Vec::new(),
+    };
+    let diagnosis = diagnose_drill_with_events(&dir, args.metric, args.algorithm, &settings, extra)?;
     super::emit(&match args.format {
         Format::Json => output::json(&diagnosis),
         Format::Csv => causes_csv(&diagnosis.root_causes),
@@ -239,9 +275,59 @@ fn drill_text(d: &DrillDiagnosis) -> String {
         ]);
     }
     out.push_str(&format!(
-        "{steps}\n\n4. Root causes\n{}\n\n{}\n",
+        "{steps}\n\n4. Root causes\n{}\n\n5. When it began\n{}\n\n6. Change log (against {})\n{}\n\n{}\n",
         causes_table(&d.root_causes),
+        output::prose(&format!("   {}", onset_text(d.onset.as_ref()))),
+        d.change_log.matched_against,
+        change_log_text(&d.change_log),
         output::prose(&format!("Verdict: {}", d.verdict))
     ));
     out
+}
+
+/// One line: when the change began.
+pub fn onset_text(onset: Option<&Onset>) -> String {
+    match onset {
+        None => "no onset: the daily series shows no step in the direction of the change".into(),
+        Some(o) => format!(
+            "onset {} (95% interval {} – {}): level {} → {} of its reference{}, evidence {:.0} (2·LLR)",
+            o.date,
+            o.interval[0],
+            o.interval[1],
+            pct(o.level_before),
+            pct(o.level_after),
+            if o.new_segment { " (new segment: before taken as its reference)" } else { "" },
+            o.evidence
+        ),
+    }
+}
+
+fn change_log_text(log: &ChangeLog) -> String {
+    if log.events.is_empty() {
+        return "   no logged changes".into();
+    }
+    let mut table = output::FitTable::new(&[
+        ("#", Fit::Keep),
+        ("time", Fit::Keep),
+        ("change", Fit::Wrap),
+        ("scope", Fit::Wrap),
+        ("scope match", Fit::Drop(2)),
+        ("time match", Fit::Drop(1)),
+        ("score", Fit::Keep),
+    ]);
+    for (i, e) in log.events.iter().enumerate() {
+        table.add_row(vec![
+            (i + 1).to_string(),
+            e.event.time.clone(),
+            e.event.description.clone(),
+            e.event.scope_label(),
+            e.scope_match.clone(),
+            match e.days_from_onset {
+                Some(d) if d != 0 => format!("{} ({d:+} d)", e.time_match),
+                _ => e.time_match.clone(),
+            },
+            format!("{:.2}", e.score),
+        ]);
+    }
+    format!("{table}\n{}", output::prose(&format!("Change log: {}", log.verdict)))
 }

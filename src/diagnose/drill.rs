@@ -13,7 +13,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use polars::prelude::{
-    DataType, Expr, Float64Chunked, LazyFrame, PolarsResult, StringChunked, as_struct, col, len, lit,
+    DataType, Expr, Float64Chunked, Int32Chunked, LazyFrame, PolarsResult, StringChunked, as_struct, col,
+    len, lit, when,
 };
 use serde::Serialize;
 
@@ -22,8 +23,10 @@ use crate::schema::{files, rollup as r, sessions as s};
 use crate::stats::Alternative;
 use crate::stats::proportion::{Counts, two_proportion_test};
 
+use super::events::{self, ChangeLog, Event};
 use super::leaves::{NULL_VALUE, RatioLeaves};
 use super::localise::{self, Algorithm, Settings};
+use super::onset::{self, Onset};
 use super::{LeafTable, RootCause};
 
 /// Funnel counts in order: sessions, viewed, carted, checked out, purchased.
@@ -453,6 +456,11 @@ pub struct DrillDiagnosis {
     pub kind: String,
     pub root_causes: Vec<RootCause>,
     pub algorithm: Algorithm,
+    /// When the change began: the top root cause's onset, or with no localised cause the
+    /// headline's (of the mix segment for a mix shift).
+    pub onset: Option<Onset>,
+    /// The context logs (and `--events`) ranked against the top cause's segment and onset.
+    pub change_log: ChangeLog,
 }
 
 impl DrillDiagnosis {
@@ -546,6 +554,22 @@ pub fn diagnose_drill(
     algorithm: Algorithm,
     settings: &Settings,
 ) -> Result<DrillDiagnosis> {
+    diagnose_drill_with_events(dir, metric, algorithm, settings, Vec::new())
+}
+
+/// The drill's dimension values, for reading scopes of logged changes.
+pub fn dimension_values(leaves: &FunnelLeaves) -> BTreeMap<String, Vec<String>> {
+    leaves.dims.iter().cloned().zip(leaves.values.iter().cloned()).collect()
+}
+
+/// [`diagnose_drill`], ranking `extra_events` (a user's `--events`) with the context logs.
+pub fn diagnose_drill_with_events(
+    dir: &Path,
+    metric: Metric,
+    algorithm: Algorithm,
+    settings: &Settings,
+    extra_events: Vec<Event>,
+) -> Result<DrillDiagnosis> {
     let brief = Brief::read(dir)?;
     let leaves = funnel_leaves(dir, &brief)?;
     let (b, c) = leaves.totals();
@@ -596,7 +620,42 @@ pub fn diagnose_drill(
         ("none", "no localised cause: no segment moves beyond normal variation".to_string())
     };
     // A mix shift has no localised cause by definition.
-    let root_causes = if kind == "mix" { Vec::new() } else { root_causes };
+    let mut root_causes = if kind == "mix" { Vec::new() } else { root_causes };
+    for cause in &mut root_causes {
+        let segment = cause.segment();
+        // A cause found at several steps may rise at one (`change_inside` is its first
+        // step's); it explains the headline's change, so its series moves with the headline.
+        let direction = if (v1 < v0) == (cause.explanatory_power >= 0.0) { -1.0 } else { 1.0 };
+        cause.onset =
+            segment_onset(dir, &brief, &segment, &cause.terms, cause_steps(cause, metric), direction)?;
+    }
+    // What the change log is matched against: the top cause, else the mix segment or everyone.
+    let (core, segment, onset) = match root_causes.first() {
+        Some(top) => (top.terms.clone(), top.segment(), top.onset.clone()),
+        None => {
+            let segment: BTreeMap<String, String> = match mix_dominant {
+                Some(m) if kind == "mix" => m
+                    .top_mix_segment
+                    .split_once('=')
+                    .map(|(d, v)| (d.to_string(), v.to_string()))
+                    .into_iter()
+                    .collect(),
+                _ => BTreeMap::new(),
+            };
+            let direction = if v1 < v0 { -1.0 } else { 1.0 };
+            // A mix shift shows in the segment's share of sessions; any other change in the
+            // metric of everyone.
+            let onset = if segment.is_empty() {
+                segment_onset(dir, &brief, &segment, &segment, (steps[0], last), direction)?
+            } else {
+                share_onset(dir, &segment, m_share_direction(&mix_dominant))?
+            };
+            (segment.clone(), segment, onset)
+        }
+    };
+    let mut logged = events::drill_events(dir, &dimension_values(&leaves))?;
+    logged.extend(extra_events);
+    let change_log = events::rank(&logged, &core, &segment, onset.as_ref());
     Ok(DrillDiagnosis {
         metric: metric.name().to_string(),
         baseline: brief.baseline,
@@ -613,7 +672,115 @@ pub fn diagnose_drill(
         kind: kind.to_string(),
         root_causes,
         algorithm,
+        onset,
+        change_log,
     })
+}
+
+/// The funnel steps (first, last) a cause shows at: `checkout`, or `view+cart`.
+fn cause_steps(cause: &RootCause, metric: Metric) -> (usize, usize) {
+    let named: Vec<usize> = cause
+        .step
+        .as_deref()
+        .unwrap_or("")
+        .split('+')
+        .filter_map(|n| STEPS.iter().position(|s| *s == n))
+        .collect();
+    let steps = if named.is_empty() { metric.steps() } else { named };
+    (*steps.iter().min().expect("steps"), *steps.iter().max().expect("steps"))
+}
+
+/// The direction the mix segment's share moved in (a campaign's traffic grows).
+fn m_share_direction(mix: &Option<&MixVsRate>) -> f64 {
+    mix.map(|m| if m.top_mix_share_change < 0.0 { -1.0 } else { 1.0 }).unwrap_or(1.0)
+}
+
+/// `dim = value` on a rollup dimension (missing values read as [`NULL_VALUE`]).
+fn term_is(dim: &str, value: &str) -> Expr {
+    col(dim).cast(DataType::String).fill_null(lit(NULL_VALUE)).eq(lit(value.to_string()))
+}
+
+fn all_terms<'a>(terms: impl Iterator<Item = (&'a String, &'a String)>) -> Expr {
+    terms.fold(lit(true), |acc, (d, v)| acc.and(term_is(d, v)))
+}
+
+/// Per day of the rollup: (day, segment's numerator and denominator, the parent's), where the
+/// parent is what shares the segment's implied terms (`implied`), the segment everything
+/// that also has its own terms.
+fn daily_counts(
+    dir: &Path,
+    segment: &BTreeMap<String, String>,
+    core: &BTreeMap<String, String>,
+    num: &str,
+    den: &str,
+) -> Result<Vec<(NaiveDate, [f64; 4])>> {
+    let implied = segment.iter().filter(|(d, _)| !core.contains_key(*d));
+    let parent = all_terms(implied);
+    let inside = all_terms(core.iter());
+    let masked = |c: &str, name: &str| {
+        when(inside.clone()).then(col(c).cast(DataType::Float64)).otherwise(lit(0.0)).sum().alias(name)
+    };
+    let df = scan(dir, files::ROLLUP, "rollup")?
+        .filter(parent)
+        .group_by([col(s::DATE).cast(DataType::Int32).alias("day")])
+        .agg([
+            masked(num, "in_num"),
+            masked(den, "in_den"),
+            col(num).cast(DataType::Float64).sum().alias("all_num"),
+            col(den).cast(DataType::Float64).sum().alias("all_den"),
+        ])
+        .sort(["day"], Default::default())
+        .collect()
+        .with_context(|| format!("cannot aggregate the rollup of {} by day", dir.display()))?;
+    let day: &Int32Chunked = df.column("day")?.i32()?;
+    let get = |name: &str| -> Result<&Float64Chunked> { Ok(df.column(name)?.f64()?) };
+    let (a, b, c, d) = (get("in_num")?, get("in_den")?, get("all_num")?, get("all_den")?);
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+    Ok((0..df.height())
+        .filter_map(|i| {
+            let date = epoch + chrono::Duration::days(i64::from(day.get(i)?));
+            Some((date, [a.get(i)?, b.get(i)?, c.get(i)?, d.get(i)?]))
+        })
+        .collect())
+}
+
+/// When the change of `segment` (its own terms `core`, the rest implied) at funnel steps
+/// `first..=last` began: its daily successes against its reference's rate that day (the
+/// parent's other leaves; for everyone, the rate itself). A segment without baseline traffic
+/// (a new app version) starts at its reference's level.
+fn segment_onset(
+    dir: &Path,
+    brief: &Brief,
+    segment: &BTreeMap<String, String>,
+    core: &BTreeMap<String, String>,
+    (first, last): (usize, usize),
+    direction: f64,
+) -> Result<Option<Onset>> {
+    let days = daily_counts(dir, segment, core, COUNTS[last + 1], COUNTS[first])?;
+    let everyone = core.is_empty();
+    let series: Vec<onset::Day> = days
+        .iter()
+        .map(|(date, [x, n, px, pn])| {
+            let reference = if everyone { 1.0 } else { rate(px - x, pn - n) };
+            let expected = if reference.is_finite() { n * reference } else { 0.0 };
+            onset::Day { date: *date, observed: *x, expected }
+        })
+        .collect();
+    let new_segment = !everyone
+        && days.iter().filter(|(d, _)| brief.baseline.contains(*d)).all(|(_, [_, n, _, _])| *n <= 0.0);
+    Ok(onset::detect(&series, direction, new_segment))
+}
+
+/// When a mix shift began: the segment's daily sessions against everyone's (its share).
+fn share_onset(dir: &Path, segment: &BTreeMap<String, String>, direction: f64) -> Result<Option<Onset>> {
+    // Segment sessions over all sessions: numerator and denominator both the sessions count,
+    // masked to the segment in the numerator.
+    let days = daily_counts(dir, segment, segment, COUNTS[0], COUNTS[0])?;
+    let series: Vec<onset::Day> = days
+        .iter()
+        .map(|(date, [x, _, _, pn])| onset::Day { date: *date, observed: *x, expected: *pn })
+        .collect();
+    Ok(onset::detect(&series, direction, false))
 }
 
 #[cfg(test)]
@@ -780,6 +947,8 @@ mod tests {
         let sessions: Option<u64> = std::env::var("DIAGNOSE_SESSIONS").ok().and_then(|s| s.parse().ok());
         let only = std::env::var("DIAGNOSE_ONLY").ok();
         let mut tally: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        let mut onsets: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut ranks: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
         for scenario in crate::scenario::catalogue::all().expect("catalogue") {
             let name = scenario.name.clone();
             if only.as_ref().is_some_and(|o| !o.split(',').any(|n| n == name)) {
@@ -807,6 +976,46 @@ mod tests {
                 };
                 let hit = d.agrees_with(&truth);
                 family_hits += usize::from(hit);
+                // Onset: within a day of the truth's start (noise has none to find).
+                if truth.family != crate::scenario::Family::Noise {
+                    let off = d.onset.as_ref().map(|o| (o.date - truth.start).num_days());
+                    let o = onsets.entry(name.clone()).or_default();
+                    o.0 += usize::from(off.is_some_and(|x| x.abs() <= 1));
+                    o.1 += 1;
+                    if off.is_none_or(|x| x.abs() > 1) {
+                        eprintln!(
+                            "ONSET {name} seed {}: truth {}, found {:?}",
+                            1000 + seed,
+                            truth.start,
+                            d.onset.as_ref().map(|o| (o.date, o.interval))
+                        );
+                    }
+                }
+                // The change log: where the cause left an entry, is it ranked first?
+                if let Some(position) =
+                    d.change_log.events.iter().position(|e| is_true_entry(&e.event, &truth))
+                {
+                    let r = ranks.entry(name.clone()).or_default();
+                    r.0 += usize::from(position == 0);
+                    r.1 += 1;
+                    r.2 += usize::from(
+                        d.change_log.points_to.as_ref().is_some_and(|p| is_true_entry(&p.event, &truth)),
+                    );
+                    if position != 0 {
+                        eprintln!(
+                            "RANK {name} seed {}: true entry at {} of {}; first {:?}",
+                            1000 + seed,
+                            position + 1,
+                            d.change_log.events.len(),
+                            d.change_log.events.first().map(|e| (
+                                &e.event.description,
+                                &e.scope_match,
+                                &e.time_match,
+                                e.score
+                            ))
+                        );
+                    }
+                }
                 if !hit {
                     eprintln!(
                         "MISS {name} seed {}: truth {:?}, top {:?}",
@@ -824,6 +1033,37 @@ mod tests {
         }
         for (kind, (hits, total)) in tally {
             eprintln!("{kind}: {hits}/{total} = {:.3}", hits as f64 / total as f64);
+        }
+        for (name, (hits, total)) in &onsets {
+            eprintln!("onset within a day: {name} {hits}/{total}");
+        }
+        for (name, (first, total, pointed)) in &ranks {
+            eprintln!("true change-log entry first: {name} {first}/{total} (pointed to: {pointed})");
+        }
+    }
+
+    /// Whether `event` is the context-log entry the truth's cause wrote (see
+    /// `generate::context`): the broken version's release, the web deploy or config change or
+    /// campaign of the cause's family on the day it began.
+    fn is_true_entry(event: &Event, truth: &crate::generate::Truth) -> bool {
+        use crate::scenario::Family as F;
+        let table = event.source.split(':').next().unwrap_or("");
+        match truth.family {
+            F::ReleaseBug | F::TrackingLoss => {
+                table == "context/releases.csv"
+                    && truth
+                        .segment
+                        .get(s::APP_VERSION)
+                        .is_some_and(|v| event.scope.get(s::APP_VERSION) == Some(v))
+            }
+            F::BrowserBug => table == "context/releases.csv" && event.date == truth.start,
+            F::UiStepChange | F::DefinitionChange | F::PriceChange => {
+                table == "context/config_changes.csv" && event.date == truth.start
+            }
+            F::LowIntentCampaign | F::HighIntentChannelEnd | F::HolidayHangover => {
+                table == "context/marketing.csv" && event.date == truth.start
+            }
+            _ => false,
         }
     }
 }

@@ -225,7 +225,18 @@ pub fn hint(dir: &Path, brief: &Brief, truth: &Truth, stage: usize) -> anyhow::R
                     "ask whether anything changed at all: is any segment or step outside its normal variation?"
                 }
             };
-            format!("{}: {advice}. `dropcase query trend --metric conversion --grain day`", STAGES[4])
+            // When the data says the change began: the day to line the logs up with.
+            let onset = engine(dir)
+                .ok()
+                .and_then(|d| d.onset)
+                .map(|o| {
+                    format!(
+                        " The daily series dates the change to {} (95% interval {} – {}): which logged change, and which segment, fits that day?",
+                        o.date, o.interval[0], o.interval[1]
+                    )
+                })
+                .unwrap_or_default();
+            format!("{}: {advice}.{onset} `dropcase query trend --metric conversion --grain day`", STAGES[4])
         }
         _ => {
             let mut text = format!(
