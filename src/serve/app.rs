@@ -23,6 +23,9 @@ pub const SESSION_COOKIE: &str = "dropcase_session";
 pub const TOKEN_FIELD: &str = "csrf";
 pub const TOKEN_HEADER: &str = "x-dropcase-token";
 
+/// Each dimension of a drill with the values it takes there.
+pub type DimensionValues = Vec<(String, Vec<String>)>;
+
 /// One browser (or API client): the token its state-changing requests carry, and in a
 /// classroom the learner it joined as.
 #[derive(Debug, Clone)]
@@ -51,7 +54,7 @@ pub struct App {
     /// One lock per drill folder: its progress file is read, changed and written whole.
     drill_locks: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
     /// The values of each dimension per drill, for the answer form's pickers.
-    values: Mutex<HashMap<PathBuf, Arc<Vec<(String, Vec<String>)>>>>,
+    values: Mutex<HashMap<PathBuf, Arc<DimensionValues>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -503,11 +506,11 @@ impl App {
     }
 
     /// The values of each dimension in a drill, for the answer form (cached per drill).
-    pub fn dimension_values(&self, dir: &Path) -> Arc<Vec<(String, Vec<String>)>> {
+    pub fn dimension_values(&self, dir: &Path) -> Arc<DimensionValues> {
         if let Some(v) = lock(&self.values).get(dir) {
             return v.clone();
         }
-        let values: Vec<(String, Vec<String>)> = crate::scenario::DIMENSIONS
+        let values: DimensionValues = crate::scenario::DIMENSIONS
             .iter()
             .map(|dim| {
                 (dim.to_string(), crate::drill::evidence::dimension_values(dir, dim).unwrap_or_default())

@@ -7,6 +7,9 @@ use std::io::Read;
 /// Largest request body read (a form, an SQL query, a JSON action): larger is refused.
 pub const MAX_BODY: usize = 256 * 1024;
 
+/// At most this much more of a refused body is read (and dropped) before answering.
+const DRAIN_LIMIT: u64 = 16 << 20;
+
 /// A form's or a JSON object's fields, each name with its values in order.
 pub type Fields = BTreeMap<String, Vec<String>>;
 
@@ -145,9 +148,6 @@ pub fn from_tiny(request: &mut tiny_http::Request) -> Result<Request, Response> 
         .iter()
         .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_string()))
         .collect();
-    if request.body_length().is_some_and(|n| n > MAX_BODY) {
-        return Err(too_large());
-    }
     let mut body = Vec::new();
     if let Err(err) = request.as_reader().take(MAX_BODY as u64 + 1).read_to_end(&mut body) {
         return Err(Response::new(
@@ -157,6 +157,9 @@ pub fn from_tiny(request: &mut tiny_http::Request) -> Result<Request, Response> 
         ));
     }
     if body.len() > MAX_BODY {
+        // Read what the client is still sending (bounded), so it gets the answer rather than
+        // a connection closed under it; the bytes are not kept.
+        let _ = std::io::copy(&mut request.as_reader().take(DRAIN_LIMIT), &mut std::io::sink());
         return Err(too_large());
     }
     parsed.body = body;

@@ -455,9 +455,11 @@ pub fn drill(
              <label for=\"baseline\">baseline FROM..TO</label>{}<label for=\"current\">current FROM..TO</label>{}\
              <button type=\"submit\">Run compare</button>",
             checks("by", &dims),
-            select("metric", &metrics, Some(&brief.metric), None),
-            text_input("baseline", &brief.baseline.to_string(), ""),
-            text_input("current", &brief.current.to_string(), ""),
+            // Left blank, the brief's metric and windows apply, and the command logged is
+            // the one a terminal user types (`query compare --by platform`).
+            select("metric", &metrics, None, Some(&format!("(the brief's: {})", brief.metric))),
+            text_input("baseline", "", &format!("the brief's: {}", brief.baseline)),
+            text_input("current", "", &format!("the brief's: {}", brief.current)),
         ),
     ));
     b.push_str(&form(
