@@ -621,17 +621,33 @@ impl Browser {
                 "--hide-scrollbars", "--window-size=1280,1400", format!("--user-data-dir={}", profile.display()),
             ]}
         }}});
-        let mut session = None;
-        for _ in 0..100 {
-            if let Ok(mut r) = agent.post(format!("{base}/session")).send_json(&capabilities) {
-                let v: Value = r.body_mut().read_json().unwrap_or_default();
-                session = v["value"]["sessionId"].as_str().map(String::from);
-                assert!(session.is_some(), "chromedriver refused the session: {v}");
-                break;
+        // chromedriver can take a few seconds to listen on a loaded machine: wait (up to
+        // 60 s) until it says it is ready, then ask for the one session.
+        let mut last = String::from("no answer");
+        let ready = (0..600).any(|_| {
+            match agent.get(format!("{base}/status")).call() {
+                Ok(mut r) => {
+                    let v: Value = r.body_mut().read_json().unwrap_or_default();
+                    if v["value"]["ready"] == true {
+                        return true;
+                    }
+                    last = v.to_string();
+                }
+                Err(err) => last = err.to_string(),
             }
             std::thread::sleep(Duration::from_millis(100));
-        }
-        let session = session.expect("chromedriver answered");
+            false
+        });
+        assert!(ready, "chromedriver did not become ready in 60 s: {last}");
+        let mut r = agent
+            .post(format!("{base}/session"))
+            .send_json(&capabilities)
+            .unwrap_or_else(|e| panic!("chromedriver did not answer the new-session request: {e}"));
+        let v: Value = r.body_mut().read_json().unwrap_or_default();
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| panic!("chromedriver refused the session: {v}"));
         let browser = Browser { driver, agent, base, session };
         browser.call("POST", "timeouts", json!({"implicit": 120000, "pageLoad": 300000}));
         browser
