@@ -19,5 +19,6 @@ pub mod query;
 pub mod report;
 pub mod scenario;
 pub mod schema;
+pub mod serve;
 pub mod stats;
 pub mod suggest;

@@ -151,7 +151,11 @@ pub fn summarise(cli: &Cli, args: &[String]) -> Option<Pending> {
             }
             ExpCommand::Start(_) | ExpCommand::Status(_) | ExpCommand::Log(_) => return None,
         },
-        Command::Generate(_) | Command::Report(_) | Command::Scenarios(_) | Command::Completions { .. } => {
+        Command::Generate(_)
+        | Command::Report(_)
+        | Command::Scenarios(_)
+        | Command::Serve(_)
+        | Command::Completions { .. } => {
             return None;
         }
     };
@@ -292,7 +296,7 @@ mod tests {
 
     #[test]
     fn every_leaf_of_the_clap_tree_is_a_kind_or_deliberately_not_logged() {
-        const NOT_LOGGED: [&str; 13] = [
+        const NOT_LOGGED: [&str; 14] = [
             "completions",
             "drill start",
             "drill status",
@@ -306,6 +310,7 @@ mod tests {
             "scenarios show",
             "scenarios check",
             "scenarios families",
+            "serve",
         ];
         let mut leaves = Vec::new();
         leaf_paths(&Cli::command(), Vec::new(), &mut leaves);

@@ -33,9 +33,13 @@ pub fn set_current(dir: &Path) -> anyhow::Result<()> {
     write_atomic(&pointer(), absolute.display().to_string().as_bytes())
 }
 
-/// Writes a file by writing a sibling and renaming it over the target.
+/// Writes a file by writing a sibling and renaming it over the target. The sibling's name
+/// is unique to the write, so threads of one process (the web server's) never share one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Digits only, as `generate::folder` recognises a leftover sibling: the pid, then the count.
+    let tmp = path.with_extension(format!("tmp-{}{n:06}", std::process::id()));
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
 }

@@ -155,6 +155,9 @@ const TEMPLATES: &[&str] = &[
     "diagnose --leaves {leaves} --actual actual --expected expected --dims country,device",
     "scenarios check {scenario}",
     "completions bash",
+    // A server runs until stopped: its template asks for the help, so the mutated flags
+    // (--port, --host, --class) are parsed and checked but no server is left running.
+    "serve --help",
     // Commands that change a drill's state run on the case's own copy.
     "drill hint --dir {drillcopy}",
     "drill answer --dir {drillcopy} --cause release_bug --where platform=android,app_version=5.2.0 --stage purchase --start 2026-03-23",
@@ -663,6 +666,7 @@ fn verdict(o: &Outcome, named: &[String], stdout: &str, dir: &Path) -> Option<St
 fn fuzz_malformed_inputs_never_panic_and_errors_name_the_culprit() {
     let cases: usize = std::env::var("DROPCASE_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(600);
     let seed: u64 = std::env::var("DROPCASE_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(13);
+    let _heavy = crate::support::heavy_test();
     let sandbox = Sandbox::new();
     let fx = setup(&sandbox);
 
@@ -813,6 +817,7 @@ fn fuzz_templates_cover_every_subcommand() {
 /// command line around it.
 #[test]
 fn fuzz_templates_are_valid_commands() {
+    let _heavy = crate::support::heavy_test();
     let sandbox = Sandbox::new();
     let fx = setup(&sandbox);
     let mut broken = Vec::new();

@@ -13,6 +13,7 @@ mod pixels;
 mod plot;
 mod query;
 mod report;
+mod serve;
 mod sql;
 mod squeeze_b0;
 mod support;

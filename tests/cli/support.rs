@@ -166,3 +166,11 @@ pub fn json_of(cmd: &mut Command) -> serde_json::Value {
     assert!(out.status.success(), "command failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
+
+/// Held by the tests that load both cores for a while (the fuzz run, the 30-learner serve
+/// load test), so they never run at the same time and push each other's bounded cases past
+/// their time limits.
+pub fn heavy_test() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
