@@ -1,6 +1,7 @@
 //! Integration tests of the `dropcase` binary: one test binary, one module per subcommand.
 
 mod ab;
+mod cube;
 mod diagnose;
 mod drill;
 mod drill_log;
