@@ -2,6 +2,7 @@
 
 mod ab;
 mod cube;
+mod cube_sql;
 mod diagnose;
 mod drill;
 mod drill_log;
