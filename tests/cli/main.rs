@@ -18,3 +18,4 @@ mod report;
 mod sql;
 mod squeeze_b0;
 mod support;
+mod warehouse;
