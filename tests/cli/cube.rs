@@ -213,6 +213,22 @@ fn bad_cubes_and_names_are_refused_by_name_and_nothing_is_written() {
     let err = stderr_of(&sb, &["query", "funnel", "--cube", "notime.csv"]);
     assert!(err.contains("missing the column 'date'") && err.contains("day, platform, sessions"), "{err}");
 
+    let err = stderr_of(&sb, &["diagnose", "--cube", "absent.parquet"]);
+    assert!(err.contains("--cube absent.parquet: no such file"), "{err}");
+    // Own data without the purchase flag: diagnose names the key to map.
+    write(&sb.join("noflag.toml"), "timestamp = \"visit_time\"\ndimensions = [\"region\"]\n");
+    let visits = fixture("own/visits.csv");
+    let err = stderr_of(&sb, &["diagnose", "--data", visits.to_str().unwrap(), "--schema", "noflag.toml"]);
+    assert!(
+        err.contains("'purchased'") && err.contains("[funnel] purchased") && err.contains("noflag.toml"),
+        "{err}"
+    );
+    let err = stderr_of(
+        &sb,
+        &["cube", "--sql", "--dialect", "postgres", "--table", "t", "--baseline", "2026-03-01..2026-03-07"],
+    );
+    assert!(err.contains("both --baseline and --current"), "{err}");
+
     // Building: an unknown --by column, a bad extension, an unknown dialect.
     let csv = fixture("own/visits.csv");
     let schema = fixture("own/schema.toml");

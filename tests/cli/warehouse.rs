@@ -82,7 +82,10 @@ fn the_sample_is_reproducible_and_small() {
         std::fs::write(&path, export()).unwrap();
     }
     let committed = std::fs::read_to_string(&path).expect("data/warehouse_export.csv");
-    assert!(committed == export(), "data/warehouse_export.csv differs from its generator: DROPCASE_WRITE_SAMPLE=1 writes it again");
+    assert!(
+        committed == export(),
+        "data/warehouse_export.csv differs from its generator: DROPCASE_WRITE_SAMPLE=1 writes it again"
+    );
     assert!(committed.len() < 1_000_000, "{} bytes", committed.len());
     assert_eq!(committed.lines().count(), 1 + 14 * SESSIONS_PER_DAY);
 }
@@ -102,9 +105,19 @@ fn diagnose_names_the_broken_build_in_the_warehouse_export() {
     assert_eq!(top["terms"], serde_json::json!({"app_build": "7.3.1"}), "{rows}");
     assert_eq!(top["implied"]["plat"], "android", "{top}");
     assert_eq!(top["step"], "purchase", "{top}");
-    sb.cmd(&["cube", "--data", csv, "--schema", schema, "--by", "plat,app_build,ctry,channel,device_class", "--out", "cube.parquet"])
-        .assert()
-        .success();
+    sb.cmd(&[
+        "cube",
+        "--data",
+        csv,
+        "--schema",
+        schema,
+        "--by",
+        "plat,app_build,ctry,channel,device_class",
+        "--out",
+        "cube.parquet",
+    ])
+    .assert()
+    .success();
     let cubed = json_of(&mut sb.cmd(&["diagnose", "--cube", "cube.parquet", "--format", "json"]));
     crate::cube::assert_same(&rows["root_causes"], &cubed["root_causes"], "root causes from the cube");
 }
