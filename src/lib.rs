@@ -7,6 +7,7 @@
 
 pub mod brief;
 pub mod cli;
+pub mod cube;
 pub mod datafile;
 pub mod dataset;
 pub mod diagnose;

@@ -1,5 +1,6 @@
-//! `dropcase diagnose`: root-cause localisation on a drill (the current one by default) or
-//! on a leaf table file (`--leaves FILE --actual COL --expected COL`, plus
+//! `dropcase diagnose`: root-cause localisation on a drill (the current one by default), on
+//! any dataset `query` reads (`--data PATH [--schema FILE]`, or `--cube FILE`), or on a leaf
+//! table file (`--leaves FILE --actual COL --expected COL`, plus
 //! `--actual-denominator COL --expected-denominator COL` for a ratio metric).
 
 use std::path::PathBuf;
@@ -8,18 +9,39 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 
-use crate::diagnose::drill::{DrillDiagnosis, Metric, diagnose_drill_with_events};
+use super::query::parse_window;
+use crate::brief::Window;
+use crate::dataset::Dataset;
+use crate::diagnose::drill::{DiagnoseSpec, DrillDiagnosis, Metric, diagnose_dataset};
 use crate::diagnose::events::{self, ChangeLog};
 use crate::diagnose::onset::Onset;
 use crate::diagnose::table_file::{self, Columns, LeafFile};
 use crate::diagnose::{Algorithm, RootCause, Settings, localise_table};
 use crate::output::{self, Fit, Format, number, p_value, pct, signed_pct};
+use crate::query::Filter;
 
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
-    /// Drill folder (default: the current drill).
-    #[arg(long, value_name = "DIR", conflicts_with = "leaves")]
+    /// A drill folder, a Parquet or CSV file, or a folder of date=YYYY-MM-DD/ Parquet
+    /// partitions (default: the current drill).
+    #[arg(long, value_name = "PATH", conflicts_with = "leaves")]
     pub data: Option<PathBuf>,
+    /// TOML file mapping your column names onto dropcase's (as for `query`).
+    #[arg(long, value_name = "FILE", conflicts_with = "leaves")]
+    pub schema: Option<PathBuf>,
+    /// A cube to diagnose instead of rows (`dropcase cube --out`, or its SQL's result);
+    /// its dimensions are the ones searched.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["leaves", "data", "schema"])]
+    pub cube: Option<PathBuf>,
+    /// Baseline window FROM..TO (default: the drill's brief, else the week before --current).
+    #[arg(long, value_name = "FROM..TO", value_parser = parse_window, conflicts_with = "leaves")]
+    pub baseline: Option<Window>,
+    /// Current window FROM..TO (default: the drill's brief, else the data's last week).
+    #[arg(long, value_name = "FROM..TO", value_parser = parse_window, conflicts_with = "leaves")]
+    pub current: Option<Window>,
+    /// Keep only matching rows: dim=v, dim!=v, dim=a|b, comma-separated (repeatable).
+    #[arg(long = "where", value_name = "FILTER", conflicts_with = "leaves")]
+    pub filter: Vec<String>,
     /// The metric to explain (drills).
     #[arg(long, value_enum, default_value_t = Metric::Conversion, conflicts_with = "leaves")]
     pub metric: Metric,
@@ -136,19 +158,18 @@ pub fn run(args: DiagnoseArgs) -> Result<()> {
             ),
         });
     }
-    let dir = match &args.data {
-        Some(dir) => dir.clone(),
-        None => crate::drill::current_drill_dir()?,
-    };
+    let filter = Filter::parse_all(&args.filter)?;
+    let ds = Dataset::open_any(args.data.as_deref(), args.schema.as_deref(), args.cube.as_deref())?;
+    let (baseline, current) = ds.windows(args.baseline, args.current)?;
+    if ds.brief.is_none() && ds.cube.is_none() && (args.baseline.is_none() || args.current.is_none()) {
+        eprintln!("windows: baseline {baseline}, current {current} (choose with --baseline/--current)");
+    }
     let extra = match &args.events {
-        Some(file) => {
-            let dims: Vec<String> =
-                crate::schema::sessions::DIMENSIONS.iter().map(|d| d.to_string()).collect();
-            events::read_events_file(file, &dims)?
-        }
+        Some(file) => events::read_events_file(file, &ds.dimensions)?,
         None => Vec::new(),
     };
-    let diagnosis = diagnose_drill_with_events(&dir, args.metric, args.algorithm, &settings, extra)?;
+    let spec = DiagnoseSpec { metric: args.metric, baseline, current, filter };
+    let diagnosis = diagnose_dataset(&ds, &spec, args.algorithm, &settings, extra)?;
     super::emit(&match args.format {
         Format::Json => output::json(&diagnosis),
         Format::Csv => causes_csv(&diagnosis.root_causes),

@@ -4,6 +4,7 @@
 pub mod ab;
 mod ab_data;
 mod ab_experiment;
+pub mod cube;
 pub mod diagnose;
 pub mod exit;
 
@@ -40,6 +41,8 @@ pub struct Cli {
 pub enum Command {
     /// A/B statistics: tests, intervals, SRM, sample size, sequential, CUPED, Bayesian.
     Ab(ab::AbArgs),
+    /// Aggregate rows into a cube (--out FILE), or print the SQL that builds it in a warehouse (--sql).
+    Cube(cube::CubeArgs),
     /// Find the root cause: data-quality and mix checks, then the segments that explain a change.
     Diagnose(diagnose::DiagnoseArgs),
     /// Practise: start a case, investigate, take hints, answer, get graded.
@@ -200,6 +203,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 fn run_command(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Ab(args) => ab::run(args),
+        Command::Cube(args) => cube::run(args),
         Command::Diagnose(args) => diagnose::run(args),
         Command::Drill(args) => drill::run(args),
         Command::Exp(args) => exp::run(args),

@@ -44,6 +44,31 @@ impl Measure {
         )
     }
 
+    /// The column of `rollup.parquet` and of a cube that sums this measure, if any.
+    pub fn rollup_column(self) -> Option<&'static str> {
+        use crate::cube::columns as c;
+        Some(match self {
+            Measure::Sessions => c::SESSIONS,
+            Measure::ViewedProduct => c::VIEWED_PRODUCT,
+            Measure::AddedToCart => c::ADDED_TO_CART,
+            Measure::ReachedCheckout => c::REACHED_CHECKOUT,
+            Measure::Purchased => c::PURCHASED,
+            Measure::Revenue => c::REVENUE,
+            Measure::RevenueSq => c::REVENUE_SQ,
+            Measure::Users | Measure::Orders | Measure::PageLoadP50 | Measure::PageLoadP75 => return None,
+        })
+    }
+
+    /// What the measure is, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Measure::Users => "distinct users",
+            Measure::Orders => "the backend orders table",
+            Measure::PageLoadP50 | Measure::PageLoadP75 => "a percentile of page_load_ms",
+            _ => "a sum",
+        }
+    }
+
     /// Whether this measure comes from the orders table rather than sessions.
     pub fn from_orders(self) -> bool {
         self == Measure::Orders

@@ -1,6 +1,8 @@
 //! Integration tests of the `dropcase` binary: one test binary, one module per subcommand.
 
 mod ab;
+mod cube;
+mod cube_sql;
 mod diagnose;
 mod drill;
 mod drill_log;
@@ -17,3 +19,4 @@ mod serve;
 mod sql;
 mod squeeze_b0;
 mod support;
+mod warehouse;
