@@ -433,6 +433,7 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
     // What the diagnose engine reads in the same data, as the reveal's explanation; a
     // failure to run it does not hide the truth.
     let engine = hint::engine(&drill.dir).ok();
+    let causes = truth.causes();
     if args.format == Format::Json {
         #[derive(Serialize)]
         struct Engine<'a> {
@@ -440,6 +441,19 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
             verdict: &'a str,
             root_causes: &'a [crate::diagnose::RootCause],
             agrees: bool,
+        }
+        #[derive(Serialize)]
+        struct CauseJson<'a> {
+            family: &'a str,
+            #[serde(rename = "where")]
+            segment: &'a std::collections::BTreeMap<String, String>,
+            stage: Option<&'a str>,
+            start: String,
+            explanation: &'a str,
+            evidence_command: &'a str,
+            impact: Option<f64>,
+            orders_impact: Option<f64>,
+            actions: Vec<&'static str>,
         }
         #[derive(Serialize)]
         struct TruthJson<'a> {
@@ -452,6 +466,10 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
             evidence_command: &'a str,
             lookalike: &'a str,
             scenario: &'a str,
+            impact: Option<f64>,
+            orders_impact: Option<f64>,
+            actions: Vec<&'static str>,
+            causes: Vec<CauseJson<'a>>,
         }
         #[derive(Serialize)]
         struct Reveal<'a> {
@@ -469,6 +487,23 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
                 evidence_command: &truth.evidence_command,
                 lookalike: truth.family.lookalike(),
                 scenario: &truth.scenario,
+                impact: causes[0].impact,
+                orders_impact: causes[0].orders_impact,
+                actions: causes[0].actions().iter().map(|a| a.name()).collect(),
+                causes: causes
+                    .iter()
+                    .map(|c| CauseJson {
+                        family: c.family.name(),
+                        segment: &c.segment,
+                        stage: c.stage.map(|s| s.name()),
+                        start: c.start.format("%Y-%m-%d").to_string(),
+                        explanation: &c.explanation,
+                        evidence_command: &c.evidence_command,
+                        impact: c.impact,
+                        orders_impact: c.orders_impact,
+                        actions: c.actions().iter().map(|a| a.name()).collect(),
+                    })
+                    .collect(),
             },
             score: progress.answer.as_ref().map(|a| a.grade.score),
             engine: engine.as_ref().map(|d| Engine {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Case, Cause, Family, Stage};
+use crate::scenario::{Action, Case, Cause, Family, Stage};
 
 use super::model::{DayCounts, Model};
 
@@ -34,6 +34,87 @@ pub struct Truth {
     pub target_rate: Option<(f64, f64)>,
     pub explanation: String,
     pub evidence_command: String,
+    /// Lost conversions per day in the current window against the world without the cause
+    /// (client-side purchase events, what the headline counts); negative when the cause
+    /// added some. `None` in a drill sealed before impacts were.
+    #[serde(default)]
+    pub impact: Option<f64>,
+    /// The same for backend orders (zero when only the measurement broke).
+    #[serde(default)]
+    pub orders_impact: Option<f64>,
+    /// The right actions, best first (empty in an older drill: the family's then).
+    #[serde(default)]
+    pub actions: Vec<Action>,
+    /// Every cause of the case, the first being the one the top-level fields describe.
+    /// Empty in an older drill ([`Truth::causes`] then builds the one from those fields).
+    #[serde(default)]
+    pub causes: Vec<CauseTruth>,
+}
+
+/// One cause of a case, as graded and revealed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CauseTruth {
+    pub family: Family,
+    #[serde(rename = "where")]
+    pub segment: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fingerprint: BTreeMap<String, String>,
+    pub stage: Option<Stage>,
+    pub start: NaiveDate,
+    pub start_time: NaiveDateTime,
+    pub end_time: Option<NaiveDateTime>,
+    pub explanation: String,
+    pub evidence_command: String,
+    pub impact: Option<f64>,
+    #[serde(default)]
+    pub orders_impact: Option<f64>,
+    pub actions: Vec<Action>,
+}
+
+impl CauseTruth {
+    /// The right actions, best first.
+    pub fn actions(&self) -> Vec<Action> {
+        if self.actions.is_empty() { self.family.actions().to_vec() } else { self.actions.clone() }
+    }
+}
+
+impl Truth {
+    /// Every cause of the case: the sealed list, or (a drill sealed before the list
+    /// existed) the one cause the top-level fields describe.
+    pub fn causes(&self) -> Vec<CauseTruth> {
+        if !self.causes.is_empty() {
+            return self.causes.clone();
+        }
+        vec![self.first_cause()]
+    }
+
+    /// The cause the top-level fields describe.
+    fn first_cause(&self) -> CauseTruth {
+        CauseTruth {
+            family: self.family,
+            segment: self.segment.clone(),
+            fingerprint: self.fingerprint.clone(),
+            stage: self.stage,
+            start: self.start,
+            start_time: self.start_time,
+            end_time: self.end_time,
+            explanation: self.explanation.clone(),
+            evidence_command: self.evidence_command.clone(),
+            impact: self.impact,
+            orders_impact: self.orders_impact,
+            actions: if self.actions.is_empty() { self.family.actions().to_vec() } else { self.actions.clone() },
+        }
+    }
+}
+
+/// Lost client-side purchase events and backend orders per day in the current window: the
+/// expected counts without the truth's cause minus those with it, as the generator priced
+/// every session both ways.
+pub fn impact(case: &Case, counts: &[DayCounts]) -> (f64, f64) {
+    let (_, current) = window_counts(case, counts);
+    let days = case.current.days() as f64;
+    let e = current.expected;
+    ((e.events_without - e.events_with) / days, (e.orders_without - e.orders_with) / days)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -153,6 +234,13 @@ impl Truth {
             orders_change * 100.0,
             headline * 100.0
         ));
+        let (impact, orders_impact) = impact(case, counts);
+        explanation.push_str(&format!(
+            " Against the same sessions without the cause, the current window {} about {:.0} purchase events a day ({:.0} backend orders).",
+            if impact >= 0.0 { "lost" } else { "gained" },
+            impact.abs(),
+            orders_impact.abs()
+        ));
         explanation.push_str(&format!(" The look-alike to rule out is {}.", cause.family.lookalike()));
         if !case.decoys.is_empty() {
             let decoys: Vec<String> = case
@@ -168,7 +256,7 @@ impl Truth {
                 .collect();
             explanation.push_str(&format!(" Real but small decoys: {}.", decoys.join("; ")));
         }
-        Truth {
+        let mut truth = Truth {
             family: cause.family,
             segment: segment(cause),
             fingerprint: Model::new(case).fingerprint(cause.family),
@@ -189,6 +277,12 @@ impl Truth {
             target_rate,
             explanation,
             evidence_command: evidence_command(cause),
-        }
+            impact: Some(impact),
+            orders_impact: Some(orders_impact),
+            actions: cause.family.actions().to_vec(),
+            causes: Vec::new(),
+        };
+        truth.causes = vec![truth.first_cause()];
+        truth
     }
 }
