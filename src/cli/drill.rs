@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 use clap::{Args, Subcommand};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::drill::ask::Topic;
 use crate::drill::command::CommandRecord;
-use crate::drill::grade::{self, Claim, Diagnosis, Grade, Process};
+use crate::drill::grade::{self, Claim, Diagnosis, Grade, InterviewCard, Process};
 use crate::drill::workspace::{self, AnswerRecord, ClaimRecord, Drill, Interview, Progress};
 use crate::drill::{evidence, hint};
 use crate::generate::Truth;
@@ -262,7 +262,11 @@ pub fn group_claims(order: &[(usize, ClaimField, String)]) -> anyhow::Result<Vec
             *slot = Some(value.clone());
         }
     } else if let Some((field, _)) = pending.first() {
-        anyhow::bail!("{} needs a --cause to belong to (one of: {})", field.flag(), Family::names().join(", "));
+        anyhow::bail!(
+            "{} needs a --cause to belong to (one of: {})",
+            field.flag(),
+            Family::names().join(", ")
+        );
     }
     Ok(claims)
 }
@@ -371,7 +375,9 @@ fn start(args: StartArgs) -> anyhow::Result<()> {
 fn vague_prompt(brief: &crate::brief::Brief) -> String {
     let metric = brief.metric.replace('_', " ");
     let moved = if brief.prompt.contains("rose") { "went up" } else { "dropped" };
-    format!("Our {metric} {moved} recently and leadership is asking why. Walk me through how you would investigate.")
+    format!(
+        "Our {metric} {moved} recently and leadership is asking why. Walk me through how you would investigate."
+    )
 }
 
 fn render_interview(interview: &Interview, dir: &Path, replay: Option<&str>) -> String {
@@ -472,7 +478,14 @@ fn status(args: DirArgs) -> anyhow::Result<()> {
                 "Clock: {} of {} min used, {left} · questions asked: {} · queries run: {} · {outcome}",
                 clock.minutes_used,
                 clock.minutes_allowed,
-                progress.log.iter().filter(|e| e.kind() == Some(crate::drill::command::CommandKind::Drill(crate::drill::command::DrillStep::Ask))).count(),
+                progress
+                    .log
+                    .iter()
+                    .filter(|e| e.kind()
+                        == Some(crate::drill::command::CommandKind::Drill(
+                            crate::drill::command::DrillStep::Ask
+                        )))
+                    .count(),
                 s.commands
             ))
         ));
@@ -610,7 +623,9 @@ fn parse_action(text: &str) -> anyhow::Result<Action> {
 
 fn parse_impact(text: &str) -> anyhow::Result<f64> {
     let value: f64 = text.trim().parse().map_err(|_| {
-        anyhow::anyhow!("--impact '{text}' is not a number: give the lost conversions per day, e.g. --impact 120")
+        anyhow::anyhow!(
+            "--impact '{text}' is not a number: give the lost conversions per day, e.g. --impact 120"
+        )
     })?;
     anyhow::ensure!(value.is_finite(), "--impact {text} is not a finite number of conversions per day");
     Ok(value)
@@ -704,9 +719,18 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
 
     let truth = drill.truth()?;
     let truths = truth.causes();
-    let process =
-        Process { log: progress.log.clone(), hints: progress.hints, evidence: evidence_records(&truths, &drill.dir) };
-    let diagnosis = Diagnosis { claims: claims.clone(), impact, action, monitor: monitor.clone(), note: args.note.clone() };
+    let process = Process {
+        log: progress.log.clone(),
+        hints: progress.hints,
+        evidence: evidence_records(&truths, &drill.dir),
+    };
+    let diagnosis = Diagnosis {
+        claims: claims.clone(),
+        impact,
+        action,
+        monitor: monitor.clone(),
+        note: args.note.clone(),
+    };
     let grade = grade::grade(&truths, truth.impact_truth().as_ref(), &diagnosis, &process);
     let records: Vec<ClaimRecord> = claims
         .iter()
@@ -732,7 +756,8 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
         monitor,
     });
     progress.save(&drill.dir)?;
-    let card = progress.interview.as_ref().map(|_| interview_card(&progress, &truth, &truths, &grade, &diagnosis));
+    let card =
+        progress.interview.as_ref().map(|_| interview_card(&progress, &truth, &truths, &grade, &diagnosis));
     match args.format {
         Format::Json => {
             if let Some(card) = card {
@@ -742,7 +767,11 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
                     breakdown: &'a [grade::Component],
                     scorecard: InterviewCard,
                 }
-                return emit(&output::json(&WithCard { score: grade.score, breakdown: &grade.breakdown, scorecard: card }));
+                return emit(&output::json(&WithCard {
+                    score: grade.score,
+                    breakdown: &grade.breakdown,
+                    scorecard: card,
+                }));
             }
             emit(&output::json(&grade))
         }
@@ -755,17 +784,6 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
             emit(&text)
         }
     }
-}
-
-/// The end of an interview: the rubric in its own words, the ideal path beside the
-/// learner's, and whether the answer came in time.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct InterviewCard {
-    pub lines: Vec<grade::ScoreLine>,
-    pub minutes_allowed: u32,
-    pub minutes_used: i64,
-    pub ideal_path: Vec<String>,
-    pub your_path: Vec<String>,
 }
 
 /// The path an interviewer hopes to see for these causes.
@@ -786,7 +804,10 @@ pub fn ideal_path(truth: &Truth, truths: &[CauseTruth]) -> Vec<String> {
         .map(|t| {
             let mut c = format!("--cause {}", t.family);
             if !t.segment.is_empty() {
-                c.push_str(&format!(" --where {}", t.segment.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")));
+                c.push_str(&format!(
+                    " --where {}",
+                    t.segment.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+                ));
             }
             if let Some(stage) = t.stage {
                 c.push_str(&format!(" --stage {stage}"));
@@ -849,7 +870,12 @@ pub fn render_card(card: &InterviewCard) -> String {
         ("verdict", output::Fit::Wrap),
     ]);
     for l in &card.lines {
-        table.add_row(vec![l.words.clone(), format!("{:.0}", l.earned), format!("{:.0}", l.possible), l.verdict.clone()]);
+        table.add_row(vec![
+            l.words.clone(),
+            format!("{:.0}", l.earned),
+            format!("{:.0}", l.possible),
+            l.verdict.clone(),
+        ]);
     }
     let timing = if card.minutes_used > i64::from(card.minutes_allowed) {
         format!("over time: {} of {} minutes", card.minutes_used, card.minutes_allowed)
@@ -1128,7 +1154,13 @@ pub(super) fn emit_history(rows: &[HistoryRow], format: Format, empty: &str) -> 
             .filter(|(_, (_, p))| *p > 0.0)
             .map(|(n, (e, p))| format!("{n} {e:.0}/{p:.0}"))
             .collect();
-        out.push_str(&format!("{}  {:>3.0}/100  {}\n    {}\n", r.at.format("%Y-%m-%d %H:%M"), r.score, r.dir, lines.join(" · ")));
+        out.push_str(&format!(
+            "{}  {:>3.0}/100  {}\n    {}\n",
+            r.at.format("%Y-%m-%d %H:%M"),
+            r.score,
+            r.dir,
+            lines.join(" · ")
+        ));
     }
     out.push_str("\nShare of points earned per rubric line, weakest first:\n");
     for (n, share) in &habits {

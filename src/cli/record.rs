@@ -157,7 +157,14 @@ pub fn summarise(cli: &Cli, args: &[String]) -> Option<Pending> {
             ExpCommand::Reveal(a) => {
                 (CommandRecord::new(CommandKind::Exp(ExpStep::Reveal)), source_of(a.dir.as_ref()))
             }
-            ExpCommand::Start(_) | ExpCommand::Status(_) | ExpCommand::Log(_) => return None,
+            ExpCommand::Ask(a) => {
+                let mut record = CommandRecord::new(CommandKind::Exp(ExpStep::Ask));
+                record.topic = Some(a.topic.name().to_string());
+                (record, source_of(a.dir.as_ref()))
+            }
+            ExpCommand::Start(_) | ExpCommand::Status(_) | ExpCommand::Log(_) | ExpCommand::History(_) => {
+                return None;
+            }
         },
         Command::Generate(_) | Command::Report(_) | Command::Scenarios(_) | Command::Completions { .. } => {
             return None;

@@ -81,15 +81,24 @@ fn context_rows(dir: &Path, name: &str) -> Vec<Vec<String>> {
     let Ok(text) = std::fs::read_to_string(dir.join(files::CONTEXT_DIR).join(name)) else {
         return Vec::new();
     };
-    text.lines().skip(1).filter(|l| !l.trim().is_empty()).map(|l| l.split(',').map(str::to_string).collect()).collect()
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
 }
 
 fn weekdays(w: &Window) -> String {
-    (0..w.days()).map(|i| (w.from + chrono::Duration::days(i)).format("%a").to_string()).collect::<Vec<_>>().join(" ")
+    (0..w.days())
+        .map(|i| (w.from + chrono::Duration::days(i)).format("%a").to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn weekend_days(w: &Window) -> i64 {
-    (0..w.days()).filter(|&i| (w.from + chrono::Duration::days(i)).weekday().number_from_monday() >= 6).count() as i64
+    (0..w.days())
+        .filter(|&i| (w.from + chrono::Duration::days(i)).weekday().number_from_monday() >= 6)
+        .count() as i64
 }
 
 /// The interviewer's answer to `topic` for the drill in `dir`.
@@ -143,7 +152,15 @@ pub fn answer(topic: Topic, dir: &Path, brief: &Brief) -> anyhow::Result<String>
             } else {
                 let lines: Vec<String> = rows
                     .iter()
-                    .map(|r| format!("{} {} {} — {}", r[0], r.get(1).map(String::as_str).unwrap_or(""), r.get(2).map(String::as_str).unwrap_or(""), r.get(3).map(String::as_str).unwrap_or("")))
+                    .map(|r| {
+                        format!(
+                            "{} {} {} — {}",
+                            r[0],
+                            r.get(1).map(String::as_str).unwrap_or(""),
+                            r.get(2).map(String::as_str).unwrap_or(""),
+                            r.get(3).map(String::as_str).unwrap_or("")
+                        )
+                    })
                     .collect();
                 format!(
                     "From the release log (context/releases.csv): {}. Teams ship often; not every release matters.",
@@ -169,7 +186,14 @@ pub fn answer(topic: Topic, dir: &Path, brief: &Brief) -> anyhow::Result<String>
             let sales: Vec<String> = context_rows(dir, "marketing.csv")
                 .into_iter()
                 .filter(|r| r.get(2).is_some_and(|c| c == "all"))
-                .map(|r| format!("{} to {}: {}", r[0], r.get(1).cloned().unwrap_or_default(), r.get(3).cloned().unwrap_or_default()))
+                .map(|r| {
+                    format!(
+                        "{} to {}: {}",
+                        r[0],
+                        r.get(1).cloned().unwrap_or_default(),
+                        r.get(3).cloned().unwrap_or_default()
+                    )
+                })
                 .collect();
             let mut text = format!(
                 "Weekends usually convert differently from weekdays here. The baseline holds {} weekend day(s), the current window {}.",
@@ -187,13 +211,23 @@ pub fn answer(topic: Topic, dir: &Path, brief: &Brief) -> anyhow::Result<String>
             let flags: Vec<String> = context_rows(dir, "config_changes.csv")
                 .into_iter()
                 .filter(|r| r.get(1).is_some_and(|s| s != "analytics"))
-                .map(|r| format!("{} {}: {}", r[0], r.get(1).cloned().unwrap_or_default(), r.get(2).cloned().unwrap_or_default()))
+                .map(|r| {
+                    format!(
+                        "{} {}: {}",
+                        r[0],
+                        r.get(1).cloned().unwrap_or_default(),
+                        r.get(2).cloned().unwrap_or_default()
+                    )
+                })
                 .collect();
             let mut text = "No A/B test was running on the purchase funnel in these weeks.".to_string();
             if flags.is_empty() {
                 text.push_str(" No feature flag or pricing change was logged either.");
             } else {
-                text.push_str(&format!(" Changes switched on outside an experiment (context/config_changes.csv): {}.", flags.join("; ")));
+                text.push_str(&format!(
+                    " Changes switched on outside an experiment (context/config_changes.csv): {}.",
+                    flags.join("; ")
+                ));
             }
             text
         }
@@ -204,7 +238,15 @@ pub fn answer(topic: Topic, dir: &Path, brief: &Brief) -> anyhow::Result<String>
             } else {
                 let lines: Vec<String> = rows
                     .iter()
-                    .map(|r| format!("{} to {} on {}: {}", r[0], r.get(1).cloned().unwrap_or_default(), r.get(2).cloned().unwrap_or_default(), r.get(3).cloned().unwrap_or_default()))
+                    .map(|r| {
+                        format!(
+                            "{} to {} on {}: {}",
+                            r[0],
+                            r.get(1).cloned().unwrap_or_default(),
+                            r.get(2).cloned().unwrap_or_default(),
+                            r.get(3).cloned().unwrap_or_default()
+                        )
+                    })
                     .collect();
                 format!("From the marketing calendar (context/marketing.csv): {}.", lines.join("; "))
             }

@@ -197,7 +197,11 @@ fn claim_lines(truth: &CauseTruth, claim: Option<&Claim>, share: f64) -> Vec<Com
             rc,
             0.0,
             family_points,
-            format!("{} is a {} cause; the truth is in another group", answer.family, answer.family.group().name()),
+            format!(
+                "{} is a {} cause; the truth is in another group",
+                answer.family,
+                answer.family.group().name()
+            ),
         )
     });
 
@@ -218,7 +222,13 @@ fn claim_lines(truth: &CauseTruth, claim: Option<&Claim>, share: f64) -> Vec<Com
         if answer_terms.is_empty() {
             line("segment", seg, points, points, "right: it hit everyone, no single segment")
         } else {
-            line("segment", seg, points * 0.25, points, "it hit everyone; the segment you named is only part of it")
+            line(
+                "segment",
+                seg,
+                points * 0.25,
+                points,
+                "it hit everyone; the segment you named is only part of it",
+            )
         }
     } else if shared == truth_terms.len() && answer_terms.len() == truth_terms.len() {
         line("segment", seg, points, points, "exact segment")
@@ -231,7 +241,13 @@ fn claim_lines(truth: &CauseTruth, claim: Option<&Claim>, share: f64) -> Vec<Com
             "exact segment (your extra terms describe the affected sessions themselves)",
         )
     } else if shared == truth_terms.len() {
-        line("segment", seg, points * 0.6, points, "the segment is inside yours, but yours adds terms that do not matter")
+        line(
+            "segment",
+            seg,
+            points * 0.6,
+            points,
+            "the segment is inside yours, but yours adds terms that do not matter",
+        )
     } else if shared > 0 {
         line(
             "segment",
@@ -255,9 +271,13 @@ fn claim_lines(truth: &CauseTruth, claim: Option<&Claim>, share: f64) -> Vec<Com
         (Some(_), Some(a)) => line("stage", rc, 0.0, points, format!("{a} is not the broken step")),
         (Some(_), None) => line("stage", rc, 0.0, points, "no stage named, but one step broke"),
         (None, None) => line("stage", rc, points, points, "right: no single step is to blame"),
-        (None, Some(a)) => {
-            line("stage", rc, points * 0.5, points, format!("the cause is not tied to one step (you named {a})"))
-        }
+        (None, Some(a)) => line(
+            "stage",
+            rc,
+            points * 0.5,
+            points,
+            format!("the cause is not tied to one step (you named {a})"),
+        ),
     });
 
     let points = START_POINTS * share;
@@ -386,7 +406,13 @@ fn action_line(truths: &[CauseTruth], primary: usize, claimed: Option<Action>) -
         );
     };
     if best.first() == Some(&claimed) {
-        return line("action", rec, ACTION_POINTS, ACTION_POINTS, format!("{claimed} is the right first move"));
+        return line(
+            "action",
+            rec,
+            ACTION_POINTS,
+            ACTION_POINTS,
+            format!("{claimed} is the right first move"),
+        );
     }
     let acceptable = best.contains(&claimed) || truths.iter().any(|t| t.actions().first() == Some(&claimed));
     if acceptable {
@@ -398,7 +424,13 @@ fn action_line(truths: &[CauseTruth], primary: usize, claimed: Option<Action>) -
             format!("{claimed} is acceptable, but {} comes first", best[0]),
         )
     } else {
-        line("action", rec, 0.0, ACTION_POINTS, format!("{claimed} does not fix this; the right one was {}", names(&best)))
+        line(
+            "action",
+            rec,
+            0.0,
+            ACTION_POINTS,
+            format!("{claimed} does not fix this; the right one was {}", names(&best)),
+        )
     }
 }
 
@@ -493,9 +525,8 @@ fn path_lines(truths: &[CauseTruth], process: &Process) -> Vec<Component> {
     let first_check =
         before_answer.iter().find(|(_, r)| r.kind.is_investigation() && r.quality_check().is_some());
     let first_cut = before_answer.iter().position(|(_, r)| segments(r));
-    let check_at = before_answer
-        .iter()
-        .position(|(_, r)| r.kind.is_investigation() && r.quality_check().is_some());
+    let check_at =
+        before_answer.iter().position(|(_, r)| r.kind.is_investigation() && r.quality_check().is_some());
     let check_name = |r: &CommandRecord| match r.quality_check() {
         Some(QualityCheck::SecondSource) => "the second source (backend orders)",
         Some(QualityCheck::Duplicates) => "duplicates (sessions per user)",
@@ -577,7 +608,9 @@ fn path_lines(truths: &[CauseTruth], process: &Process) -> Vec<Component> {
                 points,
                 format!("the command that shows {} was never run: {}", truth.family, truth.evidence_command),
             ),
-            (None, _) => line("evidence", Rubric::RootCause, 0.0, 0.0, "no evidence command to check for this cause"),
+            (None, _) => {
+                line("evidence", Rubric::RootCause, 0.0, 0.0, "no evidence command to check for this cause")
+            }
         }
         .earned_by(run.map(|(e, _)| *e));
         if truths.len() > 1 {
@@ -600,14 +633,25 @@ fn path_lines(truths: &[CauseTruth], process: &Process) -> Vec<Component> {
             format!("{n} queries: a diagnosis needs more evidence"),
         ),
         3..=40 => line("investigation", structure, EFFORT_POINTS, EFFORT_POINTS, format!("{n} queries")),
-        n => line("investigation", structure, EFFORT_POINTS * 0.5, EFFORT_POINTS, format!("{n} queries: a fishing expedition")),
+        n => line(
+            "investigation",
+            structure,
+            EFFORT_POINTS * 0.5,
+            EFFORT_POINTS,
+            format!("{n} queries: a fishing expedition"),
+        ),
     });
     out
 }
 
 /// Grades `answer` against the true causes. `impact` is the sealed impact (the sum over
 /// the causes), `None` for a drill sealed before impacts were.
-pub fn grade(truths: &[CauseTruth], impact: Option<&ImpactTruth>, answer: &Diagnosis, process: &Process) -> Grade {
+pub fn grade(
+    truths: &[CauseTruth],
+    impact: Option<&ImpactTruth>,
+    answer: &Diagnosis,
+    process: &Process,
+) -> Grade {
     let mut parts = Vec::new();
     let share = 1.0 / truths.len().max(1) as f64;
     let assignment = best_assignment(truths, &answer.claims);
@@ -669,6 +713,17 @@ pub struct ScoreLine {
     pub verdict: String,
 }
 
+/// The end of an interview: the rubric in its own words, the ideal path beside the
+/// learner's, and whether the answer came in time.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InterviewCard {
+    pub lines: Vec<ScoreLine>,
+    pub minutes_allowed: u32,
+    pub minutes_used: i64,
+    pub ideal_path: Vec<String>,
+    pub your_path: Vec<String>,
+}
+
 pub fn scorecard(grade: &Grade, answer: &Diagnosis) -> Vec<ScoreLine> {
     Rubric::ALL
         .iter()
@@ -686,9 +741,16 @@ pub fn scorecard(grade: &Grade, answer: &Diagnosis) -> Vec<ScoreLine> {
                     2..=3 => "partly complete: an interviewer would ask for what is missing",
                     _ => "the answer stops at the cause: say how big, what to do and why",
                 };
-                return ScoreLine { rubric, words: rubric.words().into(), earned, possible: 4.0, verdict: verdict.into() };
+                return ScoreLine {
+                    rubric,
+                    words: rubric.words().into(),
+                    earned,
+                    possible: 4.0,
+                    verdict: verdict.into(),
+                };
             }
-            let lines: Vec<&Component> = grade.breakdown.iter().filter(|c| c.rubric == Some(rubric)).collect();
+            let lines: Vec<&Component> =
+                grade.breakdown.iter().filter(|c| c.rubric == Some(rubric)).collect();
             let earned: f64 = lines.iter().map(|c| c.earned).sum();
             let possible: f64 = lines.iter().map(|c| c.possible).sum();
             let ratio = if possible > 0.0 { earned / possible } else { 1.0 };
@@ -728,7 +790,12 @@ mod tests {
         }
     }
 
-    fn claim(family: Family, segment: &[(&str, &str)], stage: Option<Stage>, start: Option<(i32, u32, u32)>) -> Claim {
+    fn claim(
+        family: Family,
+        segment: &[(&str, &str)],
+        stage: Option<Stage>,
+        start: Option<(i32, u32, u32)>,
+    ) -> Claim {
         Claim {
             family,
             segment: segment.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
@@ -818,8 +885,10 @@ mod tests {
         let t = [cause(Family::ReleaseBug, &SEG, Some(Stage::Purchase), 74.0)];
         let answer = Diagnosis { claims: full_answer().claims, ..Diagnosis::default() };
         // Everything else of the framework path, but no data-quality check.
-        let log: Vec<LogEntry> =
-            framework_log().into_iter().filter(|e| e.parsed.as_ref().unwrap().quality_check().is_none()).collect();
+        let log: Vec<LogEntry> = framework_log()
+            .into_iter()
+            .filter(|e| e.parsed.as_ref().unwrap().quality_check().is_none())
+            .collect();
         let g = grade(&t, Some(&impact(74.0)), &answer, &process(log));
         assert!(g.score <= 70.0, "{}: {g:#?}", g.score);
         assert_eq!(points(&g, "data quality first"), 0.0);
@@ -830,7 +899,8 @@ mod tests {
         let t = [cause(Family::ReleaseBug, &SEG, Some(Stage::Purchase), 74.0)];
         let log = framework_log();
         let g = grade(&t, Some(&impact(74.0)), &full_answer(), &process(log.clone()));
-        for (name, index) in [("definition confirmed", 0), ("data quality first", 1), ("segmentation", 3), ("evidence", 4)]
+        for (name, index) in
+            [("definition confirmed", 0), ("data quality first", 1), ("segmentation", 3), ("evidence", 4)]
         {
             let c = component(&g, name);
             assert_eq!(c.earned, c.possible, "{name}");
@@ -858,7 +928,10 @@ mod tests {
         assert_eq!(points(&g(vec![entry(0, ask("releases"))]), "definition confirmed"), 0.0);
         assert_eq!(points(&g(vec![]), "definition confirmed"), 0.0);
         // After the answer counts for nothing.
-        let late = vec![entry(0, CommandRecord::new(CommandKind::Drill(DrillStep::Answer))), entry(1, ask("definition"))];
+        let late = vec![
+            entry(0, CommandRecord::new(CommandKind::Drill(DrillStep::Answer))),
+            entry(1, ask("definition")),
+        ];
         assert_eq!(points(&g(late), "definition confirmed"), 0.0);
     }
 
@@ -868,8 +941,14 @@ mod tests {
         let g = |log| grade(&t, Some(&impact(74.0)), &full_answer(), &process(log));
         let check = query(QueryKind::Trend, &["sessions_per_user"], &[]);
         let cut = query(QueryKind::Compare, &["conversion"], &["platform"]);
-        assert_eq!(points(&g(vec![entry(0, check.clone()), entry(1, cut.clone())]), "data quality first"), QUALITY_POINTS);
-        assert_eq!(points(&g(vec![entry(0, cut.clone()), entry(1, check)]), "data quality first"), QUALITY_POINTS * 0.6);
+        assert_eq!(
+            points(&g(vec![entry(0, check.clone()), entry(1, cut.clone())]), "data quality first"),
+            QUALITY_POINTS
+        );
+        assert_eq!(
+            points(&g(vec![entry(0, cut.clone()), entry(1, check)]), "data quality first"),
+            QUALITY_POINTS * 0.6
+        );
         assert_eq!(points(&g(vec![entry(0, cut)]), "data quality first"), 0.0);
     }
 
@@ -877,12 +956,18 @@ mod tests {
     fn segmentation_needs_a_cut_before_the_answer() {
         let t = [cause(Family::ReleaseBug, &SEG, Some(Stage::Purchase), 74.0)];
         let g = |log| grade(&t, Some(&impact(74.0)), &full_answer(), &process(log));
-        assert_eq!(points(&g(vec![entry(0, query(QueryKind::Funnel, &[], &["platform"]))]), "segmentation"), SEGMENTATION_POINTS);
+        assert_eq!(
+            points(&g(vec![entry(0, query(QueryKind::Funnel, &[], &["platform"]))]), "segmentation"),
+            SEGMENTATION_POINTS
+        );
         let mut sql = CommandRecord::new(CommandKind::Sql);
         sql.sql = Some("SELECT country, AVG(purchased) FROM sessions GROUP BY country".into());
         assert_eq!(points(&g(vec![entry(0, sql)]), "segmentation"), SEGMENTATION_POINTS);
         assert_eq!(points(&g(vec![entry(0, query(QueryKind::Funnel, &[], &[]))]), "segmentation"), 0.0);
-        assert_eq!(points(&g(vec![entry(0, CommandRecord::new(CommandKind::Ab(AbKind::Srm)))]), "segmentation"), 0.0);
+        assert_eq!(
+            points(&g(vec![entry(0, CommandRecord::new(CommandKind::Ab(AbKind::Srm)))]), "segmentation"),
+            0.0
+        );
     }
 
     #[test]
@@ -890,11 +975,18 @@ mod tests {
         let t = [cause(Family::ReleaseBug, &SEG, Some(Stage::Purchase), 74.0)];
         let g = |log| grade(&t, Some(&impact(74.0)), &full_answer(), &process(log));
         // More cuts and more metrics than the evidence's are fine.
-        let mut wider = query(QueryKind::Compare, &["purchase_rate", "conversion"], &["platform", "app_version"]);
+        let mut wider =
+            query(QueryKind::Compare, &["purchase_rate", "conversion"], &["platform", "app_version"]);
         assert_eq!(points(&g(vec![entry(0, wider.clone())]), "evidence"), EVIDENCE_POINTS);
         wider.metrics = vec!["conversion".into()];
         assert_eq!(points(&g(vec![entry(0, wider)]), "evidence"), 0.0);
-        assert_eq!(points(&g(vec![entry(0, query(QueryKind::Trend, &["purchase_rate"], &["app_version"]))]), "evidence"), 0.0);
+        assert_eq!(
+            points(
+                &g(vec![entry(0, query(QueryKind::Trend, &["purchase_rate"], &["app_version"]))]),
+                "evidence"
+            ),
+            0.0
+        );
     }
 
     #[test]
@@ -986,7 +1078,10 @@ mod tests {
     fn one_of_two_causes_found_earns_half_and_a_wrong_extra_claim_costs() {
         let t = two_causes();
         let p = process(framework_log());
-        let one = Diagnosis { claims: vec![claim(Family::ReleaseBug, &SEG, Some(Stage::Purchase), Some((2026, 3, 23)))], ..full_answer() };
+        let one = Diagnosis {
+            claims: vec![claim(Family::ReleaseBug, &SEG, Some(Stage::Purchase), Some((2026, 3, 23)))],
+            ..full_answer()
+        };
         let g = grade(&t, Some(&impact(90.0)), &one, &p);
         assert!((points(&g, "cause") - FAMILY_POINTS / 2.0).abs() < 1e-9);
         let lines: Vec<&Component> = g.breakdown.iter().filter(|c| c.component == "cause").collect();
@@ -994,7 +1089,12 @@ mod tests {
         assert!(lines[1].why.contains("not named: tracking_loss"), "{}", lines[1].why);
 
         let mut claims = one.claims.clone();
-        claims.push(claim(Family::TrackingLoss, &[("platform", "ios")], Some(Stage::Purchase), Some((2026, 3, 23))));
+        claims.push(claim(
+            Family::TrackingLoss,
+            &[("platform", "ios")],
+            Some(Stage::Purchase),
+            Some((2026, 3, 23)),
+        ));
         claims.push(claim(Family::BotTraffic, &[], None, None));
         let g = grade(&t, Some(&impact(90.0)), &Diagnosis { claims, ..full_answer() }, &p);
         assert_eq!(points(&g, "extra causes"), -EXTRA_CAUSE_COST);
@@ -1006,12 +1106,14 @@ mod tests {
 
     #[test]
     fn naming_the_bots_user_agent_beyond_the_segment_is_exact() {
-        let mut t = cause(Family::BotTraffic, &[("country", "BR"), ("traffic_source", "affiliate")], None, 0.0);
+        let mut t =
+            cause(Family::BotTraffic, &[("country", "BR"), ("traffic_source", "affiliate")], None, 0.0);
         t.fingerprint = [("browser", "chrome"), ("user_type", "new")]
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let segment = |c: &Claim| points(&Grade { score: 0.0, breakdown: claim_lines(&t, Some(c), 1.0) }, "segment");
+        let segment =
+            |c: &Claim| points(&Grade { score: 0.0, breakdown: claim_lines(&t, Some(c), 1.0) }, "segment");
         let with_ua = claim(
             Family::BotTraffic,
             &[("country", "BR"), ("traffic_source", "affiliate"), ("browser", "chrome")],
@@ -1019,8 +1121,12 @@ mod tests {
             None,
         );
         assert_eq!(segment(&with_ua), SEGMENT_POINTS);
-        let with_other =
-            claim(Family::BotTraffic, &[("country", "BR"), ("traffic_source", "affiliate"), ("device", "mobile")], None, None);
+        let with_other = claim(
+            Family::BotTraffic,
+            &[("country", "BR"), ("traffic_source", "affiliate"), ("device", "mobile")],
+            None,
+            None,
+        );
         assert_eq!(segment(&with_other), SEGMENT_POINTS * 0.6);
     }
 
@@ -1033,7 +1139,15 @@ mod tests {
         let words: Vec<&str> = card.iter().map(|l| l.words.as_str()).collect();
         assert_eq!(
             words,
-            ["structure", "data-quality instinct", "segmentation", "root cause", "impact", "recommendation", "communication"]
+            [
+                "structure",
+                "data-quality instinct",
+                "segmentation",
+                "root cause",
+                "impact",
+                "recommendation",
+                "communication"
+            ]
         );
         assert!(card.iter().all(|l| l.verdict == "strong" || l.rubric == Rubric::Communication), "{card:#?}");
         let bare = Diagnosis { claims: answer.claims.clone(), ..Diagnosis::default() };

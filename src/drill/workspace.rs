@@ -129,7 +129,14 @@ pub struct Progress {
 
 impl Progress {
     pub fn new() -> Self {
-        Self { started_at: Utc::now(), hints: 0, log: Vec::new(), answer: None, revealed: false, interview: None }
+        Self {
+            started_at: Utc::now(),
+            hints: 0,
+            log: Vec::new(),
+            answer: None,
+            revealed: false,
+            interview: None,
+        }
     }
 
     /// The drill's progress: new only when `progress.json` does not exist. A damaged file,

@@ -573,7 +573,8 @@ impl Model {
             };
             chunk.expected.add(with.0, with.1, without);
         }
-        let Rates { mut steps, load_factor, revenue_factor, tracking_loss, duplicate, split, late_loss } = rates;
+        let Rates { mut steps, load_factor, revenue_factor, tracking_loss, duplicate, split, late_loss } =
+            rates;
 
         let user_id = if dims[USER_TYPE] == self.returning_code {
             bits.one_to(self.returning_pool)
@@ -684,7 +685,14 @@ impl Model {
     /// `skip` (the truth, for the world without it). `extra` is the cause that created the
     /// session, if one did.
     #[inline]
-    fn rates(&self, dims: &[u8; N_DIMS], t: f64, today: &Today, extra: Option<usize>, skip: Option<usize>) -> Rates {
+    fn rates(
+        &self,
+        dims: &[u8; N_DIMS],
+        t: f64,
+        today: &Today,
+        extra: Option<usize>,
+        skip: Option<usize>,
+    ) -> Rates {
         let mobile = self.mobile_codes.contains(&dims[DEVICE]);
         let mut steps = self.base;
         steps[3] *= self.weekly_conversion[today.weekday];
@@ -806,7 +814,8 @@ impl Model {
         }
         let order = rates.steps.iter().map(|p| p.clamp(0.0, 1.0)).product::<f64>() * payment.clamp(0.0, 1.0);
         let late = rates.late_loss;
-        let event = order * (1.0 - rates.tracking_loss) * (1.0 - late) * (1.0 - 0.5 * late) * (1.0 - 0.2 * late);
+        let event =
+            order * (1.0 - rates.tracking_loss) * (1.0 - late) * (1.0 - 0.5 * late) * (1.0 - 0.2 * late);
         (event, order)
     }
 }

@@ -121,7 +121,11 @@ impl Truth {
             evidence_command: self.evidence_command.clone(),
             impact: self.impact,
             orders_impact: self.orders_impact,
-            actions: if self.actions.is_empty() { self.family.actions().to_vec() } else { self.actions.clone() },
+            actions: if self.actions.is_empty() {
+                self.family.actions().to_vec()
+            } else {
+                self.actions.clone()
+            },
         }
     }
 }

@@ -315,7 +315,10 @@ mod tests {
             assert!(actions.len() >= 2, "{family} needs a best action and an acceptable second");
             assert_ne!(actions[0], actions[1], "{family}");
             for metric in family.monitors() {
-                assert!(crate::query::Metric::find(metric).is_ok(), "{family}: monitor '{metric}' is no metric");
+                assert!(
+                    crate::query::Metric::find(metric).is_ok(),
+                    "{family}: monitor '{metric}' is no metric"
+                );
             }
         }
         for action in Action::ALL {
