@@ -121,7 +121,12 @@ pub fn main() -> ExitCode {
 /// gets that check's message instead of "unexpected argument '-5'". Returns the arguments
 /// as they were finally read.
 pub fn parse(argv: Vec<String>) -> Result<(Cli, Vec<String>), clap::Error> {
-    let read = |argv: &[String]| command().try_get_matches_from(argv).and_then(|m| Cli::from_arg_matches(&m));
+    let read = |argv: &[String]| {
+        let matches = command().try_get_matches_from(argv)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        drill::attach_order(&mut cli, &matches);
+        Ok::<Cli, clap::Error>(cli)
+    };
     match read(&argv) {
         Ok(cli) => Ok((cli, argv)),
         Err(err) if err.kind() == clap::error::ErrorKind::UnknownArgument => {

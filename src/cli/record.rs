@@ -142,7 +142,15 @@ pub fn summarise(cli: &Cli, args: &[String]) -> Option<Pending> {
             DrillCommand::Reveal(a) => {
                 (CommandRecord::new(CommandKind::Drill(DrillStep::Reveal)), source_of(a.dir.as_ref()))
             }
-            DrillCommand::Start(_) | DrillCommand::Status(_) | DrillCommand::Log(_) => return None,
+            DrillCommand::Ask(a) => {
+                let mut record = CommandRecord::new(CommandKind::Drill(DrillStep::Ask));
+                record.topic = Some(a.topic.name().to_string());
+                (record, source_of(a.dir.as_ref()))
+            }
+            DrillCommand::Start(_)
+            | DrillCommand::Status(_)
+            | DrillCommand::Log(_)
+            | DrillCommand::History(_) => return None,
         },
         Command::Exp(e) => match &e.command {
             ExpCommand::Hint(a) => {
@@ -154,7 +162,14 @@ pub fn summarise(cli: &Cli, args: &[String]) -> Option<Pending> {
             ExpCommand::Reveal(a) => {
                 (CommandRecord::new(CommandKind::Exp(ExpStep::Reveal)), source_of(a.dir.as_ref()))
             }
-            ExpCommand::Start(_) | ExpCommand::Status(_) | ExpCommand::Log(_) => return None,
+            ExpCommand::Ask(a) => {
+                let mut record = CommandRecord::new(CommandKind::Exp(ExpStep::Ask));
+                record.topic = Some(a.topic.name().to_string());
+                (record, source_of(a.dir.as_ref()))
+            }
+            ExpCommand::Start(_) | ExpCommand::Status(_) | ExpCommand::Log(_) | ExpCommand::History(_) => {
+                return None;
+            }
         },
         Command::Generate(_)
         | Command::Report(_)
@@ -301,12 +316,14 @@ mod tests {
 
     #[test]
     fn every_leaf_of_the_clap_tree_is_a_kind_or_deliberately_not_logged() {
-        const NOT_LOGGED: [&str; 15] = [
+        const NOT_LOGGED: [&str; 17] = [
             "completions",
             "cube",
             "drill start",
             "drill status",
             "drill log",
+            "drill history",
+            "exp history",
             "exp start",
             "exp status",
             "exp log",

@@ -90,6 +90,32 @@ pub struct AnswerRecord {
     pub start: Option<chrono::NaiveDate>,
     pub note: Option<String>,
     pub grade: Grade,
+    /// Every cause claimed, the first being the one the fields above repeat.
+    #[serde(default)]
+    pub causes: Vec<ClaimRecord>,
+    #[serde(default)]
+    pub impact: Option<f64>,
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub monitor: Vec<String>,
+}
+
+/// One claimed cause, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClaimRecord {
+    pub cause: String,
+    #[serde(rename = "where")]
+    pub segment: Vec<(String, String)>,
+    pub stage: Option<String>,
+    pub start: Option<chrono::NaiveDate>,
+}
+
+/// An interview: the clock and the vague prompt the interviewer opened with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Interview {
+    pub minutes: u32,
+    pub prompt: String,
 }
 
 /// A drill's memory: `progress.json` in its folder.
@@ -100,11 +126,21 @@ pub struct Progress {
     pub log: Vec<LogEntry>,
     pub answer: Option<AnswerRecord>,
     pub revealed: bool,
+    /// Set when the drill was started with `--interview`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interview: Option<Interview>,
 }
 
 impl Progress {
     pub fn new() -> Self {
-        Self { started_at: Utc::now(), hints: 0, log: Vec::new(), answer: None, revealed: false }
+        Self {
+            started_at: Utc::now(),
+            hints: 0,
+            log: Vec::new(),
+            answer: None,
+            revealed: false,
+            interview: None,
+        }
     }
 
     /// The drill's progress: new only when `progress.json` does not exist. A damaged file,
