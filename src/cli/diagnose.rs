@@ -296,10 +296,10 @@ fn drill_text(d: &DrillDiagnosis) -> String {
         ]);
     }
     out.push_str(&format!(
-        "{steps}\n\n4. Root causes\n{}\n\n5. When it began\n{}\n\n6. Change log (against {})\n{}\n\n{}\n",
+        "{steps}\n\n4. Root causes\n{}\n\n5. When it began\n{}\n\n{}\n{}\n\n{}\n",
         causes_table(&d.root_causes),
         output::prose(&format!("   {}", onset_text(d.onset.as_ref()))),
-        d.change_log.matched_against,
+        output::prose(&format!("6. Change log (against {})", d.change_log.matched_against)),
         change_log_text(&d.change_log),
         output::prose(&format!("Verdict: {}", d.verdict))
     ));

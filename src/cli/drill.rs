@@ -1091,7 +1091,9 @@ pub(super) fn history_rows(
     let entries = match std::fs::read_dir(root) {
         Ok(entries) => entries,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(rows),
-        Err(err) => return Err(err).with_context(|| format!("cannot list {}", root.display())),
+        Err(err) => {
+            return Err(err).with_context(|| format!("--drills {}: cannot list the folder", root.display()));
+        }
     };
     for entry in entries.flatten() {
         let dir = entry.path();

@@ -136,12 +136,20 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
                     if format == Format::Csv {
                         output::csv(&header, &rows)
                     } else {
-                        // The title wraps; the kind and then the difficulty go if it cannot.
+                        // Several families wrap one per line; the title wraps; the kind and
+                        // then the difficulty go if it cannot.
+                        let rows: Vec<Vec<String>> = rows
+                            .into_iter()
+                            .map(|mut row| {
+                                row[3] = row[3].replace('|', " + ");
+                                row
+                            })
+                            .collect();
                         let mut table = output::FitTable::new(&[
                             ("name", output::Fit::Keep),
                             ("kind", output::Fit::Drop(2)),
                             ("product", output::Fit::Drop(3)),
-                            ("family", output::Fit::Keep),
+                            ("family", output::Fit::Wrap),
                             ("difficulty", output::Fit::Drop(1)),
                             ("title", output::Fit::Wrap),
                         ]);

@@ -233,6 +233,7 @@ fn scenarios_list_json_describes_the_catalogue() {
         assert!(["drop", "experiment"].contains(&kind), "{entry}");
         assert!(["easy", "medium", "hard"].contains(&entry["difficulty"].as_str().unwrap()), "{entry}");
         assert!(!entry["title"].as_str().unwrap().is_empty(), "{entry}");
+        assert_eq!(entry["product"], "shop", "{entry}");
         let family = entry["family"].as_array().expect("family is a list");
         assert!(!family.is_empty(), "{entry}");
         if kind == "drop" {
@@ -244,8 +245,10 @@ fn scenarios_list_json_describes_the_catalogue() {
             }
         }
     }
-    assert_eq!(drops, 20, "metric-drop scenarios");
-    assert_eq!(drop_families.len(), 20, "one family per drop scenario: {drop_families:?}");
+    assert_eq!(drops, 33, "metric-drop scenarios");
+    // Every shop family of the catalogue has a scenario (noise included).
+    let shop = dropcase::scenario::Family::all().into_iter().filter(|f| f.belongs_to("shop")).count();
+    assert_eq!(drop_families.len(), shop, "a scenario for every shop family: {drop_families:?}");
 }
 
 #[test]
