@@ -17,17 +17,7 @@ pub fn drill(sb: &Sandbox, partitioned: bool) -> PathBuf {
     let out = sb.join("drill");
     // The catalogue's calendar moves with the seed; these tests name their windows, so the
     // drill keeps the dates the file was written with (March 2026).
-    let text = dropcase::scenario::catalogue::EMBEDDED
-        .iter()
-        .find(|(name, _)| *name == "app_release_bug")
-        .expect("in the catalogue")
-        .1
-        .lines()
-        .filter(|l| !l.starts_with("calendar_weeks"))
-        .map(|l| if l.starts_with("start = ") { "start = \"2026-03-02\"" } else { l })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(sb.join("fixed_calendar.toml"), text).unwrap();
+    crate::support::write_fixed_calendar_scenario(&sb.join("fixed_calendar.toml"));
     let mut args = vec![
         "generate",
         "--scenario",

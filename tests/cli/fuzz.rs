@@ -598,17 +598,7 @@ fn setup(sandbox: &Sandbox) -> Fixtures {
     };
     // The catalogue's calendar moves with the seed; the templates name March 2026 dates, so
     // the fixture drills keep the dates the file was written with.
-    let fixed: String = dropcase::scenario::catalogue::EMBEDDED
-        .iter()
-        .find(|(name, _)| *name == "app_release_bug")
-        .expect("in the catalogue")
-        .1
-        .lines()
-        .filter(|l| !l.starts_with("calendar_weeks"))
-        .map(|l| if l.starts_with("start = ") { "start = \"2026-03-02\"" } else { l })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(root.join("fixed_calendar.toml"), fixed).unwrap();
+    crate::support::write_fixed_calendar_scenario(&root.join("fixed_calendar.toml"));
     run("drill start --scenario fixed_calendar.toml --seed 3 --sessions 20000 --dir drill");
     run("drill start --scenario fixed_calendar.toml --seed 3 --sessions 20000 --dir answered");
     run("query funnel --data answered");

@@ -43,6 +43,22 @@ impl Sandbox {
 }
 
 /// Path of a fixture under tests/data.
+/// `app_release_bug` with the dates its file was written with (March 2026): the catalogue's
+/// calendar moves with the seed, and tests that name dates need fixed ones. Written to `path`.
+pub fn write_fixed_calendar_scenario(path: &Path) {
+    let text = dropcase::scenario::catalogue::EMBEDDED
+        .iter()
+        .find(|(name, _)| *name == "app_release_bug")
+        .expect("in the catalogue")
+        .1
+        .lines()
+        .filter(|l| !l.starts_with("calendar_weeks"))
+        .map(|l| if l.starts_with("start = ") { "start = \"2026-03-02\"" } else { l })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(path, text).unwrap();
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
 }
