@@ -262,10 +262,22 @@ impl Dataset {
     /// Opens `--cube FILE` (see [`crate::cube`]) as a dataset whose only table is the cube.
     pub fn open_cube(path: &Path) -> anyhow::Result<Self> {
         let (table, info) = crate::cube::read(path)?;
+        Ok(Self::from_cube(path.to_path_buf(), table, info, None, None))
+    }
+
+    /// A dataset whose only table is a cube already read (a file's, or an engine's result
+    /// for `--engine`, which keeps a drill's brief and a `--schema` file's mix dimensions).
+    pub fn from_cube(
+        origin: PathBuf,
+        table: Table,
+        info: CubeInfo,
+        brief: Option<Brief>,
+        mix_dimensions: Option<Vec<String>>,
+    ) -> Self {
         let source_columns = table.column_names();
-        Ok(Self {
-            origin: path.to_path_buf(),
-            brief: None,
+        Self {
+            origin,
+            brief,
             sessions: table.clone(),
             orders: None,
             rollup: Some(table),
@@ -274,9 +286,9 @@ impl Dataset {
             source_columns,
             schema_file: None,
             cube: Some(info),
-            mix_dimensions: None,
+            mix_dimensions,
             date_range: OnceCell::new(),
-        })
+        }
     }
 
     /// Opens `--cube FILE` when given, else `--data PATH` with `--schema FILE`.

@@ -52,9 +52,14 @@ pub struct CubeArgs {
     /// SQL dialect of --sql
     #[arg(long, value_enum, requires = "sql")]
     pub dialect: Option<Dialect>,
-    /// Table (or view) of one row per session that --sql reads, as the engine names it
-    #[arg(long, value_name = "NAME", requires = "sql")]
+    /// Table (or view) of one row per session that --sql (or --engine) reads, as the
+    /// engine names it
+    #[arg(long, value_name = "NAME", conflicts_with = "data")]
     pub table: Option<String>,
+    /// Build the cube on a Spark Connect server (sc://HOST:PORT) over --data PATH (a path
+    /// the server can read) or --table NAME, and write its result to --out
+    #[arg(long, value_name = "sc://HOST:PORT", conflicts_with = "sql")]
+    pub engine: Option<String>,
 }
 
 impl CubeArgs {
@@ -88,15 +93,59 @@ pub fn run(args: CubeArgs) -> anyhow::Result<()> {
             by: &args.by,
             time: args.time(None)?,
             map: map.as_ref().map(|m| (m, file.as_path())),
+            columns: None,
         };
         return emit(&cube_sql(&spec)?);
     }
     let out = args.out.as_deref().context("--out FILE is required without --sql")?;
     cube::check_out(out)?;
+    if let Some(url) = &args.engine {
+        return run_on_engine(&args, url, out);
+    }
+    if args.table.is_some() {
+        bail!("--table names a table in an engine: use it with --sql or --engine sc://HOST:PORT");
+    }
     let ds = Dataset::open(args.data.as_deref(), args.schema.as_deref())?;
     let time = args.time(Some(&ds))?;
     let mut frame = cube::build(&ds, &CubeSpec { by: args.by.clone(), time })?;
     cube::write(&mut frame, out)?;
     eprintln!("wrote {} ({} rows, {} columns)", out.display(), frame.height(), frame.width());
+    Ok(())
+}
+
+/// `cube --engine URL`: the cube built by Spark Connect, written as `--out` writes one.
+fn run_on_engine(args: &CubeArgs, url: &str, out: &std::path::Path) -> anyhow::Result<()> {
+    use crate::cube::spark::{self, Engine, Request, Source};
+    let engine = Engine::parse(url)?;
+    let map = args.schema.as_deref().map(ColumnMap::read).transpose()?;
+    let file = args.schema.clone().unwrap_or_default();
+    let source = match (&args.table, &args.data) {
+        (Some(name), _) => Source::Table(name.clone()),
+        (None, Some(path)) => Source::Files(path.clone()),
+        (None, None) => Source::Files(crate::dataset::current_drill_dir()?),
+    };
+    // Windows are given or come from a drill's brief: the engine holds no brief.
+    let brief = match &source {
+        Source::Files(path) if path.join(crate::schema::files::BRIEF).is_file() => {
+            Some(crate::brief::Brief::read(path)?)
+        }
+        _ => None,
+    };
+    let time = match (args.baseline, args.current, &brief) {
+        (Some(_), Some(_), _) | (None, None, _) => args.time(None)?,
+        (b, c, Some(brief)) => Time::Windows(b.unwrap_or(brief.baseline), c.unwrap_or(brief.current)),
+        (_, _, None) => bail!("--engine with windows needs both --baseline and --current"),
+    };
+    let request =
+        Request { source: &source, map: map.as_ref().map(|m| (m, file.as_path())), by: Some(&args.by), time };
+    let mut built = spark::build(&engine, &request)?;
+    cube::write(&mut built.frame, out)?;
+    eprintln!(
+        "wrote {} ({} rows, {} columns) from {}",
+        out.display(),
+        built.frame.height(),
+        built.frame.width(),
+        built.what
+    );
     Ok(())
 }

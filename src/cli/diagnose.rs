@@ -33,6 +33,13 @@ pub struct DiagnoseArgs {
     /// its dimensions are the ones searched.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["leaves", "data", "schema"])]
     pub cube: Option<PathBuf>,
+    /// A Spark Connect server (sc://HOST:PORT) that builds the cube of every dimension over
+    /// --data PATH (a path the server can read) or --table NAME; diagnosed as --cube.
+    #[arg(long, value_name = "sc://HOST:PORT", conflicts_with_all = ["leaves", "cube"])]
+    pub engine: Option<String>,
+    /// With --engine: the table (or view) of one row per session the server reads.
+    #[arg(long, value_name = "NAME", requires = "engine", conflicts_with = "data")]
+    pub table: Option<String>,
     /// Baseline window FROM..TO (default: the drill's brief, else the week before --current).
     #[arg(long, value_name = "FROM..TO", value_parser = parse_window, conflicts_with = "leaves")]
     pub baseline: Option<Window>,
@@ -159,7 +166,16 @@ pub fn run(args: DiagnoseArgs) -> Result<()> {
         });
     }
     let filter = Filter::parse_all(&args.filter)?;
-    let ds = Dataset::open_any(args.data.as_deref(), args.schema.as_deref(), args.cube.as_deref())?;
+    let ds = match &args.engine {
+        Some(url) => crate::cube::spark::open(
+            url,
+            args.data.as_deref(),
+            args.table.as_deref(),
+            args.schema.as_deref(),
+            crate::cube::Time::Days,
+        )?,
+        None => Dataset::open_any(args.data.as_deref(), args.schema.as_deref(), args.cube.as_deref())?,
+    };
     let (baseline, current) = ds.windows(args.baseline, args.current)?;
     if ds.brief.is_none() && ds.cube.is_none() && (args.baseline.is_none() || args.current.is_none()) {
         eprintln!("windows: baseline {baseline}, current {current} (choose with --baseline/--current)");

@@ -31,11 +31,32 @@ pub struct SourceArgs {
     /// Parquet or CSV) to answer from instead of rows
     #[arg(long, value_name = "FILE", conflicts_with_all = ["data", "schema"])]
     pub cube: Option<PathBuf>,
+    /// A Spark Connect server (sc://HOST:PORT) that builds the cube over --data PATH (a
+    /// path the server can read) or --table NAME; the answer is then computed from it
+    #[arg(long, value_name = "sc://HOST:PORT", conflicts_with = "cube")]
+    pub engine: Option<String>,
+    /// With --engine: the table (or view) of one row per session the server reads
+    #[arg(long, value_name = "NAME", requires = "engine", conflicts_with = "data")]
+    pub table: Option<String>,
 }
 
 impl SourceArgs {
     pub fn open(&self) -> anyhow::Result<Dataset> {
-        Dataset::open_any(self.data.as_deref(), self.schema.as_deref(), self.cube.as_deref())
+        self.open_at(crate::cube::Time::Days)
+    }
+
+    /// Opens the data; through `--engine`, as a cube cut by `time`.
+    pub fn open_at(&self, time: crate::cube::Time) -> anyhow::Result<Dataset> {
+        match &self.engine {
+            Some(url) => crate::cube::spark::open(
+                url,
+                self.data.as_deref(),
+                self.table.as_deref(),
+                self.schema.as_deref(),
+                time,
+            ),
+            None => Dataset::open_any(self.data.as_deref(), self.schema.as_deref(), self.cube.as_deref()),
+        }
     }
 }
 
@@ -180,7 +201,8 @@ fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
 fn run_trend(args: TrendArgs) -> anyhow::Result<()> {
     let filter = Filter::parse_all(&args.filter)?;
     let metric = Metric::find(&args.metric)?;
-    let ds = args.source.open()?;
+    let time = if args.grain == Grain::Hour { crate::cube::Time::Hours } else { crate::cube::Time::Days };
+    let ds = args.source.open_at(time)?;
     let spec = TrendSpec { metric, by: args.by, filter, grain: args.grain, window: args.window };
     let trend = trend(&ds, &spec)?;
     let marker = revealed_start(&ds);

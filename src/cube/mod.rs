@@ -28,6 +28,7 @@
 //! then by dimension values (nulls first); windows may overlap, so a row of the data can
 //! count in both.
 
+pub mod spark;
 pub mod sql;
 
 use std::path::Path;
@@ -277,7 +278,7 @@ pub fn read(path: &Path) -> anyhow::Result<(Table, CubeInfo)> {
         bail!("--cube {}: no such file", path.display());
     }
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let mut frame = match extension.as_str() {
+    let frame = match extension.as_str() {
         "parquet" | "pq" => crate::datafile::scan_parquet(path, false)?,
         "csv" => crate::datafile::csv_reader(path)?
             .with_infer_schema_length(Some(0))
@@ -286,6 +287,13 @@ pub fn read(path: &Path) -> anyhow::Result<(Table, CubeInfo)> {
             .with_context(|| format!("cannot scan {what} as CSV"))?,
         other => bail!("--cube {}: extension '{other}' is neither .parquet nor .csv", path.display()),
     };
+    from_frame(frame, &what)
+}
+
+/// Reads a cube's rows however they came (a file, an engine's result; `what` names them
+/// in messages), checking its columns and casting them to the contract's types.
+pub fn from_frame(frame: LazyFrame, what: &str) -> anyhow::Result<(Table, CubeInfo)> {
+    let mut frame = frame;
     let schema =
         frame.collect_schema().map_err(anyhow::Error::from).with_context(|| format!("cannot read {what}"))?;
     let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
@@ -342,7 +350,7 @@ pub fn read(path: &Path) -> anyhow::Result<(Table, CubeInfo)> {
         casts.push(expr.alias(name));
     }
     let frame = frame.select(casts);
-    let table = Table::scan(frame, &what)?;
+    let table = Table::scan(frame, what)?;
     let time = if windowed {
         let labels = collect(
             table

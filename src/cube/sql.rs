@@ -74,6 +74,9 @@ pub struct SqlSpec<'a> {
     pub time: Time,
     /// The `--schema` map and its file, when the table uses other column names.
     pub map: Option<(&'a ColumnMap, &'a std::path::Path)>,
+    /// The table's columns, when known (an engine was asked): without a map, a funnel flag
+    /// or value measure the table lacks is left out, as `cube --out` leaves it out.
+    pub columns: Option<&'a [String]>,
 }
 
 /// A source column as the query reads it.
@@ -97,6 +100,8 @@ pub fn cube_sql(spec: &SqlSpec) -> anyhow::Result<String> {
         }
     };
     let map = spec.map.map(|(m, _)| m);
+    // A measure the table is known to lack (unmapped names only: a map names columns).
+    let present = |src: &Source| spec.map.is_some() || spec.columns.is_none_or(|cs| cs.contains(&src.name));
     let column = |src: &Source| -> anyhow::Result<String> {
         if src.name.contains(d.quote_char()) || src.name.is_empty() {
             bail!("column name '{}' ({}) cannot be quoted in {d:?} SQL", src.name, src.origin);
@@ -168,7 +173,9 @@ pub fn cube_sql(spec: &SqlSpec) -> anyhow::Result<String> {
     let true_words = TRUE_WORDS.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(", ");
     let mut measures: Vec<String> = vec![format!("CAST(COUNT(*) AS {}) AS {}", d.integer(), q(c::SESSIONS))];
     for (flag, theirs) in FLAGS.iter().zip(flag_sources) {
-        let Some(src) = source(&format!("funnel.{flag}"), flag, theirs.flatten()) else { continue };
+        let Some(src) = source(&format!("funnel.{flag}"), flag, theirs.flatten()).filter(present) else {
+            continue;
+        };
         select.push(format!(
             "CASE WHEN LOWER(CAST({} AS {})) IN ({true_words}) THEN 1 ELSE 0 END AS {}",
             column(&src)?,
@@ -182,7 +189,7 @@ pub fn cube_sql(spec: &SqlSpec) -> anyhow::Result<String> {
         (s::PAGE_LOAD_MS, c::PAGE_LOAD_MS, c::PAGE_LOAD_MS_SQ, map.map(|m| m.page_load_ms.as_ref())),
     ];
     for (ours, sum, sum_sq, theirs) in value_sources {
-        let Some(src) = source(ours, ours, theirs.flatten()) else { continue };
+        let Some(src) = source(ours, ours, theirs.flatten()).filter(present) else { continue };
         select.push(format!("CAST({} AS {}) AS {}", column(&src)?, d.float(), q(ours)));
         measures.push(format!("CAST(COALESCE(SUM({}), 0) AS {}) AS {}", q(ours), d.float(), q(sum)));
         measures.push(format!(
@@ -257,7 +264,8 @@ mod tests {
     use super::*;
 
     fn spec(dialect: Dialect, by: &[String], time: Time) -> String {
-        cube_sql(&SqlSpec { dialect, table: "analytics.sessions", by, time, map: None }).unwrap()
+        cube_sql(&SqlSpec { dialect, table: "analytics.sessions", by, time, map: None, columns: None })
+            .unwrap()
     }
 
     #[test]
@@ -291,6 +299,7 @@ mod tests {
             by: &[],
             time: Time::Days,
             map: None,
+            columns: None,
         })
         .unwrap_err()
         .to_string();
@@ -301,6 +310,7 @@ mod tests {
             by: &["devise".to_string()],
             time: Time::Days,
             map: None,
+            columns: None,
         })
         .unwrap_err()
         .to_string();

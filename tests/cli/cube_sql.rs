@@ -64,7 +64,7 @@ fn cube_sql(sb: &Sandbox, dialect: &str, by: &str, flags: &[&str]) -> String {
     text.trim_end().trim_end_matches(';').to_string()
 }
 
-fn read_parquet(path: &Path) -> DataFrame {
+pub fn read_parquet(path: &Path) -> DataFrame {
     let file = std::fs::File::open(path).unwrap();
     ParquetReader::new(file).finish().unwrap()
 }
@@ -73,7 +73,7 @@ fn read_parquet(path: &Path) -> DataFrame {
 /// dimension values and dates must be equal; float sums equal to 1e-9 of their size,
 /// because engines add in different orders and IEEE addition is not associative (the
 /// last bits differ; one cent or one session more would be ~1e-6 and beyond).
-fn assert_same_cube(expected: &DataFrame, actual: &DataFrame, what: &str) {
+pub fn assert_same_cube(expected: &DataFrame, actual: &DataFrame, what: &str) {
     let names = |df: &DataFrame| df.get_column_names().iter().map(|n| n.to_string()).collect::<Vec<_>>();
     assert_eq!(names(expected), names(actual), "{what}: columns");
     assert_eq!(expected.height(), actual.height(), "{what}: rows");

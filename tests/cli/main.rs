@@ -16,6 +16,7 @@ mod plot;
 mod query;
 mod report;
 mod serve;
+mod spark;
 mod sql;
 mod squeeze_b0;
 mod support;
