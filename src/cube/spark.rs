@@ -181,7 +181,10 @@ pub fn build(engine: &Engine, request: &Request) -> anyhow::Result<EngineCube> {
 
 fn run(session: &SparkSession, engine: &Engine, request: &Request) -> anyhow::Result<EngineCube> {
     let (relation, what) = match request.source {
-        Source::Table(name) => (name.clone(), format!("table {name} on {}", engine.url)),
+        Source::Table(name) => {
+            super::sql::check_table(name)?;
+            (name.clone(), format!("table {name} on {}", engine.url))
+        }
         Source::Files(path) => {
             register_files(session, engine, path)?;
             (SOURCE_VIEW.to_string(), format!("{} read by {}", path.display(), engine.url))
@@ -203,9 +206,7 @@ fn run(session: &SparkSession, engine: &Engine, request: &Request) -> anyhow::Re
         columns: Some(&names),
     })?;
     let sql = sql.trim_end().trim_end_matches(';');
-    let batches = session
-        .sql(sql)
-        .and_then(|df| df.collect_record_batches())
+    let batches = collect(session, sql)
         .map_err(|e| anyhow::anyhow!("Spark failed to build the cube of {what}: {e}"))?;
     let frame =
         to_polars(&batches).with_context(|| format!("cannot read the cube Spark built from {what}"))?;
@@ -247,15 +248,20 @@ fn register_files(session: &SparkSession, engine: &Engine, path: &Path) -> anyho
     })
 }
 
+/// Runs one query on the engine and collects its Arrow batches; the server's message on
+/// failure.
+fn collect(session: &SparkSession, sql: &str) -> Result<Vec<RecordBatch>, String> {
+    let frame = session.sql(sql).map_err(|e| e.to_string())?;
+    frame.collect_record_batches().map_err(|e| e.to_string())
+}
+
 /// The source's columns and their Arrow types, from a query that returns no rows.
 fn source_columns(
     session: &SparkSession,
     relation: &str,
     what: &str,
 ) -> anyhow::Result<Vec<(String, ArrowType)>> {
-    let batches = session
-        .sql(&format!("SELECT * FROM {relation} LIMIT 0"))
-        .and_then(|df| df.collect_record_batches())
+    let batches = collect(session, &format!("SELECT * FROM {relation} LIMIT 0"))
         .map_err(|e| anyhow::anyhow!("Spark cannot read {what}: {e}"))?;
     let schema = match batches.first() {
         Some(batch) => batch.schema(),

@@ -249,7 +249,7 @@ pub fn cube_sql(spec: &SqlSpec) -> anyhow::Result<String> {
 }
 
 /// Refuses a `--table` that is not a (possibly qualified, possibly quoted) table name.
-fn check_table(table: &str) -> anyhow::Result<()> {
+pub(crate) fn check_table(table: &str) -> anyhow::Result<()> {
     let fine = |ch: char| ch.is_alphanumeric() || "_.$-\"`@".contains(ch);
     if table.is_empty() || !table.chars().all(fine) {
         bail!(
