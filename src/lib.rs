@@ -14,6 +14,7 @@ pub mod drill;
 pub mod experiment;
 pub mod generate;
 pub mod output;
+pub mod product;
 pub mod plot;
 pub mod query;
 pub mod report;

@@ -165,7 +165,7 @@ fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
         .clone()
         .or_else(|| ds.brief.as_ref().map(|b| b.metric.clone()))
         .unwrap_or_else(|| "conversion".into());
-    let metric = Metric::find(&name)?;
+    let metric = Metric::find_in(ds.metrics(), &name)?;
     let (baseline, current) = windows(&ds, &args.slice)?;
     let spec = CompareSpec { metric, by: args.by, filter, baseline, current, top: args.top };
     let comparison = compare_segments(&ds, &spec)?;
@@ -175,8 +175,8 @@ fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
 
 fn run_trend(args: TrendArgs) -> anyhow::Result<()> {
     let filter = Filter::parse_all(&args.filter)?;
-    let metric = Metric::find(&args.metric)?;
     let ds = args.source.open()?;
+    let metric = Metric::find_in(ds.metrics(), &args.metric)?;
     let spec = TrendSpec { metric, by: args.by, filter, grain: args.grain, window: args.window };
     let trend = trend(&ds, &spec)?;
     let marker = revealed_start(&ds);
@@ -213,7 +213,7 @@ struct Style {
 
 impl Style {
     fn of(metric: &Metric) -> Self {
-        Self { proportion: metric.is_proportion(), count: metric.kind == Kind::Count }
+        Self { proportion: metric.is_proportion(), count: matches!(metric.kind, Kind::Count | Kind::ActiveUsers) }
     }
 
     fn value(self, x: Option<f64>) -> String {

@@ -227,6 +227,7 @@ pub fn brief(case: &Case, seed: u64, counts: &[DayCounts]) -> Brief {
     ];
     Brief {
         kind: DrillKind::Drop,
+        product: crate::product::DEFAULT.to_string(),
         prompt,
         metric: "conversion".into(),
         baseline: case.baseline,

@@ -253,7 +253,7 @@ fn row(metric: &Metric, segment: Segment, a: &Stat, b: &Stat, days: (f64, f64)) 
             )
         }),
         Kind::Count => count_rate_p(a.num, days.0, b.num, days.1),
-        Kind::Sum | Kind::Percentile => None,
+        Kind::Sum | Kind::Percentile | Kind::ActiveUsers => None,
     };
     // An empty side gives no evidence either way.
     let p_value = p_value.filter(|_| a.n > 0.0 && b.n > 0.0);
