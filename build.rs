@@ -6,6 +6,7 @@ use std::fmt::Write;
 fn main() {
     embed("scenarios", "catalogue.rs");
     embed("products", "products.rs");
+    embed("products/scenarios", "product_scenarios.rs");
 }
 
 fn embed(folder: &str, out_name: &str) {

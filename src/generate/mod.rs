@@ -7,6 +7,7 @@ pub mod check;
 pub mod context;
 pub mod folder;
 pub mod model;
+pub mod product_engine;
 mod pages;
 mod sample;
 pub mod seal;

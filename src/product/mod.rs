@@ -6,6 +6,7 @@
 //! generator ([`crate::generate::product_engine`]) simulates any product but the shop.
 
 pub mod registry;
+pub mod scenario;
 
 use std::collections::BTreeMap;
 use std::path::Path;
