@@ -13,7 +13,7 @@ use crate::drill::workspace::{self, AnswerRecord, Drill, Progress};
 use crate::drill::{evidence, hint};
 use crate::generate::{self, Options, model::mix_seed};
 use crate::output::{self, Format};
-use crate::scenario::{self, Difficulty, Family, Scenario, Stage, catalogue};
+use crate::scenario::{self, Difficulty, Family, Scenario, catalogue};
 use crate::suggest;
 
 use super::emit;
@@ -139,14 +139,49 @@ fn pick_scenario(args: &StartArgs, seed: u64) -> anyhow::Result<(Scenario, bool)
     Ok((candidates[index].clone(), false))
 }
 
+/// A product scenario (not the shop) named by `--scenario`, or drawn for a `--family` of
+/// another product.
+fn pick_product_scenario(
+    args: &StartArgs,
+    seed: u64,
+) -> anyhow::Result<Option<crate::product::scenario::ProductScenario>> {
+    use crate::product::scenario::ProductScenario;
+    if let Some(name) = &args.scenario {
+        return ProductScenario::find(name).transpose().map_err(anyhow::Error::from);
+    }
+    let Some(family) = &args.family else { return Ok(None) };
+    if !crate::product::scenario::families().contains_key(family.trim()) {
+        return Ok(None);
+    }
+    let candidates: Vec<ProductScenario> = ProductScenario::all()?
+        .into_iter()
+        .filter(|s| s.causes.first().is_some_and(|c| c.family == family.trim()))
+        .filter(|s| args.difficulty.is_none_or(|d| s.difficulty == d))
+        .collect();
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let index = (mix_seed(&[seed, 0x5CE]) % candidates.len() as u64) as usize;
+    Ok(Some(candidates[index].clone()))
+}
+
 fn start(args: StartArgs) -> anyhow::Result<()> {
     let seed = args.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
-    let (scenario, named) = pick_scenario(&args, seed)?;
+    let product_scenario = pick_product_scenario(&args, seed)?;
     let dir = args.dir.clone().unwrap_or_else(|| workspace::home().join("drills").join(seed.to_string()));
     crate::generate::folder::check_target(&dir, args.force, "--dir")?;
     let options = Options { sessions: args.sessions, days: None, partitioned: false, force: args.force };
     let bar = Bar::new();
-    let generated = generate::generate(&scenario, seed, &dir, &options, &|d, t| bar.update(d, t));
+    let (generated, named) = match &product_scenario {
+        Some(scenario) => (
+            generate::product_engine::generate(scenario, seed, &dir, &options, &|d, t| bar.update(d, t)),
+            args.scenario.is_some(),
+        ),
+        None => {
+            let (scenario, named) = pick_scenario(&args, seed)?;
+            (generate::generate(&scenario, seed, &dir, &options, &|d, t| bar.update(d, t)), named)
+        }
+    };
     bar.finish();
     let generated = generated?;
     Progress::new().save(&generated.dir)?;
@@ -270,7 +305,11 @@ fn take_hint(args: DirArgs) -> anyhow::Result<()> {
         hint::STAGES.len()
     );
     let truth = drill.truth()?;
-    let text = hint::hint(&drill.dir, &drill.brief, &truth, stage)?;
+    let text = if drill.brief.product == crate::product::DEFAULT {
+        hint::hint(&drill.dir, &drill.brief, &truth, stage)?
+    } else {
+        crate::drill::product_hint::hint(&drill.dir, &drill.brief, &truth, stage)?
+    };
     progress.hints += 1;
     progress.save(&drill.dir)?;
     emit_hint(args.format, stage, &hint::STAGES, grade::HINT_COSTS[stage], &text)
@@ -337,15 +376,15 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
         None => Vec::new(),
         Some(text) => scenario::parse_terms(text).map_err(|e| anyhow::anyhow!("--where '{text}': {e}"))?,
     };
+    let product = crate::product::Product::load(&drill.brief.product)?;
+    let dimensions: Vec<String> = product.dimension_names();
+    let dimension_refs: Vec<&str> = dimensions.iter().map(String::as_str).collect();
     for (dim, value) in &segment {
-        if !scenario::DIMENSIONS.contains(&dim.as_str()) {
-            let hint = suggest::nearest(dim, &scenario::DIMENSIONS)
+        if !dimension_refs.contains(&dim.as_str()) {
+            let hint = suggest::nearest(dim, &dimension_refs)
                 .map(|n| format!(" (did you mean '{n}'?)"))
                 .unwrap_or_default();
-            anyhow::bail!(
-                "--where: unknown dimension '{dim}'{hint}; dimensions: {}",
-                scenario::DIMENSIONS.join(", ")
-            );
+            anyhow::bail!("--where: unknown dimension '{dim}'{hint}; dimensions: {}", dimensions.join(", "));
         }
         let values = evidence::dimension_values(&drill.dir, dim)?;
         if !values.contains(value) {
@@ -360,9 +399,16 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
     }
     let stage = match &args.stage {
         None => None,
-        Some(text) => Some(Stage::parse(text.trim()).ok_or_else(|| {
-            anyhow::anyhow!("--stage '{text}' is not a funnel stage; choose view, cart, checkout or purchase")
-        })?),
+        Some(text) => {
+            let steps: Vec<&str> = product.steps.iter().map(|s| s.name.as_str()).collect();
+            anyhow::ensure!(
+                steps.contains(&text.trim()),
+                "--stage '{text}' is not a funnel stage of the {} product; choose {}",
+                product.name,
+                steps.join(", ")
+            );
+            Some(crate::product::stage_named(text.trim()))
+        }
     };
     let start = match &args.start {
         None => None,
@@ -432,7 +478,7 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
     }
     // What the diagnose engine reads in the same data, as the reveal's explanation; a
     // failure to run it does not hide the truth.
-    let engine = hint::engine(&drill.dir).ok();
+    let engine = if drill.brief.product == crate::product::DEFAULT { hint::engine(&drill.dir).ok() } else { None };
     if args.format == Format::Json {
         #[derive(Serialize)]
         struct Engine<'a> {

@@ -42,6 +42,8 @@ pub enum ScenariosCommand {
 #[derive(Debug, Serialize)]
 pub struct ScenarioEntry {
     pub name: String,
+    /// The product the scenario is about (`shop`, `engagement_app`, `saas`).
+    pub product: String,
     pub kind: &'static str,
     pub family: Vec<String>,
     pub difficulty: &'static str,
@@ -50,6 +52,7 @@ pub struct ScenarioEntry {
 
 pub fn entries() -> anyhow::Result<Vec<ScenarioEntry>> {
     let experiments = catalogue::experiments()?.into_iter().map(|s| ScenarioEntry {
+        product: crate::product::DEFAULT.to_string(),
         kind: "experiment",
         family: vec![s.family.name().to_string()],
         difficulty: s.difficulty.name(),
@@ -59,6 +62,7 @@ pub fn entries() -> anyhow::Result<Vec<ScenarioEntry>> {
     let mut entries: Vec<ScenarioEntry> = catalogue::all()?
         .into_iter()
         .map(|s| ScenarioEntry {
+            product: crate::product::DEFAULT.to_string(),
             kind: match s.kind {
                 Kind::Drop => "drop",
                 Kind::Experiment => "experiment",
@@ -69,6 +73,14 @@ pub fn entries() -> anyhow::Result<Vec<ScenarioEntry>> {
             name: s.name,
         })
         .collect();
+    entries.extend(crate::product::scenario::ProductScenario::all()?.into_iter().map(|s| ScenarioEntry {
+        product: s.product.clone(),
+        kind: "drop",
+        family: s.families(),
+        difficulty: s.difficulty.name(),
+        title: s.title.clone(),
+        name: s.name,
+    }));
     entries.extend(experiments);
     Ok(entries)
 }
@@ -134,6 +146,24 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
                 s.name
             ))
         }
+        ScenariosCommand::Show { name } if crate::product::scenario::ProductScenario::find(&name).is_some() => {
+            let s = crate::product::scenario::ProductScenario::find(&name).expect("just found")?;
+            let p = s.product();
+            super::emit(&format!(
+                "{} — {}\nproduct: {} ({}), kind: drop, difficulty: {}\nperiod: {} days (the dates come from the seed), about {} rows a day\ncompares: the last {} days against the {} before on {}\n(the cause is hidden: start a drill with `dropcase drill start --scenario {}`)",
+                s.name,
+                s.title,
+                p.name,
+                p.title,
+                s.difficulty.name(),
+                p.period.days,
+                output::thousands(s.rows_per_day.unwrap_or(p.rows_per_day).round() as u64),
+                p.period.current_days,
+                p.period.baseline_days,
+                s.metric,
+                s.name
+            ))
+        }
         ScenariosCommand::Show { name } => {
             let s = Scenario::load(&name)?;
             let (baseline, current) = s.windows();
@@ -165,6 +195,12 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
                 s.title,
                 s.family
             ))
+        }
+        ScenariosCommand::Check { file }
+            if crate::product::scenario::ProductScenario::find(&file.display().to_string()).is_some() =>
+        {
+            let s = crate::product::scenario::ProductScenario::find(&file.display().to_string()).expect("just found")?;
+            super::emit(&format!("{}: ok ({} — {}, product {}, {})", file.display(), s.name, s.title, s.product, s.families().join(", ")))
         }
         ScenariosCommand::Check { file } => {
             let s = Scenario::read(&file)?;

@@ -6,6 +6,7 @@ pub mod command;
 pub mod evidence;
 pub mod grade;
 pub mod hint;
+pub mod product_hint;
 pub mod state;
 pub mod workspace;
 

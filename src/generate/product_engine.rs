@@ -161,9 +161,16 @@ pub struct Engine {
     elasticity: f64,
     hours: Discrete,
     users: Users,
+    /// Per day: the weekday factor times the day's noise (activity multiplier).
+    day_factor: Vec<f64>,
+    /// Whether any cause acts on returns (return_rate, calendar).
+    acts_on_returns: bool,
     /// Expected new users per day at weekly factor 1.
     pub base_new: f64,
 }
+
+/// At most this many dimensions (codes live in fixed buffers in the hot loop).
+pub const MAX_SLOTS: usize = 32;
 
 /// The users, flat: index = user id - 1.
 #[derive(Default)]
@@ -305,6 +312,21 @@ impl Engine {
             }
         }
         let base_new = case.rows_per_day / (per_new * u.sessions_per_active_day);
+        anyhow::ensure!(values.len() <= MAX_SLOTS, "product {} has {} dimensions; at most {MAX_SLOTS}", product.name, values.len());
+        let day_factor = (0..case.days)
+            .map(|d| {
+                let date = case.date(d);
+                let noise = crate::stats::dist::normal_quantile(
+                    u01(mix_seed(&[case.seed, 0xDA1, u64::from(d)])).clamp(1e-9, 1.0 - 1e-9),
+                )
+                .clamp(-2.0, 2.0);
+                product.weekly[date.weekday().num_days_from_monday() as usize] * (1.0 + 0.03 * noise)
+            })
+            .collect();
+        let acts_on_returns = case
+            .causes
+            .iter()
+            .any(|c| c.terms.iter().any(|t| matches!(t.mechanism, Mechanism::ReturnRate | Mechanism::Calendar)));
         let mut engine = Engine {
             values,
             dims,
@@ -316,6 +338,8 @@ impl Engine {
             elasticity: product.latency.as_ref().map(|l| l.elasticity).unwrap_or(0.0),
             hours: Discrete::new(HOURS.iter().enumerate().map(|(h, w)| (h as u8, *w))),
             users: Users::default(),
+            day_factor,
+            acts_on_returns,
             base_new,
             case,
         };
@@ -421,11 +445,10 @@ impl Engine {
     }
 
     /// The user-level codes of user `u` on day `d` (user type and versions filled in).
-    fn user_codes(&self, u: usize, d: i32) -> Vec<u8> {
+    fn user_codes(&self, u: usize, d: i32, out: &mut [u8]) {
         let slots = self.slots();
-        let mut codes = self.users.codes[u * slots..(u + 1) * slots].to_vec();
-        self.fill_derived(&mut codes, d - self.users.signup[u], d, self.users.adopt[u]);
-        codes
+        out[..slots].copy_from_slice(&self.users.codes[u * slots..(u + 1) * slots]);
+        self.fill_derived(&mut out[..slots], d - self.users.signup[u], d, self.users.adopt[u]);
     }
 
     fn fill_derived(&self, codes: &mut [u8], age: i32, day: i32, adopt: f32) {
@@ -471,28 +494,32 @@ impl Engine {
         if self.users.intent[u] < 0.3 {
             p = 0.0; // bots do not come back
         }
-        let date = self.case.date(d.max(0) as u32);
-        p *= self.product().weekly[date.weekday().num_days_from_monday() as usize];
-        p *= 1.0 + 0.03 * crate::stats::dist::normal_quantile(u01(mix_seed(&[self.case.seed, 0xDA1, d as u64])).clamp(1e-9, 1.0 - 1e-9)).clamp(-2.0, 2.0);
-        let noon = day_ms(date) + 43_200_000;
-        let mut codes: Option<Vec<u8>> = None;
-        for cause in &self.causes {
-            for &(mechanism, _, weight, _) in &cause.terms {
-                let applies = match mechanism {
-                    Mechanism::ReturnRate => returning,
-                    Mechanism::Calendar => true,
-                    _ => false,
-                };
-                if !applies {
-                    continue;
-                }
-                let s = cause.strength(noon) * weight;
-                if s == 0.0 {
-                    continue;
-                }
-                let codes = codes.get_or_insert_with(|| self.user_codes(u, d));
-                if cause.hits(codes) {
-                    p *= (1.0 - s).max(0.0);
+        p *= self.day_factor[d as usize];
+        if self.acts_on_returns {
+            let noon = day_ms(self.case.date(d as u32)) + 43_200_000;
+            let mut codes = [NULL; MAX_SLOTS];
+            let mut filled = false;
+            for cause in &self.causes {
+                for &(mechanism, _, weight, _) in &cause.terms {
+                    let applies = match mechanism {
+                        Mechanism::ReturnRate => returning,
+                        Mechanism::Calendar => true,
+                        _ => false,
+                    };
+                    if !applies {
+                        continue;
+                    }
+                    let s = cause.strength(noon) * weight;
+                    if s == 0.0 {
+                        continue;
+                    }
+                    if !filled {
+                        self.user_codes(u, d, &mut codes);
+                        filled = true;
+                    }
+                    if cause.hits(&codes) {
+                        p *= (1.0 - s).max(0.0);
+                    }
                 }
             }
         }
@@ -511,12 +538,29 @@ impl Engine {
         let last_day = self.case.days as i32 - 1;
         let mut chunk = DayChunk::new(day, slots, steps, retention.len(), self.measures.len(), product.sources.len());
         let mut row_codes = vec![NULL; slots];
+        let mut user = [NULL; MAX_SLOTS];
+        let mut hit: Vec<(usize, f64)> = Vec::with_capacity(self.causes.len());
+        let mut reached = vec![false; steps];
+        let mut client = vec![false; steps];
+        let mut values = vec![0.0; self.measures.len()];
+        let from_steps: Vec<usize> =
+            product.sources.iter().map(|s| product.step(&s.from).map(|(i, _)| i).unwrap_or(0)).collect();
+        let source_slots: Vec<Vec<usize>> = product
+            .sources
+            .iter()
+            .map(|s| s.dimensions.iter().map(|d| product.dimensions.iter().position(|x| &x.name == d).expect("validated")).collect())
+            .collect();
+        let source_amount: Vec<Option<usize>> = product
+            .sources
+            .iter()
+            .map(|s| s.amount.as_ref().and_then(|a| product.measures.iter().position(|m| &m.name == a)))
+            .collect();
         for u in 0..self.users.upto[day as usize] {
             if !self.active(u, d) {
                 continue;
             }
             let signup = self.users.signup[u];
-            let user = self.user_codes(u, d);
+            self.user_codes(u, d, &mut user);
             let sessions = match product.unit {
                 Unit::UserDay => 1,
                 Unit::Session => {
@@ -535,7 +579,7 @@ impl Engine {
             let mut client_rows = 0;
             for k in 0..sessions {
                 let mut r = Bits::new(mix_seed(&[self.case.seed, 0x20A, u as u64, day as u64, u64::from(k)]));
-                row_codes.copy_from_slice(&user);
+                row_codes.copy_from_slice(&user[..slots]);
                 let hour = self.hours.draw(r.u32());
                 let ts = base_ms + i64::from(hour) * 3_600_000 + r.below(0, 3_600_000) as i64;
                 // Row-level dimensions (those at a step are drawn once the flags are known).
@@ -544,14 +588,15 @@ impl Engine {
                         draw_dim(&mut row_codes, slot, default, cases, when, &mut r);
                     }
                 }
-                let hit: Vec<(usize, f64)> = self
-                    .causes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| c.hits(&row_codes))
-                    .map(|(i, c)| (i, c.strength(ts)))
-                    .filter(|(_, s)| *s != 0.0)
-                    .collect();
+                hit.clear();
+                hit.extend(
+                    self.causes
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.hits(&row_codes))
+                        .map(|(i, c)| (i, c.strength(ts)))
+                        .filter(|(_, s)| *s != 0.0),
+                );
                 let term_sum = |want: Mechanism, step: Option<usize>| -> f64 {
                     hit.iter()
                         .flat_map(|&(c, s)| {
@@ -562,7 +607,6 @@ impl Engine {
                 let slower = term_sum(Mechanism::Latency, None);
                 let load = self.latency.as_ref().map(|l| l.draw(r.u64()) * (1.0 + slower));
                 let intent = f64::from(self.users.intent[u]);
-                let mut reached = vec![false; steps];
                 let mut before = true;
                 for (i, step) in product.steps.iter().enumerate() {
                     let mut p = step.base;
@@ -580,14 +624,10 @@ impl Engine {
                     reached[i] = before;
                 }
                 let price = term_sum(Mechanism::Price, None);
-                let values: Vec<f64> = self
-                    .measures
-                    .iter()
-                    .map(|(at, dist)| {
-                        let x = dist.draw(r.u64());
-                        if reached[*at] { (x * (1.0 + price) * 100.0).round() / 100.0 } else { 0.0 }
-                    })
-                    .collect();
+                for (value, (at, dist)) in values.iter_mut().zip(&self.measures) {
+                    let x = dist.draw(r.u64());
+                    *value = if reached[*at] { (x * (1.0 + price) * 100.0).round() / 100.0 } else { 0.0 };
+                }
                 // Dimensions at a step (a payment method at checkout).
                 for (slot, dim) in self.dims.iter().enumerate() {
                     if let DimKind::Fixed { default, cases, when, at: Some(at), .. } = dim {
@@ -599,16 +639,20 @@ impl Engine {
                     }
                 }
                 // The backend's ledgers see what truly happened.
-                for (s, source) in product.sources.iter().enumerate() {
-                    let from = product.step(&source.from).map(|(i, _)| i).unwrap_or(0);
-                    if reached[from] {
-                        chunk.sources[s].push(SourceRow { user_id: u as u64 + 1, ts, codes: row_codes.clone(), values: values.clone() });
+                for (s, rows) in chunk.sources.iter_mut().enumerate() {
+                    if reached[from_steps[s]] {
+                        rows.user_id.push(u as u64 + 1);
+                        rows.ts.push(ts);
+                        rows.codes.extend(source_slots[s].iter().map(|&slot| row_codes[slot]));
+                        if let Some(m) = source_amount[s] {
+                            rows.amount.push(values[m]);
+                        }
                     }
                 }
                 // Client-side: definitions, loss and late loads.
-                let mut client = reached.clone();
+                client.copy_from_slice(&reached);
                 let mut dropped = false;
-                for &(c, s) in &hit {
+                for &(c, s) in hit.iter() {
                     for &(mechanism, step, weight, _) in &self.causes[c].terms {
                         let j = step.unwrap_or(1).min(steps - 1);
                         let p = s * weight;
@@ -679,13 +723,24 @@ fn draw_dim(
     codes[slot] = pick.map(|d| d.draw(r.u32())).unwrap_or(NULL);
 }
 
-/// One row of a second source.
-#[derive(Debug, Clone)]
-pub struct SourceRow {
-    pub user_id: u64,
-    pub ts: i64,
+/// The rows of a second source in one day, column by column.
+#[derive(Debug, Clone, Default)]
+pub struct SourceRows {
+    pub user_id: Vec<u64>,
+    pub ts: Vec<i64>,
+    /// Row-major: the codes of the source's own dimensions.
     pub codes: Vec<u8>,
-    pub values: Vec<f64>,
+    pub amount: Vec<f64>,
+}
+
+impl SourceRows {
+    pub fn len(&self) -> usize {
+        self.user_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.user_id.is_empty()
+    }
 }
 
 /// One simulated day, column by column.
@@ -701,7 +756,7 @@ pub struct DayChunk {
     pub retained: Vec<Vec<bool>>,
     pub values: Vec<Vec<f64>>,
     pub latency: Vec<f64>,
-    pub sources: Vec<Vec<SourceRow>>,
+    pub sources: Vec<SourceRows>,
     /// Users with at least one client row (user index).
     pub active: Vec<u32>,
 }
@@ -714,7 +769,7 @@ impl DayChunk {
             cohorts: vec![Vec::new(); retention],
             retained: vec![Vec::new(); retention],
             values: vec![Vec::new(); measures],
-            sources: vec![Vec::new(); sources],
+            sources: vec![SourceRows::default(); sources],
             ..DayChunk::default()
         }
     }
@@ -948,23 +1003,23 @@ impl Engine {
     }
 
     /// One source's frame of one chunk.
-    fn source_frame(&self, dict: &Dictionaries, s: usize, day: u32, rows: &[SourceRow], first: u64) -> PolarsResult<DataFrame> {
+    fn source_frame(&self, dict: &Dictionaries, s: usize, day: u32, rows: &mut SourceRows, first: u64) -> PolarsResult<DataFrame> {
         let product = self.product();
         let source = &product.sources[s];
         let n = rows.len();
+        let width = source.dimensions.len();
         let mut columns = vec![
             UInt64Chunked::from_vec(format!("{}_id", source.name).as_str().into(), (first..first + n as u64).collect()).into_column(),
-            UInt64Chunked::from_vec("user_id".into(), rows.iter().map(|r| r.user_id).collect()).into_column(),
-            datetime_column("ts", rows.iter().map(|r| r.ts).collect()),
+            UInt64Chunked::from_vec("user_id".into(), std::mem::take(&mut rows.user_id)).into_column(),
+            datetime_column("ts", std::mem::take(&mut rows.ts)),
             date_column("date", self.case.date(day), n),
         ];
-        for dim in &source.dimensions {
+        for (k, dim) in source.dimensions.iter().enumerate() {
             let slot = product.dimensions.iter().position(|d| &d.name == dim).expect("validated");
-            columns.push(dict.column(slot, dim, rows.iter().map(|r| r.codes[slot]).collect()));
+            columns.push(dict.column(slot, dim, (0..n).map(|row| rows.codes[row * width + k]).collect()));
         }
-        if let Some(amount) = &source.amount {
-            let m = product.measures.iter().position(|x| &x.name == amount).expect("validated");
-            columns.push(Float64Chunked::from_vec("amount".into(), rows.iter().map(|r| r.values[m]).collect()).into_column());
+        if source.amount.is_some() {
+            columns.push(Float64Chunked::from_vec("amount".into(), std::mem::take(&mut rows.amount)).into_column());
         }
         DataFrame::new(n, columns)
     }
@@ -987,7 +1042,7 @@ impl Engine {
         let rows_encoder = rows_writer.as_ref().map(Encoder::new);
         let mut source_writers = Vec::new();
         for (s, source) in product.sources.iter().enumerate() {
-            let frame = self.source_frame(&dict, s, 0, &[], 1)?;
+            let frame = self.source_frame(&dict, s, 0, &mut SourceRows::default(), 1)?;
             source_writers.push(parquet(create(&dir.join(format!("{}.parquet", source.name)))?).batched(frame.schema())?);
         }
         let source_encoders: Vec<Encoder> = source_writers.iter().map(Encoder::new).collect();
@@ -1029,11 +1084,11 @@ impl Engine {
                     .into_par_iter()
                     .map(|(mut chunk, first, firsts)| -> anyhow::Result<_> {
                         let mut sources = Vec::new();
-                        for (s, rows) in chunk.sources.iter().enumerate() {
-                            let mut frame = self.source_frame(&dict, s, chunk.day, rows, firsts[s])?;
+                        let day = chunk.day;
+                        for (s, rows) in chunk.sources.iter_mut().enumerate() {
+                            let mut frame = self.source_frame(&dict, s, day, rows, firsts[s])?;
                             sources.push(source_encoders[s].encode(&mut frame)?);
                         }
-                        let day = chunk.day;
                         let mut frame = self.rows_frame(&dict, &mut chunk, first)?;
                         let rows = match &rows_encoder {
                             Some(encoder) => Some(encoder.encode(&mut frame)?),
@@ -1270,6 +1325,212 @@ pub fn brief(engine: &Engine, metric: &Metric, seed: u64, tallies: &[Tally], pro
 /// Every day's tally without writing anything (the solvability check of a draw).
 pub fn tallies(engine: &Engine) -> Vec<Tally> {
     (0..engine.days()).into_par_iter().map(|d| engine.tally(&engine.simulate(d))).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// A whole drill: draws until solvable, the sealed truth, the brief, the checksums.
+
+use std::collections::BTreeMap;
+
+use rand::SeedableRng;
+
+use super::truth::{DecoyTruth, Truth};
+use super::{Generated, Options, folder, replace_dir, seal};
+use crate::product::scenario::{ProductScenario, families};
+use crate::scenario::{Family, Stage};
+
+/// A product's step as the truth's stage.
+fn stage_of(name: &str) -> Stage {
+    crate::product::stage_named(name)
+}
+
+fn target_text(target: &[(String, String)]) -> String {
+    target.iter().map(|(d, v)| format!("{d}={v}")).collect::<Vec<_>>().join(",")
+}
+
+/// The evidence command of a cause: its family's template filled in.
+pub fn evidence_command(engine: &Engine, cause: &ProductCause) -> String {
+    let product = engine.product();
+    let family = &families()[&cause.family];
+    let by = if cause.target.is_empty() {
+        family.hint_by.clone().unwrap_or_else(|| product.dimensions.first().map(|d| d.name.clone()).unwrap_or_default())
+    } else {
+        cause.target.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>().join(",")
+    };
+    let step_metric = cause
+        .step
+        .and_then(|i| product.step_metric(&product.steps[i].name))
+        .map(|m| m.name)
+        .unwrap_or_else(|| product.metric_registry().first().map(|m| m.name).unwrap_or("sessions"));
+    family.evidence.replace("{by}", &by).replace("{step_metric}", step_metric)
+}
+
+/// What really happened, as the reveal and the grader read it.
+pub fn truth(engine: &Engine, scenario: &ProductScenario, metric: &Metric, tallies: &[Tally]) -> anyhow::Result<Truth> {
+    let product = engine.product();
+    let case = &engine.case;
+    let cause = case.causes.iter().find(|c| !c.decoy).context("a scenario has a cause")?;
+    let entry = &families()[&cause.family];
+    let family = Family::parse(&cause.family).with_context(|| format!("family {} is not in the catalogue", cause.family))?;
+    let (b, c) = (window_sum(engine, tallies, &case.baseline), window_sum(engine, tallies, &case.current));
+    let rate = |x: u64, n: u64| if n == 0 { f64::NAN } else { x as f64 / n as f64 };
+    let stage = engine.signature_step();
+    let target_rate = stage.map(|_| (rate(b.target_num, b.target_den), rate(c.target_num, c.target_den)));
+    let headline = headline_change(engine, metric, tallies);
+    let mut explanation = format!("The cause was {} ({} group): {}.", cause.family, entry.group, entry.signature);
+    let step_name = stage.map(|i| product.steps[i].name.clone());
+    if !cause.target.is_empty() {
+        explanation.push_str(&format!(" It hit {}", target_text(&cause.target)));
+    } else {
+        explanation.push_str(" It hit everyone");
+    }
+    if let Some(step) = &step_name {
+        explanation.push_str(&format!(" at the {step} step"));
+    }
+    explanation.push_str(&format!(" from {}", cause.start.format("%Y-%m-%d %H:%M")));
+    if let Some(end) = cause.end {
+        explanation.push_str(&format!(" until {}", end.format("%Y-%m-%d %H:%M")));
+    }
+    explanation.push('.');
+    if let (Some(step), Some((before, after))) = (&step_name, target_rate)
+        && before.is_finite()
+        && after.is_finite()
+    {
+        explanation.push_str(&format!(
+            " There the {step} rate was {:.2}% in the baseline and {:.2}% in the current window ({:+.1}%), while {} overall moved {:+.1}%.",
+            before * 100.0,
+            after * 100.0,
+            (after / before - 1.0) * 100.0,
+            metric.name,
+            headline * 100.0
+        ));
+    } else {
+        explanation.push_str(&format!(" {} moved {:+.1}% between the windows.", metric.name, headline * 100.0));
+    }
+    if let Some(source) = product.sources.first() {
+        let per_row = |t: &Tally| t.sources.first().copied().unwrap_or(0) as f64 / t.rows.max(1) as f64;
+        explanation.push_str(&format!(
+            " The backend's {} per row moved {:+.1}%.",
+            source.name,
+            (per_row(&c) / per_row(&b) - 1.0) * 100.0
+        ));
+    }
+    explanation.push_str(&format!(" The look-alike to rule out is {}.", entry.lookalike));
+    let decoys: Vec<&ProductCause> = case.causes.iter().filter(|c| c.decoy).collect();
+    if !decoys.is_empty() {
+        let text: Vec<String> = decoys
+            .iter()
+            .map(|d| format!("{} on {}", d.family, if d.target.is_empty() { "everyone".into() } else { target_text(&d.target) }))
+            .collect();
+        explanation.push_str(&format!(" Real but small decoys: {}.", text.join("; ")));
+    }
+    Ok(Truth {
+        family,
+        segment: cause.target.iter().cloned().collect::<BTreeMap<_, _>>(),
+        fingerprint: BTreeMap::new(),
+        stage: step_name.as_deref().map(stage_of),
+        start: cause.start.date(),
+        start_time: cause.start,
+        end_time: cause.end,
+        size: cause.size,
+        scenario: scenario.name.clone(),
+        title: scenario.title.clone(),
+        difficulty: scenario.difficulty.name().to_string(),
+        decoys: decoys
+            .iter()
+            .filter_map(|d| {
+                Some(DecoyTruth {
+                    family: Family::parse(&d.family)?,
+                    segment: d.target.iter().cloned().collect(),
+                    start: d.start.date(),
+                })
+            })
+            .collect(),
+        headline_change: headline,
+        target_rate,
+        explanation,
+        evidence_command: evidence_command(engine, cause),
+    })
+}
+
+/// Generates a product scenario's drill folder at `out`, as [`super::generate`] does for
+/// the shop: built under a temporary name, checked, sealed, then moved into place.
+pub fn generate(
+    scenario: &ProductScenario,
+    seed: u64,
+    out: &Path,
+    options: &Options,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<Generated> {
+    let product = scenario.product();
+    anyhow::ensure!(
+        options.days.is_none(),
+        "--days is not available for scenarios of the {} product yet: its period is {} days (products/{}.toml)",
+        product.name,
+        product.period.days,
+        product.name
+    );
+    if let Some(n) = options.sessions {
+        anyhow::ensure!(
+            (1000..=crate::scenario::MAX_SESSIONS).contains(&n),
+            "--sessions {n}: use 1000 to {} rows",
+            crate::scenario::MAX_SESSIONS
+        );
+    }
+    let metric = Metric::find_in(product.metric_registry(), &scenario.metric)?;
+    folder::settle_previous(out)?;
+    folder::check_target(out, options.force, "--out")?;
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    folder::clean_stale_partials(out);
+    let mut last_failure = String::new();
+    for attempt in 0..super::MAX_ATTEMPTS {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(mix_seed(&[seed, 0xCA5E, attempt]));
+        let mut case = scenario.draw(&mut rng, seed);
+        case.seed = mix_seed(&[seed, attempt]);
+        if let Some(n) = options.sessions {
+            case.rows_per_day = n as f64 / f64::from(case.days);
+        }
+        let engine = Engine::new(case)?;
+        let tmp = folder::partial_dir(out, std::process::id());
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp)?;
+        }
+        let tallies = match engine.write(&tmp, options.partitioned, progress) {
+            Ok(t) => t,
+            Err(err) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(err);
+            }
+        };
+        if let Err(why) = solvable(&engine, metric, scenario.headline, &tallies) {
+            last_failure = why;
+            std::fs::remove_dir_all(&tmp)?;
+            continue;
+        }
+        let truth = truth(&engine, scenario, metric, &tallies)?;
+        let brief = brief(&engine, metric, seed, &tallies, &scenario.product);
+        let brief_toml = brief.to_toml();
+        std::fs::write(tmp.join(files::BRIEF), &brief_toml)?;
+        let salt = mix_seed(&[seed, 0x5EA1]);
+        let sealed = seal::seal(&serde_json::to_vec(&truth)?, salt, &crate::brief::identity(&brief_toml)?);
+        std::fs::write(tmp.join(files::ANSWER), sealed)?;
+        crate::datafile::Manifest::write(&tmp)?;
+        replace_dir(&tmp, out)?;
+        return Ok(Generated {
+            dir: out.to_path_buf(),
+            brief,
+            truth,
+            sessions: tallies.iter().map(|t| t.rows).sum(),
+            orders: tallies.iter().map(|t| t.sources.first().copied().unwrap_or(0)).sum(),
+            attempts: attempt + 1,
+        });
+    }
+    anyhow::bail!(
+        "scenario '{}' with seed {seed} gave no solvable case in {} draws (last: {last_failure}); try another --seed, or more --sessions so the signature is visible",
+        scenario.name,
+        super::MAX_ATTEMPTS
+    )
 }
 
 #[cfg(test)]

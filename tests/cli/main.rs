@@ -11,6 +11,7 @@ mod integrity;
 mod metrics;
 mod pixels;
 mod plot;
+mod products;
 mod query;
 mod report;
 mod sql;
