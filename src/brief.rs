@@ -79,6 +79,10 @@ pub struct Brief {
     pub tables: Vec<TableNote>,
     /// Metric definitions the learner can rely on.
     pub definitions: Vec<Definition>,
+    /// Families the drill's scenario file defines beside the catalogue (the answer menu
+    /// needs them in every process that reads the drill); empty for catalogue families.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub families: std::collections::BTreeMap<String, crate::scenario::family::FamilyDef>,
 }
 
 fn default_product() -> String {
@@ -181,7 +185,11 @@ impl Brief {
         let path = dir.join(crate::schema::files::BRIEF);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read the drill brief {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("{} is not a valid brief", path.display()))
+        let brief: Brief =
+            toml::from_str(&text).with_context(|| format!("{} is not a valid brief", path.display()))?;
+        crate::scenario::family::register(&brief.families)
+            .map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
+        Ok(brief)
     }
 
     pub fn to_toml(&self) -> String {

@@ -407,7 +407,7 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
                 product.name,
                 steps.join(", ")
             );
-            Some(crate::product::stage_named(text.trim()))
+            Some(crate::scenario::Stage::new(text.trim()))
         }
     };
     let start = match &args.start {

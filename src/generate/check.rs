@@ -5,9 +5,10 @@
 use crate::stats::Alternative;
 use crate::stats::proportion::{Counts, two_proportion_test};
 
+use crate::scenario::family::VolumeCheck;
 use crate::scenario::{Case, Family};
 
-use super::model::{DayCounts, Model};
+use super::model::{DayCounts, Model, TargetCounts};
 use super::truth::window_counts;
 
 /// Two-sided p-value of the pooled two-proportion z-test (1 when either side is empty).
@@ -21,9 +22,9 @@ pub fn two_proportion_p(x0: u64, n0: u64, x1: u64, n1: u64) -> f64 {
 /// What the target's current stage rate is compared with: the target itself in the baseline,
 /// or, when the target did not exist then (a new version), the rest of its parent segment
 /// in the current window.
-pub fn reference_counts(baseline: &DayCounts, current: &DayCounts) -> (u64, u64) {
-    if baseline.target_den >= 200 {
-        (baseline.target_num, baseline.target_den)
+pub fn reference_counts(baseline: &TargetCounts, current: &TargetCounts) -> (u64, u64) {
+    if baseline.den >= 200 {
+        (baseline.num, baseline.den)
     } else {
         (current.control_num, current.control_den)
     }
@@ -32,7 +33,6 @@ pub fn reference_counts(baseline: &DayCounts, current: &DayCounts) -> (u64, u64)
 /// `Ok` if the case is fit to hand out; otherwise why not.
 pub fn solvable(case: &Case, counts: &[DayCounts]) -> Result<(), String> {
     let (b, c) = window_counts(case, counts);
-    let cause = &case.cause;
     let [low, high] = case.scenario.headline;
     // A window without purchases has no conversion to compare: no headline, not a NaN one.
     for (window, counts) in [("baseline", &b), ("current", &c)] {
@@ -53,31 +53,37 @@ pub fn solvable(case: &Case, counts: &[DayCounts]) -> Result<(), String> {
         ));
     }
     let p = two_proportion_p(b.purchases, b.sessions, c.purchases, c.sessions);
-    if cause.family == Family::Noise {
+    if case.causes.iter().all(|c| c.family == Family::Noise) {
         return if p > 0.05 { Ok(()) } else { Err(format!("a noise case moved significantly (p = {p:.4})")) };
     }
-    if Model::signature_stage(cause.family, cause.stage).is_some() && !cause.target.is_empty() {
-        let (x0, n0) = reference_counts(&b, &c);
-        let p = two_proportion_p(x0, n0, c.target_num, c.target_den);
-        let fell = (c.target_num as f64 / c.target_den.max(1) as f64) < (x0 as f64 / n0.max(1) as f64);
-        if !(p < 1e-3 && fell) {
-            return Err(format!("the target segment's step rate did not fall visibly (p = {p:.2e})"));
-        }
-    }
-    let volume = |up: bool| {
-        let ratio = (c.target_sessions as f64 / c.sessions as f64)
-            / (b.target_sessions.max(1) as f64 / b.sessions as f64);
-        if (up && ratio > 1.15) || (!up && ratio < 0.9) {
-            Ok(())
+    // Every true cause must leave its own signature: credit is given per cause found.
+    for (k, cause) in case.causes.iter().enumerate().take(super::model::MAX_CAUSES) {
+        let (tb, tc) = (&b.target[k], &c.target[k]);
+        let which = if case.causes.len() > 1 {
+            format!("cause {} ({}): ", k + 1, cause.family)
         } else {
-            Err(format!("the target's share of sessions moved only ×{ratio:.2}"))
+            String::new()
+        };
+        if Model::signature_stage(cause.family, cause.stage).is_some() && !cause.target.is_empty() {
+            let (x0, n0) = reference_counts(tb, tc);
+            let p = two_proportion_p(x0, n0, tc.num, tc.den);
+            let fell = (tc.num as f64 / tc.den.max(1) as f64) < (x0 as f64 / n0.max(1) as f64);
+            if !(p < 1e-3 && fell) {
+                return Err(format!(
+                    "{which}the target segment's step rate did not fall visibly (p = {p:.2e})"
+                ));
+            }
         }
-    };
-    match cause.family {
-        Family::BotTraffic | Family::LowIntentCampaign | Family::DuplicateSessions => volume(true),
-        Family::HighIntentChannelEnd => volume(false),
-        _ => Ok(()),
+        if let Some(direction) = cause.family.def().volume {
+            let ratio =
+                (tc.sessions as f64 / c.sessions as f64) / (tb.sessions.max(1) as f64 / b.sessions as f64);
+            let up = direction == VolumeCheck::Up;
+            if !((up && ratio > 1.15) || (!up && ratio < 0.9)) {
+                return Err(format!("{which}the target's share of sessions moved only ×{ratio:.2}"));
+            }
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use chrono::{Duration, NaiveDate};
 
 use crate::output::csv;
-use crate::scenario::{Case, Cause, Family};
+use crate::scenario::{Case, Cause};
 
 pub struct ContextTables {
     pub releases: Vec<Vec<String>>,
@@ -35,50 +35,28 @@ impl ContextTables {
             let note = if r.note.is_empty() { "bug fixes and performance improvements" } else { &r.note };
             t.releases.push(vec![date(day), r.platform.clone(), r.new.clone(), note.to_string()]);
         }
-        for cause in std::iter::once(&case.cause).chain(&case.decoys) {
+        for cause in case.causes.iter().chain(&case.decoys) {
+            let Some(line) = &cause.family.def().context else { continue };
             let day = cause.start.date();
-            let note = |default: &str| cause.note.clone().unwrap_or_else(|| default.to_string());
-            match cause.family {
-                Family::BrowserBug => t.releases.push(vec![
-                    date(day),
-                    "web".into(),
-                    format!("web-{}", day.format("%Y.%m.%d")),
-                    note("checkout and cart page refactor"),
-                ]),
-                Family::UiStepChange => t.config_changes.push(vec![
-                    date(day),
-                    "feature_flags".into(),
-                    note("redesigned step enabled for 100% of users"),
-                ]),
-                Family::DefinitionChange => t.config_changes.push(vec![
-                    date(day),
-                    "analytics".into(),
-                    note("session inactivity timeout lowered from 30 to 10 minutes"),
-                ]),
-                Family::PriceChange => t.config_changes.push(vec![
-                    date(day),
-                    "pricing".into(),
-                    note("quarterly list price update"),
-                ]),
-                Family::LowIntentCampaign => t.marketing.push(vec![
-                    date(day),
-                    date(case.data_end()),
-                    target_value(cause, "traffic_source").unwrap_or("social").to_string(),
-                    note("brand awareness push"),
-                ]),
-                Family::HighIntentChannelEnd => t.marketing.push(vec![
-                    date(day),
-                    date(case.data_end()),
-                    target_value(cause, "traffic_source").unwrap_or("email").to_string(),
-                    note("send schedule changed"),
-                ]),
-                Family::HolidayHangover => t.marketing.push(vec![
-                    date(day),
-                    date(cause.end.map(|e| e.date()).unwrap_or(day)),
-                    "all".into(),
-                    note("seasonal sale"),
-                ]),
-                _ => {}
+            let text = cause.note.clone().unwrap_or_else(|| line.text.clone());
+            let subject = line.subject.clone();
+            match line.table.as_str() {
+                "releases" => {
+                    let platform = subject.unwrap_or_else(|| "web".into());
+                    let version = format!("{platform}-{}", day.format("%Y.%m.%d"));
+                    t.releases.push(vec![date(day), platform, version, text]);
+                }
+                "marketing" => {
+                    let channel = target_value(cause, "traffic_source")
+                        .map(str::to_string)
+                        .or(subject)
+                        .unwrap_or_else(|| "all".into());
+                    let end = cause.end.map(|e| e.date()).unwrap_or(case.data_end());
+                    t.marketing.push(vec![date(day), date(end), channel, text]);
+                }
+                _ => {
+                    t.config_changes.push(vec![date(day), subject.unwrap_or_else(|| "platform".into()), text])
+                }
             }
         }
         for entry in &case.scenario.context {

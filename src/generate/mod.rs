@@ -256,6 +256,7 @@ pub fn brief(case: &Case, seed: u64, counts: &[DayCounts]) -> Brief {
             },
         ],
         definitions,
+        families: case.scenario.own_families.clone(),
     }
 }
 

@@ -12,7 +12,7 @@ use rand_distr::StandardNormal;
 
 use super::sample::{Bits, Discrete, LogNormal};
 
-use crate::scenario::{Case, Cause, Family, PLATFORMS, Stage, payment_offered};
+use crate::scenario::{Case, Cause, Family, Mechanism, PLATFORMS, Stage, payment_offered};
 
 /// Marks a null dimension value (browser in an app, app version on the web, ...).
 pub const NULL: u8 = u8::MAX;
@@ -61,9 +61,82 @@ impl CompiledRollout {
     }
 }
 
+/// What a cause does, compiled from its family's mechanism composition.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Act {
+    /// Multiply a step's rate by `1 - s × weight`.
+    StepRate {
+        step: usize,
+        weight: f64,
+    },
+    /// Cause-created sessions: bots (`true`) or a low-intent campaign.
+    AddSessions {
+        bots: bool,
+    },
+    /// Matching sessions do not happen.
+    RemoveSessions,
+    /// Returning users in the target come back less often.
+    ReturnRate,
+    /// Returning users replaced by new ones.
+    Mix,
+    /// Client purchase events lost; the backend order stands.
+    LoggingLoss,
+    Duplication,
+    Definition,
+    LateData,
+    /// Volume lift of a holiday in the window it spans (`weight` × size).
+    Holiday {
+        weight: f64,
+    },
+    Latency,
+    Price {
+        weight: f64,
+    },
+    /// Acts through the windows alone (weekday mismatch).
+    Nothing,
+}
+
+fn compile_acts(family: Family, stage: Option<Stage>) -> Vec<Act> {
+    family
+        .mechanisms()
+        .iter()
+        .map(|term| {
+            let step = term.step.or(stage).map(Stage::index).filter(|&i| i < 4);
+            match term.mechanism {
+                Mechanism::StepRate => match step {
+                    Some(step) => Act::StepRate { step, weight: term.weight },
+                    None => Act::Nothing,
+                },
+                Mechanism::Traffic => match term.profile.as_deref() {
+                    Some("bots") => Act::AddSessions { bots: true },
+                    Some("remove") => Act::RemoveSessions,
+                    _ => Act::AddSessions { bots: false },
+                },
+                Mechanism::ReturnRate => Act::ReturnRate,
+                Mechanism::Mix => Act::Mix,
+                Mechanism::LoggingLoss => Act::LoggingLoss,
+                Mechanism::Duplication => Act::Duplication,
+                Mechanism::Definition => Act::Definition,
+                Mechanism::LateData => Act::LateData,
+                Mechanism::Calendar => match term.profile.as_deref() {
+                    Some("holiday") => Act::Holiday { weight: term.weight },
+                    _ => Act::Nothing,
+                },
+                Mechanism::Latency => Act::Latency,
+                Mechanism::Price => Act::Price { weight: term.weight },
+                // Validation refuses these for the shop (they need columns it does not write).
+                Mechanism::Timezone | Mechanism::Attribution => Act::Nothing,
+            }
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone)]
 struct CompiledCause {
     family: Family,
+    acts: Vec<Act>,
+    /// Whether the cause creates its own sessions (bots or campaign traffic), and which.
+    adds: Option<bool>,
     target: Vec<(usize, u8)>,
     stage: Option<Stage>,
     start_hour: f64,
@@ -130,6 +203,8 @@ pub struct Model {
     /// Effects on a combination of values, checked term by term.
     joint_effects: Vec<CompiledEffect>,
     causes: Vec<CompiledCause>,
+    /// The first `true_causes` of `causes` are the case's true causes; the rest are decoys.
+    true_causes: usize,
     order_value: LogNormal,
     page_load: LogNormal,
     returning_pool: u64,
@@ -243,16 +318,17 @@ impl Model {
         let name = |slot: usize, code: u8| {
             (crate::scenario::DIMENSIONS[slot].to_string(), self.values[slot][code as usize].clone())
         };
-        match family {
-            Family::BotTraffic => [
+        if family.uses(Mechanism::Traffic, Some("bots")) {
+            [
                 name(PLATFORM, WEB),
                 name(BROWSER, 0),
                 name(DEVICE, self.web_device.codes[0]),
                 name(USER_TYPE, self.new_code),
             ]
             .into_iter()
-            .collect(),
-            _ => BTreeMap::new(),
+            .collect()
+        } else {
+            BTreeMap::new()
         }
     }
 
@@ -301,6 +377,11 @@ impl Model {
         };
         let compile_cause = |c: &Cause| CompiledCause {
             family: c.family,
+            acts: compile_acts(c.family, c.stage),
+            adds: compile_acts(c.family, c.stage).iter().find_map(|a| match a {
+                Act::AddSessions { bots } => Some(*bots),
+                _ => None,
+            }),
             target: compile_target(&c.target),
             stage: c.stage,
             start_hour: hours_since(sc.period.start, c.start),
@@ -308,8 +389,7 @@ impl Model {
             size: c.size,
             ramp_hours: c.ramp_days * 24.0,
         };
-        let causes: Vec<CompiledCause> =
-            std::iter::once(&case.cause).chain(&case.decoys).map(compile_cause).collect();
+        let causes: Vec<CompiledCause> = case.causes.iter().chain(&case.decoys).map(compile_cause).collect();
         let effects: Vec<CompiledEffect> = sc
             .effects
             .iter()
@@ -345,8 +425,12 @@ impl Model {
                 let midday = f64::from(day) * 24.0 + 12.0;
                 let holiday: f64 = causes
                     .iter()
-                    .filter(|c| c.family == Family::HolidayHangover)
-                    .map(|c| 1.0 + 0.6 * c.strength(midday))
+                    .flat_map(|c| {
+                        c.acts.iter().filter_map(move |a| match a {
+                            Act::Holiday { weight } => Some(1.0 + weight * c.strength(midday)),
+                            _ => None,
+                        })
+                    })
                     .product();
                 let expected = sc.traffic.sessions_per_day
                     * sc.traffic.weekly[weekday]
@@ -398,6 +482,7 @@ impl Model {
             first_weekday,
             single_effects,
             joint_effects,
+            true_causes: case.causes.len().min(MAX_CAUSES),
             causes,
             order_value: LogNormal::new(sc.order_value.median.ln(), sc.order_value.sigma),
             page_load: LogNormal::new(sc.page_load.median_ms.ln(), sc.page_load.sigma),
@@ -443,7 +528,7 @@ impl Model {
         // Extra sessions that campaigns and bots add on top of organic traffic.
         for &i in &today.active {
             let cause = &self.causes[i];
-            if !matches!(cause.family, Family::BotTraffic | Family::LowIntentCampaign) {
+            if cause.adds.is_none() {
                 continue;
             }
             let peak = cause.size;
@@ -482,7 +567,7 @@ impl Model {
         };
         let dims = &mut session.dims;
         let extra_cause = extra.map(|i| &self.causes[i]);
-        let is_bot = extra_cause.is_some_and(|c| c.family == Family::BotTraffic);
+        let is_bot = extra_cause.is_some_and(|c| c.adds == Some(true));
         if is_bot {
             dims[PLATFORM] = WEB;
             dims[BROWSER] = 0;
@@ -526,12 +611,21 @@ impl Model {
             if s <= 0.0 {
                 continue;
             }
-            match cause.family {
-                Family::HighIntentChannelEnd if cause.matches(dims) && bits.chance(s) => return,
-                Family::NewReturningMix if dims[USER_TYPE] == self.returning_code && bits.chance(s) => {
-                    dims[USER_TYPE] = self.new_code;
+            for act in &cause.acts {
+                match act {
+                    Act::RemoveSessions if cause.matches(dims) && bits.chance(s) => return,
+                    Act::ReturnRate
+                        if dims[USER_TYPE] == self.returning_code
+                            && cause.matches(dims)
+                            && bits.chance(s) =>
+                    {
+                        return;
+                    }
+                    Act::Mix if dims[USER_TYPE] == self.returning_code && bits.chance(s) => {
+                        dims[USER_TYPE] = self.new_code;
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
         }
         let dims = &session.dims;
@@ -565,47 +659,30 @@ impl Model {
             if cause.targets_payment() || !cause.matches(dims) {
                 continue;
             }
-            match cause.family {
-                Family::ReleaseBug | Family::BrowserBug | Family::OsUpdate | Family::UiStepChange => {
-                    let stage = cause.stage.expect("validated: stage required").index();
-                    steps[stage] *= 1.0 - s;
-                }
-                Family::LatencyRegression => {
-                    let weight = if mobile { 1.0 } else { 0.45 };
-                    for step in &mut steps {
-                        *step *= 1.0 - s * weight;
+            for act in &cause.acts {
+                match *act {
+                    Act::StepRate { step, weight } => steps[step] *= 1.0 - s * weight,
+                    Act::Latency => {
+                        let weight = if mobile { 1.0 } else { 0.45 };
+                        for step in &mut steps {
+                            *step *= 1.0 - s * weight;
+                        }
+                        load_factor *= 1.0 + s * if mobile { 25.0 } else { 12.0 };
                     }
-                    load_factor *= 1.0 + s * if mobile { 25.0 } else { 12.0 };
+                    Act::Price { weight } => revenue_factor *= 1.0 + weight * s,
+                    Act::AddSessions { bots: false } if extra.is_some() => {
+                        steps[1] *= 0.3;
+                        steps[3] *= 0.6;
+                    }
+                    Act::LoggingLoss => tracking_loss = s,
+                    Act::Duplication => duplicate = s,
+                    Act::Definition => split = s,
+                    Act::LateData => {
+                        // Late events of the newest hours are not ingested yet.
+                        late_loss = s * (-(self.end_hour - t) / 14.0).exp();
+                    }
+                    _ => {}
                 }
-                Family::PriceChange => {
-                    steps[1] *= 1.0 - s;
-                    revenue_factor *= 1.0 + 1.2 * s;
-                }
-                Family::RegionalEvent => {
-                    steps[0] *= 1.0 - 0.3 * s;
-                    steps[2] *= 1.0 - 0.5 * s;
-                    steps[3] *= 1.0 - s;
-                }
-                Family::CompetitorPromo => {
-                    steps[2] *= 1.0 - s;
-                    steps[3] *= 1.0 - 0.5 * s;
-                }
-                Family::HolidayHangover => {
-                    steps[1] *= 1.0 + 0.5 * s;
-                    steps[3] *= 1.0 + s;
-                }
-                Family::LowIntentCampaign if extra.is_some() => {
-                    steps[1] *= 0.3;
-                    steps[3] *= 0.6;
-                }
-                Family::TrackingLoss => tracking_loss = s,
-                Family::DuplicateSessions => duplicate = s,
-                Family::DefinitionChange => split = s,
-                Family::PartialDay => {
-                    // Late events of the newest hours are not ingested yet.
-                    late_loss = s * (-(self.end_hour - t) / 14.0).exp();
-                }
-                _ => {}
             }
         }
 
@@ -635,8 +712,10 @@ impl Model {
                     let cause = &self.causes[i];
                     if cause.targets_payment() && cause.matches(&session.dims) {
                         let s = cause.strength(t);
-                        if cause.family == Family::PaymentOutage || cause.stage == Some(Stage::Purchase) {
-                            steps[3] *= 1.0 - s;
+                        for act in &cause.acts {
+                            if let Act::StepRate { step: 3, weight } = *act {
+                                steps[3] *= 1.0 - s * weight;
+                            }
                         }
                     }
                 }
@@ -751,17 +830,16 @@ impl Today {
     }
 }
 
-/// Counts behind the solvability check and the reveal, gathered per chunk.
+pub use crate::scenario::MAX_CAUSES;
+
+/// One true cause's counts in its target segment.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct DayCounts {
-    pub sessions: u64,
-    pub purchases: u64,
-    pub orders: u64,
+pub struct TargetCounts {
     /// Sessions in the cause's target segment.
-    pub target_sessions: u64,
+    pub sessions: u64,
     /// The cause's stage in its target: sessions that reached the step before, and the step.
-    pub target_den: u64,
-    pub target_num: u64,
+    pub den: u64,
+    pub num: u64,
     /// The same stage for the rest of the target's parent segment (the target without its
     /// version terms, e.g. android users on other app versions): the comparison when the
     /// target (a new version) did not exist in the baseline.
@@ -769,77 +847,98 @@ pub struct DayCounts {
     pub control_num: u64,
 }
 
+impl TargetCounts {
+    fn add(&mut self, other: &TargetCounts) {
+        self.sessions += other.sessions;
+        self.den += other.den;
+        self.num += other.num;
+        self.control_den += other.control_den;
+        self.control_num += other.control_num;
+    }
+}
+
+/// Counts behind the solvability check and the reveal, gathered per chunk.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DayCounts {
+    pub sessions: u64,
+    pub purchases: u64,
+    pub orders: u64,
+    /// Per true cause, in the scenario's order.
+    pub target: [TargetCounts; MAX_CAUSES],
+}
+
 impl DayCounts {
     pub fn add(&mut self, other: &DayCounts) {
         self.sessions += other.sessions;
         self.purchases += other.purchases;
         self.orders += other.orders;
-        self.target_sessions += other.target_sessions;
-        self.target_den += other.target_den;
-        self.target_num += other.target_num;
-        self.control_den += other.control_den;
-        self.control_num += other.control_num;
+        for (mine, theirs) in self.target.iter_mut().zip(&other.target) {
+            mine.add(theirs);
+        }
     }
 }
 
 impl Model {
     /// The stage a cause's signature shows in, when it acts on a step.
     pub fn signature_stage(family: Family, stage: Option<Stage>) -> Option<Stage> {
-        stage.or(match family {
-            Family::TrackingLoss | Family::PaymentOutage | Family::RegionalEvent => Some(Stage::Purchase),
-            Family::CompetitorPromo => Some(Stage::Checkout),
-            Family::PriceChange => Some(Stage::Cart),
-            _ => None,
-        })
+        stage.or(family.def().step)
     }
 
     /// The day counts of `chunk`, whose rollup cells are `cells`: summed over the cells
     /// (a few thousand) rather than the sessions, except on the days a time-boxed cause's
     /// window cuts through, where only the sessions carry the hour.
     pub fn count(&self, chunk: &Chunk, cells: &Cells) -> DayCounts {
-        let cause = &self.causes[0];
         let (from, to) = (f64::from(chunk.day) * 24.0, f64::from(chunk.day + 1) * 24.0);
-        let boxed = cause.end_hour.is_finite();
-        let hours_matter =
-            boxed && to > self.current_hour && !(from >= cause.start_hour && to <= cause.end_hour);
+        let hours_matter = self.causes[..self.true_causes].iter().any(|cause| {
+            cause.end_hour.is_finite()
+                && to > self.current_hour
+                && !(from >= cause.start_hour && to <= cause.end_hour)
+        });
         if hours_matter {
             return self.count_sessions(chunk);
         }
-        let (stage, membership) = self.membership();
         let mut counts = DayCounts { orders: chunk.orders.amount.len() as u64, ..DayCounts::default() };
-        for (key, cell) in cells {
+        for cell in cells.values() {
             counts.sessions += cell.sessions;
             counts.purchases += cell.steps[3];
-            let (in_target, in_control) = membership(&unpack_key(*key));
-            if !in_target && !in_control {
-                continue;
-            }
-            counts.target_sessions += if in_target { cell.sessions } else { 0 };
-            if let Some(step) = stage {
-                // The funnel is monotone, so the sessions that reached the step before are
-                // that step's count (all sessions for the first step).
-                let den = if step == 0 { cell.sessions } else { cell.steps[step - 1] };
-                let num = cell.steps[step];
-                if in_target {
-                    counts.target_den += den;
-                    counts.target_num += num;
-                } else {
-                    counts.control_den += den;
-                    counts.control_num += num;
+        }
+        for (k, cause) in self.causes[..self.true_causes].iter().enumerate() {
+            let (stage, membership) = self.membership(cause);
+            let target = &mut counts.target[k];
+            for (key, cell) in cells {
+                let (in_target, in_control) = membership(&unpack_key(*key));
+                if !in_target && !in_control {
+                    continue;
+                }
+                target.sessions += if in_target { cell.sessions } else { 0 };
+                if let Some(step) = stage {
+                    // The funnel is monotone, so the sessions that reached the step before are
+                    // that step's count (all sessions for the first step).
+                    let den = if step == 0 { cell.sessions } else { cell.steps[step - 1] };
+                    let num = cell.steps[step];
+                    if in_target {
+                        target.den += den;
+                        target.num += num;
+                    } else {
+                        target.control_den += den;
+                        target.control_num += num;
+                    }
                 }
             }
         }
         counts
     }
 
-    /// The stage index the cause's signature shows in, and a test of whether a session's
+    /// The stage index a cause's signature shows in, and a test of whether a session's
     /// dimensions put it in the cause's target, or in the control group: the rest of the
     /// target's parent segment (the target without its version terms, e.g. android users
     /// on other app versions), the comparison when the target (a new version) did not
     /// exist in the baseline.
-    fn membership(&self) -> (Option<usize>, impl Fn(&[u8; N_DIMS]) -> (bool, bool) + '_) {
-        let cause = &self.causes[0];
-        let stage = Self::signature_stage(cause.family, cause.stage).map(Stage::index);
+    fn membership<'a>(
+        &self,
+        cause: &'a CompiledCause,
+    ) -> (Option<usize>, impl Fn(&[u8; N_DIMS]) -> (bool, bool) + 'a) {
+        let stage = Self::signature_stage(cause.family, cause.stage).map(Stage::index).filter(|&i| i < 4);
         let is_version = |d: usize| d == APP_VERSION || d == OS_VERSION;
         let has_version = cause.target.iter().any(|&(d, _)| is_version(d));
         let membership = move |dims: &[u8; N_DIMS]| {
@@ -857,42 +956,44 @@ impl Model {
 
     /// [`Model::count`] session by session.
     pub fn count_sessions(&self, chunk: &Chunk) -> DayCounts {
-        let cause = &self.causes[0];
-        let (stage, membership) = self.membership();
         let mut counts = DayCounts {
             sessions: chunk.len() as u64,
             purchases: chunk.flags[3].iter().filter(|&&p| p).count() as u64,
             orders: chunk.orders.amount.len() as u64,
             ..DayCounts::default()
         };
-        // A time-boxed cause (an outage, a regional event) shows in its own hours: in the
-        // current window its stage is counted only while it lasts, so the hours around it do
-        // not dilute the signature the learner is expected to find.
-        let boxed = cause.end_hour.is_finite();
         let start_ms = self.epoch_ms(0.0);
-        for i in 0..chunk.len() {
-            let dims: [u8; N_DIMS] = std::array::from_fn(|d| chunk.dims[d][i]);
-            let (in_target, in_control) = membership(&dims);
-            if !in_target && !in_control {
-                continue;
-            }
-            counts.target_sessions += u64::from(in_target);
-            if boxed {
-                let t = (chunk.ts[i] - start_ms) as f64 / 3_600_000.0;
-                if t >= self.current_hour && !(cause.start_hour..cause.end_hour).contains(&t) {
+        for (k, cause) in self.causes[..self.true_causes].iter().enumerate() {
+            let (stage, membership) = self.membership(cause);
+            let target = &mut counts.target[k];
+            // A time-boxed cause (an outage, a regional event) shows in its own hours: in the
+            // current window its stage is counted only while it lasts, so the hours around it
+            // do not dilute the signature the learner is expected to find.
+            let boxed = cause.end_hour.is_finite();
+            for i in 0..chunk.len() {
+                let dims: [u8; N_DIMS] = std::array::from_fn(|d| chunk.dims[d][i]);
+                let (in_target, in_control) = membership(&dims);
+                if !in_target && !in_control {
                     continue;
                 }
-            }
-            if let Some(step) = stage {
-                let reached_before = step == 0 || chunk.flags[step - 1][i];
-                if reached_before {
-                    let reached = u64::from(chunk.flags[step][i]);
-                    if in_target {
-                        counts.target_den += 1;
-                        counts.target_num += reached;
-                    } else {
-                        counts.control_den += 1;
-                        counts.control_num += reached;
+                target.sessions += u64::from(in_target);
+                if boxed {
+                    let t = (chunk.ts[i] - start_ms) as f64 / 3_600_000.0;
+                    if t >= self.current_hour && !(cause.start_hour..cause.end_hour).contains(&t) {
+                        continue;
+                    }
+                }
+                if let Some(step) = stage {
+                    let reached_before = step == 0 || chunk.flags[step - 1][i];
+                    if reached_before {
+                        let reached = u64::from(chunk.flags[step][i]);
+                        if in_target {
+                            target.den += 1;
+                            target.num += reached;
+                        } else {
+                            target.control_den += 1;
+                            target.control_num += reached;
+                        }
                     }
                 }
             }

@@ -1146,7 +1146,11 @@ impl Engine {
         let mut marketing = Vec::new();
         for cause in &self.case.causes {
             let date = cause.start.date().format("%Y-%m-%d").to_string();
-            let (table, subject, text) = context_line(&cause.family);
+            let Some(line) = crate::product::scenario::families().get(&cause.family).and_then(|f| f.context.as_ref()) else {
+                continue;
+            };
+            let field = |k: &str| line.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+            let (table, subject, text) = (field("table"), field("subject"), field("text"));
             match table {
                 "releases" => releases.push(vec![date, subject.to_string(), format!("{}-{}", product.name, cause.start.date().format("%Y.%m.%d")), text.to_string()]),
                 "marketing" => marketing.push(vec![date.clone(), date, subject.to_string(), text.to_string()]),
@@ -1161,25 +1165,6 @@ impl Engine {
             ("marketing.csv", crate::output::csv(&MARKETING_HEADER, &marketing)),
             ("config_changes.csv", crate::output::csv(&CONFIG_HEADER, &config)),
         ]
-    }
-}
-
-/// The context line a family leaves: (table, subject, text). Worded as an analyst would
-/// read the log, never naming the family.
-pub fn context_line(family: &str) -> (&'static str, &'static str, &'static str) {
-    match family {
-        "notification_outage" => ("config_changes", "push", "push provider certificate rotated"),
-        "login_break" => ("releases", "auth", "sign-in service: token refresh rework"),
-        "feed_ranking_change" => ("config_changes", "feed", "ranking model v7 enabled for 100% of users"),
-        "spam_filter_change" => ("config_changes", "trust_and_safety", "spam classifier threshold tightened"),
-        "store_delisting" => ("marketing", "app_store", "store listing under review"),
-        "dau_definition_change" => ("config_changes", "analytics", "background refreshes no longer logged as app opens"),
-        "email_verification_broken" => ("config_changes", "email", "transactional email provider migration"),
-        "pricing_page_bug" => ("releases", "web", "pricing page redesign"),
-        "sso_outage" => ("config_changes", "identity", "SSO certificate renewal"),
-        "trial_price_increase" => ("config_changes", "pricing", "seat prices raised 25%"),
-        "sdk_event_loss" => ("releases", "sdk", "analytics SDK upgrade"),
-        _ => ("", "", ""),
     }
 }
 
@@ -1319,6 +1304,7 @@ pub fn brief(engine: &Engine, metric: &Metric, seed: u64, tallies: &[Tally], pro
         sessions: tallies.iter().map(|t| t.rows).sum(),
         tables,
         definitions,
+        families: Default::default(),
     }
 }
 
@@ -1341,7 +1327,7 @@ use crate::scenario::{Family, Stage};
 
 /// A product's step as the truth's stage.
 fn stage_of(name: &str) -> Stage {
-    crate::product::stage_named(name)
+    Stage::new(name)
 }
 
 fn target_text(target: &[(String, String)]) -> String {

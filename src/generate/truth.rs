@@ -48,28 +48,14 @@ fn segment(cause: &Cause) -> BTreeMap<String, String> {
     cause.target.iter().cloned().collect()
 }
 
-/// The command that shows this family's signature most clearly.
+/// The command that shows this family's signature most clearly: the catalogue's template
+/// with the target's dimensions and the signature step's rate metric filled in.
 pub fn evidence_command(cause: &Cause) -> String {
     let dims: Vec<&str> = cause.target.iter().map(|(d, _)| d.as_str()).collect();
     let by = if dims.is_empty() { "platform".to_string() } else { dims.join(",") };
     let stage_metric =
         Model::signature_stage(cause.family, cause.stage).map(|s| s.metric()).unwrap_or("conversion");
-    match cause.family {
-        Family::TrackingLoss => format!("dropcase query compare --by {by} --metric backend_conversion   (then --metric purchase_rate: client purchases fell, backend orders did not)"),
-        Family::DuplicateSessions => format!("dropcase query compare --by {by} --metric sessions_per_user"),
-        Family::PartialDay => "dropcase query trend --metric purchase_rate --grain day   (the last day; compare with --metric backend_conversion)".into(),
-        Family::DefinitionChange => "dropcase query trend --metric sessions_per_user --by platform".into(),
-        Family::BotTraffic => format!("dropcase query compare --by {by} --metric sessions   (then --metric cart_rate: these sessions never add to cart)"),
-        Family::LowIntentCampaign | Family::HighIntentChannelEnd => "dropcase query compare --by traffic_source".into(),
-        Family::NewReturningMix => "dropcase query compare --by user_type".into(),
-        Family::HolidayHangover => "dropcase query trend --metric conversion --grain day".into(),
-        Family::WeekdayMismatch => "dropcase query trend --metric conversion --grain day   (look at the weekdays in each window)".into(),
-        Family::LatencyRegression => "dropcase query compare --by device --metric page_load_p75".into(),
-        Family::PriceChange => "dropcase query funnel   (then --metric aov: order value rose)".into(),
-        Family::UiStepChange => "dropcase query funnel --by platform".into(),
-        Family::Noise => "dropcase query compare --by platform   (no segment and no step moves beyond its p-value)".into(),
-        _ => format!("dropcase query compare --by {by} --metric {stage_metric}"),
-    }
+    cause.family.def().evidence.replace("{by}", &by).replace("{step_metric}", stage_metric)
 }
 
 fn rate(num: u64, den: u64) -> f64 {
@@ -97,12 +83,13 @@ pub fn headline_change(case: &Case, counts: &[DayCounts]) -> f64 {
 
 impl Truth {
     pub fn new(case: &Case, counts: &[DayCounts]) -> Truth {
-        let cause = &case.cause;
+        let cause = &case.causes[0];
         let (b, c) = window_counts(case, counts);
+        let (tb, tc) = (&b.target[0], &c.target[0]);
         let stage = Model::signature_stage(cause.family, cause.stage);
-        let (x0, n0) = super::check::reference_counts(&b, &c);
-        let versus_rest = b.target_den < 200;
-        let target_rate = stage.map(|_| (rate(x0, n0), rate(c.target_num, c.target_den)));
+        let (x0, n0) = super::check::reference_counts(tb, tc);
+        let versus_rest = tb.den < 200;
+        let target_rate = stage.map(|_| (rate(x0, n0), rate(tc.num, tc.den)));
         let headline = headline_change(case, counts);
         let mut explanation = format!(
             "The cause was {} ({} group): {}.",

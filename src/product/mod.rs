@@ -23,12 +23,6 @@ pub const EMBEDDED: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/produ
 /// The product a drill or scenario is about when it names none.
 pub const DEFAULT: &str = "shop";
 
-/// A product's step as a scenario stage (pre-merge shim: only the shop's steps exist as
-/// stages until the catalogue of families and steps is data).
-pub fn stage_named(name: &str) -> crate::scenario::Stage {
-    crate::scenario::Stage::parse(name).unwrap_or(crate::scenario::Stage::View)
-}
-
 /// What one row of the main table is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -172,6 +172,7 @@ fn step_noun(stage: Stage) -> &'static str {
         Stage::Cart => "product-viewing",
         Stage::Checkout => "cart",
         Stage::Purchase => "checkout",
+        _ => "previous-step",
     }
 }
 

@@ -14,7 +14,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-pub use family::{Family, Group, Stage};
+pub use family::{Family, Group, Mechanism, Stage};
 
 use crate::brief::Window;
 
@@ -55,6 +55,8 @@ pub const MAX_EFFECTS: usize = 500;
 pub const MAX_DECOYS: usize = 20;
 pub const MAX_CONTEXT: usize = 1000;
 pub const MAX_TARGET_CHOICES: usize = 100;
+/// True causes one case may hold.
+pub const MAX_CAUSES: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -87,6 +89,9 @@ impl Difficulty {
 pub struct Scenario {
     pub name: String,
     pub kind: Kind,
+    /// The product the case is about (`products/NAME.toml`); files without the key are the shop's.
+    #[serde(default = "default_product")]
+    pub product: String,
     pub title: String,
     pub difficulty: Difficulty,
     /// The headline metric (default `conversion`).
@@ -114,6 +119,13 @@ pub struct Scenario {
     pub decoys: Vec<CauseSpec>,
     #[serde(default, rename = "context")]
     pub context: Vec<ContextEntry>,
+    /// Families this file defines beside the catalogue's (`[family.NAME]`, the catalogue's format).
+    #[serde(default, rename = "family", skip_serializing_if = "BTreeMap::is_empty")]
+    pub own_families: BTreeMap<String, family::FamilyDef>,
+}
+
+fn default_product() -> String {
+    "shop".into()
 }
 
 fn default_metric() -> String {
@@ -127,13 +139,25 @@ fn default_headline() -> [f64; 2] {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Period {
+    /// The first day of data (the earliest, when the calendar moves).
     pub start: NaiveDate,
     pub days: u32,
     #[serde(default = "seven")]
     pub baseline_days: u32,
     #[serde(default = "seven")]
     pub current_days: u32,
+    /// A moving calendar: the seed moves the whole period forward by 0 to this many whole
+    /// weeks (weekdays stay where the file put them), so no two learners know the dates.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub calendar_weeks: u32,
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Most weeks a moving calendar may span (ten years).
+pub const MAX_CALENDAR_WEEKS: u32 = 520;
 
 fn seven() -> u32 {
     7
@@ -412,6 +436,18 @@ impl Scenario {
     /// Parses and validates scenario text; `origin` names it in messages (a path or `catalogue:NAME`).
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
         let scenario: Scenario = parse_toml(text, origin)?;
+        let loc = locate::Locator::new(text);
+        if let Err(message) = family::register(&scenario.own_families) {
+            return Err(ScenarioError::Invalid {
+                origin: origin.to_string(),
+                problems: vec![Problem {
+                    line: loc.header("family", None),
+                    key: "family".into(),
+                    value: message,
+                    allowed: "families with new names, or exactly the catalogue's definition".into(),
+                }],
+            });
+        }
         check_problems(scenario.problems(text), origin)?;
         Ok(scenario)
     }
@@ -482,7 +518,7 @@ impl Scenario {
         let mut sources = keys(&self.dimensions.traffic_source);
         // A campaign can bring a source the shop never had; it must exist as a value.
         for cause in self.causes.iter().chain(&self.decoys) {
-            if cause.family == Family::LowIntentCampaign {
+            if cause.family.uses(family::Mechanism::Traffic, Some("low_intent")) {
                 for target in cause.targets() {
                     for (dim, value) in parse_terms(target).unwrap_or_default() {
                         if dim == "traffic_source" && !sources.contains(&value) {
@@ -544,6 +580,16 @@ impl Scenario {
                 &format!(
                     "at least baseline_days + current_days (both ≥ 1), at most {MAX_DAYS} (a year: longer periods take minutes to generate)"
                 ),
+            );
+        }
+        if p.calendar_weeks > MAX_CALENDAR_WEEKS
+            || NaiveDate::MAX - Duration::weeks(i64::from(p.calendar_weeks) + 60) < p.start
+        {
+            bad(
+                loc.key(Some(("period", None)), "calendar_weeks"),
+                "period.calendar_weeks",
+                p.calendar_weeks.to_string(),
+                &format!("whole weeks in [0, {MAX_CALENDAR_WEEKS}] (0: the dates the file gives)"),
             );
         }
         // traffic
@@ -861,6 +907,17 @@ impl Scenario {
         for (i, e) in self.effects.iter().enumerate() {
             let here = Some(("effect", Some(i)));
             check_target(&e.target, loc.key(here, "target"), &format!("effect[{i}].target"), &mut out);
+            if !Stage::ALL.contains(&e.step) {
+                out.push(Problem {
+                    line: loc.key(here, "step"),
+                    key: format!("effect[{i}].step"),
+                    value: format!("{:?}", e.step.name()),
+                    allowed: format!(
+                        "a step of the shop's funnel: {}",
+                        Stage::ALL.map(|s| s.name()).join(", ")
+                    ),
+                });
+            }
             if !(e.multiplier.is_finite() && e.multiplier > 0.0 && e.multiplier <= 5.0) {
                 out.push(Problem {
                     line: loc.key(here, "multiplier"),
@@ -870,18 +927,64 @@ impl Scenario {
                 });
             }
         }
-        if self.causes.len() != 1 {
+        if self.product != "shop" {
+            out.push(Problem {
+                line: loc.key(None, "product"),
+                key: "product".into(),
+                value: format!("{:?}", self.product),
+                allowed: "\"shop\" for a scenario with [funnel], [dimensions], [order_value] and [page_load] (other products' scenarios use their product's format)".into(),
+            });
+        }
+        if self.causes.is_empty() || self.causes.len() > MAX_CAUSES {
             out.push(Problem {
                 line: loc.header("cause", None),
                 key: "cause".into(),
                 value: format!("{} [[cause]] tables", self.causes.len()),
-                allowed: "exactly one [[cause]] (add look-alikes as [[decoy]])".into(),
+                allowed: format!("1 to {MAX_CAUSES} [[cause]] tables (add look-alikes as [[decoy]])"),
+            });
+        }
+        if self.causes.len() > 1 && self.causes.iter().any(|c| c.family == Family::Noise) {
+            out.push(Problem {
+                line: loc.header("cause", None),
+                key: "cause".into(),
+                value: "noise beside another cause".into(),
+                allowed: "noise alone (it means nothing happened)".into(),
             });
         }
         for (table, causes) in [("cause", &self.causes), ("decoy", &self.decoys)] {
             for (i, c) in causes.iter().enumerate() {
                 let here = Some((table, Some(i)));
                 let key = |k: &str| format!("{table}[{i}].{k}");
+                if !family::is_known(c.family) {
+                    out.push(Problem {
+                        line: loc.key(here, "family"),
+                        key: key("family"),
+                        value: format!("{:?}", c.family.name()),
+                        allowed: format!(
+                            "a family of the catalogue ({}) or one this file defines as [family.NAME]",
+                            Family::names().join(", ")
+                        ),
+                    });
+                    continue;
+                }
+                if !c.family.belongs_to(&self.product) {
+                    out.push(Problem {
+                        line: loc.key(here, "family"),
+                        key: key("family"),
+                        value: format!("{:?}", c.family.name()),
+                        allowed: format!("a family of product {:?}", self.product),
+                    });
+                }
+                if let Some(term) = c.family.mechanisms().iter().find(|t| {
+                    matches!(t.mechanism, family::Mechanism::Timezone | family::Mechanism::Attribution)
+                }) {
+                    out.push(Problem {
+                        line: loc.key(here, "family"),
+                        key: key("family"),
+                        value: format!("{} (mechanism {})", c.family, term.mechanism.name()),
+                        allowed: "mechanisms the shop's generator runs: step_rate, traffic, return_rate, mix, logging_loss, duplication, definition, late_data, calendar, latency, price".into(),
+                    });
+                }
                 if table == "decoy" && c.family == Family::Noise {
                     out.push(Problem {
                         line: loc.key(here, "family"),
@@ -910,10 +1013,20 @@ impl Scenario {
                         allowed: "one of them".into(),
                     });
                 }
-                let needs_stage = matches!(
-                    c.family,
-                    Family::ReleaseBug | Family::BrowserBug | Family::OsUpdate | Family::UiStepChange
-                );
+                if let Some(stage) = c.stage
+                    && !Stage::ALL.contains(&stage)
+                {
+                    out.push(Problem {
+                        line: loc.key(here, "stage"),
+                        key: key("stage"),
+                        value: format!("{:?}", stage.name()),
+                        allowed: format!(
+                            "a step of the shop's funnel: {}",
+                            Stage::ALL.map(|s| s.name()).join(", ")
+                        ),
+                    });
+                }
+                let needs_stage = c.family.def().needs_stage;
                 if needs_stage && c.stage.is_none() {
                     out.push(Problem {
                         line: loc.key(here, "family"),
@@ -1010,7 +1123,17 @@ impl Scenario {
 
     /// Resolves every randomized parameter with `rng` into a concrete case.
     pub fn draw(&self, rng: &mut impl Rng, seed: u64) -> Case {
-        let (baseline, current) = self.windows();
+        let mut scenario = self.clone();
+        if self.period.calendar_weeks > 0 {
+            // Its own stream, so the calendar depends on the seed alone (not on the redraw
+            // attempt) and the other draws are those of a fixed calendar.
+            use rand::SeedableRng;
+            let mut calendar = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0xCA1E_DA25_0000_0001);
+            let weeks = calendar.random_range(0..=self.period.calendar_weeks);
+            scenario.period.start += Duration::weeks(i64::from(weeks));
+            scenario.period.calendar_weeks = 0;
+        }
+        let (baseline, current) = scenario.windows();
         let resolve = |spec: &CauseSpec, rng: &mut dyn rand::RngCore, decoy: bool| {
             let targets = spec.targets();
             let target_text =
@@ -1045,18 +1168,22 @@ impl Scenario {
                 decoy,
             }
         };
-        let cause = resolve(&self.causes[0], rng, false);
+        // The first cause is drawn before the decoys, as when a case held one cause, so
+        // one-cause scenarios give the same data as before.
+        let first = resolve(&self.causes[0], rng, false);
         let decoys = self.decoys.iter().map(|d| resolve(d, rng, true)).collect::<Vec<_>>();
+        let mut causes = vec![first];
+        causes.extend(self.causes[1..].iter().map(|c| resolve(c, rng, false)));
         // A version-bound cause ships with its version: the rollout starts when the cause does.
         let mut rollouts = self.rollouts.clone();
-        for c in std::iter::once(&cause).chain(&decoys) {
+        for c in causes.iter().chain(&decoys) {
             for (dim, value) in &c.target {
                 if let Some(r) = rollouts.iter_mut().find(|r| &r.dimension == dim && &r.new == value) {
                     r.start_day = (c.start.date() - current.from).num_days();
                 }
             }
         }
-        Case { scenario: self.clone(), seed, baseline, current, cause, decoys, rollouts }
+        Case { scenario, seed, baseline, current, causes, decoys, rollouts }
     }
 }
 
@@ -1095,7 +1222,8 @@ pub struct Case {
     pub seed: u64,
     pub baseline: Window,
     pub current: Window,
-    pub cause: Cause,
+    /// The true causes, in the scenario's order (one for most cases).
+    pub causes: Vec<Cause>,
     pub decoys: Vec<Cause>,
     /// Rollouts with release days tied to the causes that ship with them.
     pub rollouts: Vec<Rollout>,

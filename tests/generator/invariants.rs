@@ -102,8 +102,11 @@ pub fn purchases_and_orders(s: &Sessions, o: &Orders) -> HashMap<(NaiveDate, Str
 
 /// Backend orders agree with client purchases except where a measurement cause says they
 /// must not: every order was a purchased session unless its event was lost or late.
-pub fn check_orders_match_purchases(family: Family, s: &Sessions, o: &Orders) {
-    let loses_events = matches!(family, Family::TrackingLoss | Family::PartialDay);
+pub fn check_orders_match_purchases(families: &[Family], s: &Sessions, o: &Orders) {
+    let loses_events = families.iter().any(|f| {
+        f.uses(dropcase::scenario::Mechanism::LoggingLoss, None)
+            || f.uses(dropcase::scenario::Mechanism::LateData, None)
+    });
     for ((date, platform), (purchases, orders)) in purchases_and_orders(s, o) {
         if loses_events {
             assert!(purchases <= orders, "{date} {platform}: {purchases} client purchases > {orders} orders");

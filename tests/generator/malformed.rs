@@ -178,11 +178,30 @@ fn missing_cause() {
 }
 
 #[test]
-fn two_causes() {
+fn four_causes() {
+    // Up to three true causes are a case (credit per cause); a fourth is refused.
+    let cause = &base()[base().find("[[cause]]").unwrap()..base().find("[[decoy]]").unwrap()];
+    let text = base().replacen(cause, &format!("{cause}{cause}{cause}{cause}"), 1);
+    let message = error(&text);
+    assert_message(&message, line_of(&text, "[[cause]]"), &["cause", "4 [[cause]] tables", "1 to 3"]);
+}
+
+#[test]
+fn two_causes_parse() {
     let cause = &base()[base().find("[[cause]]").unwrap()..base().find("[[decoy]]").unwrap()];
     let text = base().replacen(cause, &format!("{cause}{cause}"), 1);
-    let message = error(&text);
-    assert_message(&message, line_of(&text, "[[cause]]"), &["cause", "2 [[cause]] tables", "exactly one"]);
+    let scenario = dropcase::scenario::Scenario::parse(&text, "two.toml").expect("two causes are a case");
+    assert_eq!(scenario.causes.len(), 2);
+}
+
+#[test]
+fn a_family_defined_in_the_file_is_a_family() {
+    // A teacher's own family, as data: a step-rate cut on one country's checkout step.
+    let own = "\n[family.customs_delay]\ngroup = \"external\"\nmechanisms = [{ mechanism = \"step_rate\", step = \"checkout\" }]\nlookalike = \"regional_event\"\nsignature = \"import duties shown at checkout\"\nevidence = \"dropcase query compare --by {by} --metric checkout_rate\"\nactions = [\"contact_partner\"]\nstep = \"checkout\"\n";
+    let text = format!("{}{own}", mutate("family = \"tracking_loss\"", "family = \"customs_delay\""));
+    let scenario = dropcase::scenario::Scenario::parse(&text, "own.toml").expect("own family parses");
+    assert_eq!(scenario.causes[0].family.name(), "customs_delay");
+    assert_eq!(scenario.causes[0].family.group().name(), "external");
 }
 
 #[test]

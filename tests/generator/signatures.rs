@@ -10,7 +10,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
-use dropcase::scenario::{Family, Stage};
+use dropcase::scenario::{Family, Mechanism, Stage};
 
 use super::support::{Drill, Funnel, Sessions, change, z_two_proportions};
 
@@ -37,7 +37,102 @@ pub fn check(d: &Drill) {
         Family::RegionalEvent => regional_event(d),
         Family::CompetitorPromo => competitor_promo(d),
         Family::Noise => noise(d),
+        // Families defined only in the catalogue's data, checked by their mechanism.
+        other if other.uses(Mechanism::Traffic, Some("bots")) => bot_traffic(d),
+        other if other.uses(Mechanism::ReturnRate, None) => returning_users_stop(d),
+        other if other.uses(Mechanism::StepRate, None) => segment_step_falls(d),
+        other => panic!("no signature check for family {other}"),
     }
+}
+
+/// A case with several causes: each one's own signature shows in its own target (the
+/// single-cause checks compare a target with the rest of the data, which another cause
+/// moves here). The first cause's target is the truth's; later causes name fixed targets.
+pub fn check_each_cause(d: &Drill, scenario: &dropcase::scenario::Scenario) {
+    let s = &d.sessions;
+    for (k, spec) in scenario.causes.iter().enumerate() {
+        let (seg, stage): (Vec<(String, String)>, Option<Stage>) = if k == 0 {
+            (target(d), d.generated.truth.stage)
+        } else {
+            let text = spec.target.as_deref().expect("later causes of a catalogue case name a fixed target");
+            (dropcase::scenario::parse_terms(text).unwrap(), spec.stage.or(spec.family.def().step))
+        };
+        let family = spec.family;
+        let size = spec.size[0];
+        if family.uses(Mechanism::Traffic, Some("low_intent"))
+            || family.uses(Mechanism::Traffic, Some("bots"))
+        {
+            let share = |f: &Funnel, all: &Funnel| f.sessions as f64 / all.sessions as f64;
+            let (ta, tb) = (
+                s.funnel(|i| after(d, i) && s.in_segment(i, &seg)),
+                s.funnel(|i| before(d, i) && s.in_segment(i, &seg)),
+            );
+            let (a, b) = (s.funnel(|i| after(d, i)), s.funnel(|i| before(d, i)));
+            rises(
+                &format!("cause {k} ({family}): the target's share of sessions"),
+                change(share(&ta, &a), share(&tb, &b)),
+                0.15,
+            );
+            continue;
+        }
+        let k_step = stage.expect("a step-rate or logging cause has a step").index();
+        let ta = s.funnel(|i| after(d, i) && s.in_segment(i, &seg));
+        let tb = s.funnel(|i| before(d, i) && s.in_segment(i, &seg));
+        // A new app version has no baseline of its own: compare it with its platform's other versions.
+        let reference = if tb.den(k_step) >= 200 {
+            tb
+        } else {
+            let parent: Vec<(String, String)> =
+                seg.iter().filter(|(dim, _)| !dim.ends_with("_version")).cloned().collect();
+            s.funnel(|i| after(d, i) && s.in_segment(i, &parent) && !s.in_segment(i, &seg))
+        };
+        falls(
+            &format!("cause {k} ({family}): the target's {} rate", Stage::ALL[k_step.min(3)]),
+            change(ta.rate(k_step), reference.rate(k_step)),
+            -size * 0.5,
+        );
+    }
+}
+
+/// A step-rate family from the catalogue: the target's signature step falls from the
+/// start, the same step elsewhere is flat, and backend orders fall with it.
+fn segment_step_falls(d: &Drill) {
+    let s = &d.sessions;
+    let seg = target(d);
+    let k = stage(d);
+    let size = d.generated.truth.size;
+    let boxed = d.generated.truth.end_time;
+    let during = |i: usize| {
+        after(d, i) && boxed.is_none_or(|end| s.ts[i] < end && s.ts[i] >= d.generated.truth.start_time)
+    };
+    let target_after = s.funnel(|i| during(i) && s.in_segment(i, &seg));
+    let target_before = s.funnel(|i| before(d, i) && s.in_segment(i, &seg));
+    assert!(target_after.den(k) > 200, "too few target sessions at the stage: {target_after:?}");
+    falls("target stage rate", change(target_after.rate(k), target_before.rate(k)), -size * 0.5);
+    let rest_after = s.funnel(|i| during(i) && !s.in_segment(i, &seg));
+    let rest_before = s.funnel(|i| before(d, i) && !s.in_segment(i, &seg));
+    flat("stage rate outside the target", change(rest_after.rate(k), rest_before.rate(k)), 0.08);
+}
+
+/// Returning users of the target stop arriving: the target's share of sessions falls,
+/// its own conversion is unchanged.
+fn returning_users_stop(d: &Drill) {
+    let s = &d.sessions;
+    let seg = target(d);
+    let size = d.generated.truth.size;
+    let a = s.funnel(|i| after(d, i));
+    let b = s.funnel(|i| before(d, i));
+    let ta = s.funnel(|i| after(d, i) && s.in_segment(i, &seg) && is(s, i, "user_type", "returning"));
+    let tb = s.funnel(|i| before(d, i) && s.in_segment(i, &seg) && is(s, i, "user_type", "returning"));
+    let share = |part: &Funnel, all: &Funnel| part.sessions as f64 / all.sessions as f64;
+    falls(
+        "the target's returning users' share of sessions",
+        change(share(&ta, &a), share(&tb, &b)),
+        -size * 0.6,
+    );
+    let na = s.funnel(|i| after(d, i) && is(s, i, "user_type", "new"));
+    let nb = s.funnel(|i| before(d, i) && is(s, i, "user_type", "new"));
+    flat("new users' conversion", change(na.conversion(), nb.conversion()), 0.12);
 }
 
 // ---- helpers ------------------------------------------------------------------------
