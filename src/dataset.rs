@@ -202,13 +202,18 @@ impl Dataset {
         let raw_sessions = if origin.is_dir() && origin.join(files::BRIEF).is_file() {
             let read = Brief::read(&origin)?;
             product = Product::load(&read.product).map_err(anyhow::Error::from).with_context(|| {
-                format!("the drill's brief {} names product '{}'", origin.join(files::BRIEF).display(), read.product)
+                format!(
+                    "the drill's brief {} names product '{}'",
+                    origin.join(files::BRIEF).display(),
+                    read.product
+                )
             })?;
             brief = Some(read);
             for source in product.sources.iter().filter(|s| s.name != "orders") {
                 let path = origin.join(format!("{}.parquet", source.name));
                 if path.exists() {
-                    let table = Table::scan(scan_parquet(&path, false)?, &format!("{}.parquet", source.name))?;
+                    let table =
+                        Table::scan(scan_parquet(&path, false)?, &format!("{}.parquet", source.name))?;
                     sources.push((source.name.clone(), table));
                 }
             }

@@ -386,7 +386,10 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
                 .unwrap_or_default();
             anyhow::bail!("--where: unknown dimension '{dim}'{hint}; dimensions: {}", dimensions.join(", "));
         }
-        let values = evidence::dimension_values(&drill.dir, dim)?;
+        let values = match product.dimension(dim) {
+            Some(d) if !product.is_shop() => product.values_of(d),
+            _ => evidence::dimension_values(&drill.dir, dim)?,
+        };
         if !values.contains(value) {
             let refs: Vec<&str> = values.iter().map(String::as_str).collect();
             let hint =
@@ -478,7 +481,8 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
     }
     // What the diagnose engine reads in the same data, as the reveal's explanation; a
     // failure to run it does not hide the truth.
-    let engine = if drill.brief.product == crate::product::DEFAULT { hint::engine(&drill.dir).ok() } else { None };
+    let engine =
+        if drill.brief.product == crate::product::DEFAULT { hint::engine(&drill.dir).ok() } else { None };
     if args.format == Format::Json {
         #[derive(Serialize)]
         struct Engine<'a> {

@@ -87,9 +87,11 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     };
     let progress = Progress::new();
     let generated = match crate::product::scenario::ProductScenario::find(&args.scenario) {
-        Some(scenario) => generate::product_engine::generate(&scenario?, args.seed, &args.out, &options, &|d, t| {
-            progress.update(d, t)
-        }),
+        Some(scenario) => {
+            generate::product_engine::generate(&scenario?, args.seed, &args.out, &options, &|d, t| {
+                progress.update(d, t)
+            })
+        }
         None => {
             let scenario = Scenario::load(&args.scenario)?;
             generate::generate(&scenario, args.seed, &args.out, &options, &|d, t| progress.update(d, t))

@@ -213,7 +213,10 @@ struct Style {
 
 impl Style {
     fn of(metric: &Metric) -> Self {
-        Self { proportion: metric.is_proportion(), count: matches!(metric.kind, Kind::Count | Kind::ActiveUsers) }
+        Self {
+            proportion: metric.is_proportion(),
+            count: matches!(metric.kind, Kind::Count | Kind::ActiveUsers),
+        }
     }
 
     fn value(self, x: Option<f64>) -> String {

@@ -146,7 +146,9 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
                 s.name
             ))
         }
-        ScenariosCommand::Show { name } if crate::product::scenario::ProductScenario::find(&name).is_some() => {
+        ScenariosCommand::Show { name }
+            if crate::product::scenario::ProductScenario::find(&name).is_some() =>
+        {
             let s = crate::product::scenario::ProductScenario::find(&name).expect("just found")?;
             let p = s.product();
             super::emit(&format!(
@@ -199,8 +201,16 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
         ScenariosCommand::Check { file }
             if crate::product::scenario::ProductScenario::find(&file.display().to_string()).is_some() =>
         {
-            let s = crate::product::scenario::ProductScenario::find(&file.display().to_string()).expect("just found")?;
-            super::emit(&format!("{}: ok ({} — {}, product {}, {})", file.display(), s.name, s.title, s.product, s.families().join(", ")))
+            let s = crate::product::scenario::ProductScenario::find(&file.display().to_string())
+                .expect("just found")?;
+            super::emit(&format!(
+                "{}: ok ({} — {}, product {}, {})",
+                file.display(),
+                s.name,
+                s.title,
+                s.product,
+                s.families().join(", ")
+            ))
         }
         ScenariosCommand::Check { file } => {
             let s = Scenario::read(&file)?;

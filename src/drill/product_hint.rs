@@ -32,7 +32,14 @@ pub fn hint(dir: &Path, brief: &Brief, truth: &Truth, stage: usize) -> anyhow::R
     let compare = |metric: &'static Metric, by: Vec<String>| {
         compare_segments(
             &ds,
-            &CompareSpec { metric, by, filter: Filter::default(), baseline: brief.baseline, current: brief.current, top: None },
+            &CompareSpec {
+                metric,
+                by,
+                filter: Filter::default(),
+                baseline: brief.baseline,
+                current: brief.current,
+                top: None,
+            },
         )
     };
     let headline = Metric::find_in(ds.metrics(), &brief.metric)?;
@@ -40,7 +47,10 @@ pub fn hint(dir: &Path, brief: &Brief, truth: &Truth, stage: usize) -> anyhow::R
         0 => {
             let c = compare(headline, Vec::new())?;
             let weekdays = |w: &crate::brief::Window| {
-                (0..w.days()).map(|i| (w.from + chrono::Duration::days(i)).format("%a").to_string()).collect::<Vec<_>>().join(" ")
+                (0..w.days())
+                    .map(|i| (w.from + chrono::Duration::days(i)).format("%a").to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             };
             format!(
                 "{}: {} vs {}. {} is {} in the baseline and {} now ({}): {}. Do both windows hold the same weekdays? baseline: {}; current: {}.",
@@ -57,21 +67,42 @@ pub fn hint(dir: &Path, brief: &Brief, truth: &Truth, stage: usize) -> anyhow::R
             )
         }
         1 => {
-            let rows = Metric::find_in(ds.metrics(), &product.rows).ok().or_else(|| ds.metrics().iter().find(|m| m.kind == crate::query::Kind::Count));
+            let rows = Metric::find_in(ds.metrics(), &product.rows)
+                .ok()
+                .or_else(|| ds.metrics().iter().find(|m| m.kind == crate::query::Kind::Count));
             let mut parts = Vec::new();
-            for metric in rows.into_iter().chain(ds.metrics().iter().filter(|m| m.denominator.is_none() && m.numerator.source().is_some())) {
+            for metric in rows.into_iter().chain(
+                ds.metrics().iter().filter(|m| m.denominator.is_none() && m.numerator.source().is_some()),
+            ) {
                 let c = compare(metric, Vec::new())?;
-                parts.push(format!("{} {}", metric.name, c.total.rel_change.map(signed_pct).unwrap_or_else(|| "n/a".into())));
+                parts.push(format!(
+                    "{} {}",
+                    metric.name,
+                    c.total.rel_change.map(signed_pct).unwrap_or_else(|| "n/a".into())
+                ));
             }
             format!(
                 "{}: {}. If the client and the backend disagree, suspect the measurement before the product ({}).",
                 STAGES[1],
                 parts.join(", "),
-                product.sources.iter().map(|s| format!("{}: {}", s.name, s.about)).collect::<Vec<_>>().join("; ")
+                product
+                    .sources
+                    .iter()
+                    .map(|s| format!("{}: {}", s.name, s.about))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )
         }
         2 => {
-            let f = funnel(&ds, &FunnelSpec { by: Vec::new(), filter: Filter::default(), baseline: brief.baseline, current: brief.current })?;
+            let f = funnel(
+                &ds,
+                &FunnelSpec {
+                    by: Vec::new(),
+                    filter: Filter::default(),
+                    baseline: brief.baseline,
+                    current: brief.current,
+                },
+            )?;
             let rates: Vec<String> = f
                 .steps
                 .iter()
@@ -89,7 +120,11 @@ pub fn hint(dir: &Path, brief: &Brief, truth: &Truth, stage: usize) -> anyhow::R
                     )
                 })
                 .collect();
-            format!("{}: {}. Which step carries the change, or is it the volume of rows? `dropcase query funnel`", STAGES[2], rates.join("; "))
+            format!(
+                "{}: {}. Which step carries the change, or is it the volume of rows? `dropcase query funnel`",
+                STAGES[2],
+                rates.join("; ")
+            )
         }
         3 => {
             let entry = crate::product::scenario::families().get(truth.family.name());
@@ -118,20 +153,41 @@ pub fn hint(dir: &Path, brief: &Brief, truth: &Truth, stage: usize) -> anyhow::R
                     )
                 })
                 .collect();
-            format!("{}: {metric} by {dim}: {}. Does one value move differently? `dropcase query compare --by {dim} --metric {metric}`", STAGES[3], rows.join("; "), metric = metric.name)
+            format!(
+                "{}: {metric} by {dim}: {}. Does one value move differently? `dropcase query compare --by {dim} --metric {metric}`",
+                STAGES[3],
+                rows.join("; "),
+                metric = metric.name
+            )
         }
         4 => {
             let advice = match truth.family.group() {
-                Group::Measurement | Group::Product => "the context logs (context/releases.csv, config_changes.csv) list our own changes; line their dates up with the daily trend",
-                Group::Mix => "compare each segment's rate with its share of rows: did the rates move, or did the mix?",
-                Group::Seasonality => "look at the calendar: what was special about some days, and in which segment?",
-                Group::External => "our own logs may not explain it: look for a partner or a dimension we do not control with its own timing",
-                Group::None => "ask whether anything changed at all: is any segment or step outside its normal variation?",
+                Group::Measurement | Group::Product => {
+                    "the context logs (context/releases.csv, config_changes.csv) list our own changes; line their dates up with the daily trend"
+                }
+                Group::Mix => {
+                    "compare each segment's rate with its share of rows: did the rates move, or did the mix?"
+                }
+                Group::Seasonality => {
+                    "look at the calendar: what was special about some days, and in which segment?"
+                }
+                Group::External => {
+                    "our own logs may not explain it: look for a partner or a dimension we do not control with its own timing"
+                }
+                Group::None => {
+                    "ask whether anything changed at all: is any segment or step outside its normal variation?"
+                }
             };
             format!("{}: {advice}. `dropcase query trend --metric {} --grain day`", STAGES[4], headline.name)
         }
         _ => {
-            let mut text = format!("{}: it is {} ({} group): {}.", STAGES[5], truth.family, truth.family.group().name(), truth.family.signature());
+            let mut text = format!(
+                "{}: it is {} ({} group): {}.",
+                STAGES[5],
+                truth.family,
+                truth.family.group().name(),
+                truth.family.signature()
+            );
             let mut command = format!("dropcase drill answer --cause {}", truth.family);
             if !truth.segment.is_empty() {
                 command.push_str(" --where <the segment>");

@@ -140,10 +140,18 @@ impl CompiledCause {
 
 enum DimKind {
     /// Drawn once per user, or per row; `cases` first (the first whose segment matches).
-    Fixed { per: Per, default: Option<Discrete>, cases: Vec<(Target, Discrete)>, when: Option<Target>, at: Option<usize> },
+    Fixed {
+        per: Per,
+        default: Option<Discrete>,
+        cases: Vec<(Target, Discrete)>,
+        when: Option<Target>,
+        at: Option<usize>,
+    },
     UserType,
     /// Per platform code: (old, new, first day of the rollout (model day), adoption days, max share).
-    Rollout { by_platform: Vec<Option<(u8, u8, f64, f64, f64)>> },
+    Rollout {
+        by_platform: Vec<Option<(u8, u8, f64, f64, f64)>>,
+    },
 }
 
 /// Everything the hot loop needs, compiled from the product and the case.
@@ -204,13 +212,17 @@ impl Engine {
         let product = case.product;
         let values: Vec<Vec<String>> = product.dimensions.iter().map(|d| product.values_of(d)).collect();
         let slot_of = |name: &str| product.dimensions.iter().position(|d| d.name == name);
-        let code_of = |slot: usize, value: &str| values[slot].iter().position(|v| v == value).map(|c| c as u8);
+        let code_of =
+            |slot: usize, value: &str| values[slot].iter().position(|v| v == value).map(|c| c as u8);
         let compile = |text: &[(String, String)]| -> anyhow::Result<Target> {
             text.iter()
                 .map(|(dim, value)| {
-                    let slot = slot_of(dim).ok_or_else(|| anyhow::anyhow!("product {} has no dimension '{dim}'", product.name))?;
-                    let code = code_of(slot, value)
-                        .ok_or_else(|| anyhow::anyhow!("'{dim}' of product {} has no value '{value}'", product.name))?;
+                    let slot = slot_of(dim).ok_or_else(|| {
+                        anyhow::anyhow!("product {} has no dimension '{dim}'", product.name)
+                    })?;
+                    let code = code_of(slot, value).ok_or_else(|| {
+                        anyhow::anyhow!("'{dim}' of product {} has no value '{value}'", product.name)
+                    })?;
                     Ok((slot, code))
                 })
                 .collect()
@@ -232,15 +244,19 @@ impl Engine {
                     let by_platform = platforms
                         .iter()
                         .map(|platform| {
-                            product.rollouts.iter().find(|r| r.dimension == d.name && &r.platform == platform).map(|r| {
-                                (
-                                    code_of(slot, &r.old).expect("a rollout value"),
-                                    code_of(slot, &r.new).expect("a rollout value"),
-                                    start_day_of_current + r.start_day as f64,
-                                    r.adoption_days,
-                                    r.max_share,
-                                )
-                            })
+                            product
+                                .rollouts
+                                .iter()
+                                .find(|r| r.dimension == d.name && &r.platform == platform)
+                                .map(|r| {
+                                    (
+                                        code_of(slot, &r.old).expect("a rollout value"),
+                                        code_of(slot, &r.new).expect("a rollout value"),
+                                        start_day_of_current + r.start_day as f64,
+                                        r.adoption_days,
+                                        r.max_share,
+                                    )
+                                })
                         })
                         .collect();
                     DimKind::Rollout { by_platform }
@@ -248,7 +264,11 @@ impl Engine {
                 None => DimKind::Fixed {
                     per: d.per,
                     default: (!d.values.is_empty()).then(|| discrete(&d.values)),
-                    cases: d.cases.iter().map(|c| Ok((parse(&c.when)?, discrete(&c.values)))).collect::<anyhow::Result<_>>()?,
+                    cases: d
+                        .cases
+                        .iter()
+                        .map(|c| Ok((parse(&c.when)?, discrete(&c.values))))
+                        .collect::<anyhow::Result<_>>()?,
                     when: d.when.as_deref().map(parse).transpose()?,
                     at: d.at.as_deref().and_then(|s| product.step(s).map(|(i, _)| i)),
                 },
@@ -282,7 +302,12 @@ impl Engine {
             .steps
             .iter()
             .map(|s| {
-                product.effects.iter().filter(|e| e.step == s.name).map(|e| Ok((parse(&e.target)?, e.multiplier))).collect()
+                product
+                    .effects
+                    .iter()
+                    .filter(|e| e.step == s.name)
+                    .map(|e| Ok((parse(&e.target)?, e.multiplier)))
+                    .collect()
             })
             .collect::<anyhow::Result<Vec<Vec<_>>>>()?;
         let lognormal = |spec: &crate::product::LogNormalSpec| LogNormal::new(spec.median.ln(), spec.sigma);
@@ -312,7 +337,12 @@ impl Engine {
             }
         }
         let base_new = case.rows_per_day / (per_new * u.sessions_per_active_day);
-        anyhow::ensure!(values.len() <= MAX_SLOTS, "product {} has {} dimensions; at most {MAX_SLOTS}", product.name, values.len());
+        anyhow::ensure!(
+            values.len() <= MAX_SLOTS,
+            "product {} has {} dimensions; at most {MAX_SLOTS}",
+            product.name,
+            values.len()
+        );
         let day_factor = (0..case.days)
             .map(|d| {
                 let date = case.date(d);
@@ -323,10 +353,9 @@ impl Engine {
                 product.weekly[date.weekday().num_days_from_monday() as usize] * (1.0 + 0.03 * noise)
             })
             .collect();
-        let acts_on_returns = case
-            .causes
-            .iter()
-            .any(|c| c.terms.iter().any(|t| matches!(t.mechanism, Mechanism::ReturnRate | Mechanism::Calendar)));
+        let acts_on_returns = case.causes.iter().any(|c| {
+            c.terms.iter().any(|t| matches!(t.mechanism, Mechanism::ReturnRate | Mechanism::Calendar))
+        });
         let mut engine = Engine {
             values,
             dims,
@@ -369,7 +398,9 @@ impl Engine {
         let horizon = ((0.001f64).ln() / log_keep).ceil().min(2000.0) as i32;
         for signup in -horizon..days {
             let date_ms = day_ms(self.case.start) + i64::from(signup) * 86_400_000;
-            let weekday = (self.case.start + Duration::days(i64::from(signup))).weekday().num_days_from_monday() as usize;
+            let weekday = (self.case.start + Duration::days(i64::from(signup)))
+                .weekday()
+                .num_days_from_monday() as usize;
             let mut rng = Bits::new(mix_seed(&[seed, 0x05E2, signup as u64]));
             let survive = if signup < 0 { (1.0 - h).powi(-signup) } else { 1.0 };
             let expected = self.base_new * product.weekly[weekday] * survive;
@@ -402,7 +433,11 @@ impl Engine {
                         if when.as_ref().is_some_and(|w| !w.iter().all(|&(s, c)| codes[s] == c)) {
                             continue;
                         }
-                        let pick = cases.iter().find(|(t, _)| t.iter().all(|&(s, c)| codes[s] == c)).map(|(_, d)| d).or(default.as_ref());
+                        let pick = cases
+                            .iter()
+                            .find(|(t, _)| t.iter().all(|&(s, c)| codes[s] == c))
+                            .map(|(_, d)| d)
+                            .or(default.as_ref());
                         codes[slot] = pick.map(|d| d.draw(r.u32())).unwrap_or(NULL);
                     }
                 }
@@ -414,7 +449,8 @@ impl Engine {
                     }
                 }
                 let end = if signup < 0 { lifetime(u01(r.u64())) } else { signup + lifetime(u01(r.u64())) };
-                let propensity = (u.return_probability.returning * (0.4 + 1.2 * u01(r.u64()))).min(0.98) as f32;
+                let propensity =
+                    (u.return_probability.returning * (0.4 + 1.2 * u01(r.u64()))).min(0.98) as f32;
                 let adopt = u01(r.u64()) as f32;
                 // Removed traffic: new users of the target who never come.
                 if signup >= 0 && forced.is_none() {
@@ -438,9 +474,7 @@ impl Engine {
                 users.codes.extend_from_slice(&codes);
             }
         }
-        users.upto = (0..days)
-            .map(|d| users.signup.partition_point(|&s| s <= d))
-            .collect();
+        users.upto = (0..days).map(|d| users.signup.partition_point(|&s| s <= d)).collect();
         self.users = users;
     }
 
@@ -461,7 +495,8 @@ impl Engine {
                     let platform = self.platform_slot.map(|p| codes[p]).unwrap_or(NULL);
                     codes[slot] = match by_platform.get(usize::from(platform)).copied().flatten() {
                         Some((old, new, start, adoption, max_share)) => {
-                            let share = max_share * ((f64::from(day) + 0.5 - start) / adoption).clamp(0.0, 1.0);
+                            let share =
+                                max_share * ((f64::from(day) + 0.5 - start) / adoption).clamp(0.0, 1.0);
                             if f64::from(adopt) < share { new } else { old }
                         }
                         None => NULL,
@@ -490,7 +525,8 @@ impl Engine {
         let users = &self.product().users;
         let age = d - signup;
         let returning = age >= users.new_days as i32;
-        let mut p = if returning { f64::from(self.users.propensity[u]) } else { users.return_probability.new };
+        let mut p =
+            if returning { f64::from(self.users.propensity[u]) } else { users.return_probability.new };
         if self.users.intent[u] < 0.3 {
             p = 0.0; // bots do not come back
         }
@@ -536,7 +572,8 @@ impl Engine {
         let steps = product.steps.len();
         let retention = &product.users.retention;
         let last_day = self.case.days as i32 - 1;
-        let mut chunk = DayChunk::new(day, slots, steps, retention.len(), self.measures.len(), product.sources.len());
+        let mut chunk =
+            DayChunk::new(day, slots, steps, retention.len(), self.measures.len(), product.sources.len());
         let mut row_codes = vec![NULL; slots];
         let mut user = [NULL; MAX_SLOTS];
         let mut hit: Vec<(usize, f64)> = Vec::with_capacity(self.causes.len());
@@ -548,7 +585,12 @@ impl Engine {
         let source_slots: Vec<Vec<usize>> = product
             .sources
             .iter()
-            .map(|s| s.dimensions.iter().map(|d| product.dimensions.iter().position(|x| &x.name == d).expect("validated")).collect())
+            .map(|s| {
+                s.dimensions
+                    .iter()
+                    .map(|d| product.dimensions.iter().position(|x| &x.name == d).expect("validated"))
+                    .collect()
+            })
             .collect();
         let source_amount: Vec<Option<usize>> = product
             .sources
@@ -600,7 +642,11 @@ impl Engine {
                 let term_sum = |want: Mechanism, step: Option<usize>| -> f64 {
                     hit.iter()
                         .flat_map(|&(c, s)| {
-                            self.causes[c].terms.iter().filter(move |t| t.0 == want && (step.is_none() || t.1 == step)).map(move |t| s * t.2)
+                            self.causes[c]
+                                .terms
+                                .iter()
+                                .filter(move |t| t.0 == want && (step.is_none() || t.1 == step))
+                                .map(move |t| s * t.2)
                         })
                         .sum()
                 };
@@ -658,11 +704,21 @@ impl Engine {
                         let p = s * weight;
                         match mechanism {
                             Mechanism::LoggingLoss if client[j] && r.chance(p) => client[j..].fill(false),
-                            Mechanism::LateData if d == last_day && client[j] && r.chance(p) => client[j..].fill(false),
+                            Mechanism::LateData if d == last_day && client[j] && r.chance(p) => {
+                                client[j..].fill(false)
+                            }
                             Mechanism::Definition if !reached[j] && r.chance(p) => dropped = true,
-                            Mechanism::Traffic if self.causes[c].terms.iter().any(|t| t.3 == Profile::Remove) && r.chance(p) => {
+                            Mechanism::Traffic
+                                if self.causes[c].terms.iter().any(|t| t.3 == Profile::Remove)
+                                    && r.chance(p) =>
+                            {
                                 // Rows of a row-level segment (a channel ending).
-                                if !self.causes[c].target.iter().all(|&(slot, _)| matches!(self.dims[slot], DimKind::Fixed { per: Per::User, .. } | DimKind::UserType)) {
+                                if !self.causes[c].target.iter().all(|&(slot, _)| {
+                                    matches!(
+                                        self.dims[slot],
+                                        DimKind::Fixed { per: Per::User, .. } | DimKind::UserType
+                                    )
+                                }) {
                                     dropped = true;
                                 }
                             }
@@ -719,7 +775,11 @@ fn draw_dim(
         codes[slot] = NULL;
         return;
     }
-    let pick = cases.iter().find(|(t, _)| t.iter().all(|&(s, c)| codes[s] == c)).map(|(_, d)| d).or(default.as_ref());
+    let pick = cases
+        .iter()
+        .find(|(t, _)| t.iter().all(|&(s, c)| codes[s] == c))
+        .map(|(_, d)| d)
+        .or(default.as_ref());
     codes[slot] = pick.map(|d| d.draw(r.u32())).unwrap_or(NULL);
 }
 
@@ -882,10 +942,8 @@ impl Engine {
 /// A metric's value over a window from the day tallies (what the queries compute from
 /// the files: the same definitions, so the brief's headline is what the learner finds).
 pub fn metric_value(engine: &Engine, metric: &Metric, tallies: &[Tally], window: &Window) -> Option<f64> {
-    let days: Vec<usize> = (0..engine.days())
-        .filter(|d| window.contains(engine.case.date(*d)))
-        .map(|d| d as usize)
-        .collect();
+    let days: Vec<usize> =
+        (0..engine.days()).filter(|d| window.contains(engine.case.date(*d))).map(|d| d as usize).collect();
     let flags = engine.flag_columns();
     let sums = engine.sum_columns();
     let product = engine.product();
@@ -905,7 +963,8 @@ pub fn metric_value(engine: &Engine, metric: &Metric, tallies: &[Tally], window:
                 days.iter().map(|&d| tallies[d].sources[i] as f64).sum()
             }
             Measure::Users => {
-                let set: HashSet<u32> = days.iter().flat_map(|&d| tallies[d].active.iter().copied()).collect();
+                let set: HashSet<u32> =
+                    days.iter().flat_map(|&d| tallies[d].active.iter().copied()).collect();
                 set.len() as f64
             }
             Measure::ActiveUsers(n) => {
@@ -957,7 +1016,10 @@ use anyhow::Context as _;
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::{Dictionaries, Encoder, EncodedRowGroup, boolean_column, create, date_column, datetime_column, parquet, write_frame};
+use super::{
+    Dictionaries, EncodedRowGroup, Encoder, boolean_column, create, date_column, datetime_column, parquet,
+    write_frame,
+};
 use crate::schema::files;
 
 impl Engine {
@@ -965,20 +1027,35 @@ impl Engine {
         let dtypes = self
             .values
             .iter()
-            .map(|values| FrozenCategories::new(values.iter().map(String::as_str)).map(DataType::from_frozen_categories))
+            .map(|values| {
+                FrozenCategories::new(values.iter().map(String::as_str)).map(DataType::from_frozen_categories)
+            })
             .collect::<PolarsResult<Vec<_>>>()?;
         Ok(Dictionaries { dtypes })
     }
 
     /// The main table's frame of one chunk (ids continue from `first_row`).
-    fn rows_frame(&self, dict: &Dictionaries, chunk: &mut DayChunk, first_row: u64) -> PolarsResult<DataFrame> {
+    fn rows_frame(
+        &self,
+        dict: &Dictionaries,
+        chunk: &mut DayChunk,
+        first_row: u64,
+    ) -> PolarsResult<DataFrame> {
         let product = self.product();
         let n = chunk.len();
         let slots = self.slots();
         let date = self.case.date(chunk.day);
         let mut columns = vec![
-            UInt64Chunked::from_vec(crate::schema::sessions::SESSION_ID.into(), (first_row..first_row + n as u64).collect()).into_column(),
-            UInt64Chunked::from_vec(crate::schema::sessions::USER_ID.into(), std::mem::take(&mut chunk.user_id)).into_column(),
+            UInt64Chunked::from_vec(
+                crate::schema::sessions::SESSION_ID.into(),
+                (first_row..first_row + n as u64).collect(),
+            )
+            .into_column(),
+            UInt64Chunked::from_vec(
+                crate::schema::sessions::USER_ID.into(),
+                std::mem::take(&mut chunk.user_id),
+            )
+            .into_column(),
             datetime_column(crate::schema::sessions::TS, std::mem::take(&mut chunk.ts)),
             date_column(crate::schema::sessions::DATE, date, n),
         ];
@@ -994,22 +1071,37 @@ impl Engine {
             columns.push(boolean_column(retained, &chunk.retained[i]));
         }
         for (m, values) in product.measures.iter().zip(chunk.values.iter_mut()) {
-            columns.push(Float64Chunked::from_vec(m.name.as_str().into(), std::mem::take(values)).into_column());
+            columns
+                .push(Float64Chunked::from_vec(m.name.as_str().into(), std::mem::take(values)).into_column());
         }
         if let Some(l) = &product.latency {
-            columns.push(Float64Chunked::from_vec(l.column.as_str().into(), std::mem::take(&mut chunk.latency)).into_column());
+            columns.push(
+                Float64Chunked::from_vec(l.column.as_str().into(), std::mem::take(&mut chunk.latency))
+                    .into_column(),
+            );
         }
         DataFrame::new(n, columns)
     }
 
     /// One source's frame of one chunk.
-    fn source_frame(&self, dict: &Dictionaries, s: usize, day: u32, rows: &mut SourceRows, first: u64) -> PolarsResult<DataFrame> {
+    fn source_frame(
+        &self,
+        dict: &Dictionaries,
+        s: usize,
+        day: u32,
+        rows: &mut SourceRows,
+        first: u64,
+    ) -> PolarsResult<DataFrame> {
         let product = self.product();
         let source = &product.sources[s];
         let n = rows.len();
         let width = source.dimensions.len();
         let mut columns = vec![
-            UInt64Chunked::from_vec(format!("{}_id", source.name).as_str().into(), (first..first + n as u64).collect()).into_column(),
+            UInt64Chunked::from_vec(
+                format!("{}_id", source.name).as_str().into(),
+                (first..first + n as u64).collect(),
+            )
+            .into_column(),
             UInt64Chunked::from_vec("user_id".into(), std::mem::take(&mut rows.user_id)).into_column(),
             datetime_column("ts", std::mem::take(&mut rows.ts)),
             date_column("date", self.case.date(day), n),
@@ -1019,7 +1111,9 @@ impl Engine {
             columns.push(dict.column(slot, dim, (0..n).map(|row| rows.codes[row * width + k]).collect()));
         }
         if source.amount.is_some() {
-            columns.push(Float64Chunked::from_vec("amount".into(), std::mem::take(&mut rows.amount)).into_column());
+            columns.push(
+                Float64Chunked::from_vec("amount".into(), std::mem::take(&mut rows.amount)).into_column(),
+            );
         }
         DataFrame::new(n, columns)
     }
@@ -1027,12 +1121,25 @@ impl Engine {
     /// Simulates every day (a batch of days per core at a time, in day order) and writes the
     /// main table (one file, or one folder per date), each source and the context logs into
     /// `dir`. Returns each day's tally.
-    pub fn write(&self, dir: &Path, partitioned: bool, progress: &(dyn Fn(u64, u64) + Sync)) -> anyhow::Result<Vec<Tally>> {
-        std::fs::create_dir_all(dir.join(files::CONTEXT_DIR)).with_context(|| format!("cannot create {}", dir.display()))?;
+    pub fn write(
+        &self,
+        dir: &Path,
+        partitioned: bool,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> anyhow::Result<Vec<Tally>> {
+        std::fs::create_dir_all(dir.join(files::CONTEXT_DIR))
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         let product = self.product();
         let dict = self.dictionaries()?;
         let total = (self.case.rows_per_day * f64::from(self.days())) as u64;
-        let mut empty = DayChunk::new(0, self.slots(), product.steps.len(), product.users.retention.len(), product.measures.len(), product.sources.len());
+        let mut empty = DayChunk::new(
+            0,
+            self.slots(),
+            product.steps.len(),
+            product.users.retention.len(),
+            product.measures.len(),
+            product.sources.len(),
+        );
         let schema_rows = self.rows_frame(&dict, &mut empty, 1)?;
         let mut rows_writer = if partitioned {
             None
@@ -1043,7 +1150,9 @@ impl Engine {
         let mut source_writers = Vec::new();
         for (s, source) in product.sources.iter().enumerate() {
             let frame = self.source_frame(&dict, s, 0, &mut SourceRows::default(), 1)?;
-            source_writers.push(parquet(create(&dir.join(format!("{}.parquet", source.name)))?).batched(frame.schema())?);
+            source_writers.push(
+                parquet(create(&dir.join(format!("{}.parquet", source.name)))?).batched(frame.schema())?,
+            );
         }
         let source_encoders: Vec<Encoder> = source_writers.iter().map(Encoder::new).collect();
         let threads = rayon::current_num_threads().max(1);
@@ -1094,7 +1203,8 @@ impl Engine {
                             Some(encoder) => Some(encoder.encode(&mut frame)?),
                             None => {
                                 let date = self.case.date(day);
-                                let folder = dir.join("sessions").join(format!("date={}", date.format("%Y-%m-%d")));
+                                let folder =
+                                    dir.join("sessions").join(format!("date={}", date.format("%Y-%m-%d")));
                                 std::fs::create_dir_all(&folder)?;
                                 let mut frame = frame.drop(crate::schema::sessions::DATE)?;
                                 write_frame(&folder.join("part-0.parquet"), &mut frame)?;
@@ -1140,20 +1250,34 @@ impl Engine {
         let mut releases = Vec::new();
         for r in &product.rollouts {
             let day = self.case.current.from + Duration::days(r.start_day);
-            releases.push(vec![day.format("%Y-%m-%d").to_string(), r.platform.clone(), r.new.clone(), "bug fixes and performance improvements".to_string()]);
+            releases.push(vec![
+                day.format("%Y-%m-%d").to_string(),
+                r.platform.clone(),
+                r.new.clone(),
+                "bug fixes and performance improvements".to_string(),
+            ]);
         }
         let mut config = Vec::new();
         let mut marketing = Vec::new();
         for cause in &self.case.causes {
             let date = cause.start.date().format("%Y-%m-%d").to_string();
-            let Some(line) = crate::product::scenario::families().get(&cause.family).and_then(|f| f.context.as_ref()) else {
+            let Some(line) =
+                crate::product::scenario::families().get(&cause.family).and_then(|f| f.context.as_ref())
+            else {
                 continue;
             };
             let field = |k: &str| line.get(k).and_then(|v| v.as_str()).unwrap_or_default();
             let (table, subject, text) = (field("table"), field("subject"), field("text"));
             match table {
-                "releases" => releases.push(vec![date, subject.to_string(), format!("{}-{}", product.name, cause.start.date().format("%Y.%m.%d")), text.to_string()]),
-                "marketing" => marketing.push(vec![date.clone(), date, subject.to_string(), text.to_string()]),
+                "releases" => releases.push(vec![
+                    date,
+                    subject.to_string(),
+                    format!("{}-{}", product.name, cause.start.date().format("%Y.%m.%d")),
+                    text.to_string(),
+                ]),
+                "marketing" => {
+                    marketing.push(vec![date.clone(), date, subject.to_string(), text.to_string()])
+                }
                 "config_changes" => config.push(vec![date, subject.to_string(), text.to_string()]),
                 _ => {}
             }
@@ -1176,7 +1300,10 @@ use crate::brief::{Brief, Definition, DrillKind, TableNote};
 /// The headline metric's relative change between the windows.
 pub fn headline_change(engine: &Engine, metric: &Metric, tallies: &[Tally]) -> f64 {
     let case = &engine.case;
-    match (metric_value(engine, metric, tallies, &case.baseline), metric_value(engine, metric, tallies, &case.current)) {
+    match (
+        metric_value(engine, metric, tallies, &case.baseline),
+        metric_value(engine, metric, tallies, &case.current),
+    ) {
         (Some(b), Some(c)) if b > 0.0 => c / b - 1.0,
         _ => f64::NAN,
     }
@@ -1207,7 +1334,12 @@ fn window_sum(engine: &Engine, tallies: &[Tally], window: &Window) -> Tally {
 
 /// `Ok` if the case is fit to hand out: its headline lies in the scenario's range and the
 /// first cause's signature is statistically visible; otherwise why not.
-pub fn solvable(engine: &Engine, metric: &Metric, headline: [f64; 2], tallies: &[Tally]) -> Result<(), String> {
+pub fn solvable(
+    engine: &Engine,
+    metric: &Metric,
+    headline: [f64; 2],
+    tallies: &[Tally],
+) -> Result<(), String> {
     let change = headline_change(engine, metric, tallies);
     let [low, high] = headline;
     if !(low..=high).contains(&change) {
@@ -1223,7 +1355,9 @@ pub fn solvable(engine: &Engine, metric: &Metric, headline: [f64; 2], tallies: &
     let case = &engine.case;
     let (b, c) = (window_sum(engine, tallies, &case.baseline), window_sum(engine, tallies, &case.current));
     let uses = |m: Mechanism| cause.terms.iter().any(|t| t.mechanism == m);
-    if engine.signature_step().is_some() && (uses(Mechanism::StepRate) || uses(Mechanism::LoggingLoss) || uses(Mechanism::LateData)) {
+    if engine.signature_step().is_some()
+        && (uses(Mechanism::StepRate) || uses(Mechanism::LoggingLoss) || uses(Mechanism::LateData))
+    {
         // Late data shows on the last day alone: compare it with the window before.
         let (x0, n0, x1, n1) = if uses(Mechanism::LateData) {
             let last = tallies.last().expect("days");
@@ -1239,7 +1373,12 @@ pub fn solvable(engine: &Engine, metric: &Metric, headline: [f64; 2], tallies: &
     }
     let share = |t: &Tally| t.target_rows as f64 / t.rows.max(1) as f64;
     if !cause.target.is_empty()
-        && (uses(Mechanism::ReturnRate) || uses(Mechanism::Calendar) || cause.terms.iter().any(|t| t.mechanism == Mechanism::Traffic && t.profile.as_deref() == Some("remove")))
+        && (uses(Mechanism::ReturnRate)
+            || uses(Mechanism::Calendar)
+            || cause
+                .terms
+                .iter()
+                .any(|t| t.mechanism == Mechanism::Traffic && t.profile.as_deref() == Some("remove")))
     {
         let ratio = share(&c) / share(&b).max(1e-12);
         if ratio > 0.97 {
@@ -1263,7 +1402,11 @@ pub fn brief(engine: &Engine, metric: &Metric, seed: u64, tallies: &[Tally], pro
     let change = headline_change(engine, metric, tallies);
     let verb = if change < 0.0 { "fell" } else { "rose" };
     let span = |w: &Window| format!("{}–{}", w.from.format("%b %-d, %Y"), w.to.format("%b %-d, %Y"));
-    let period = if case.baseline.days() == 7 && case.current.days() == 7 { "week over week" } else { "between the two windows" };
+    let period = if case.baseline.days() == 7 && case.current.days() == 7 {
+        "week over week"
+    } else {
+        "between the two windows"
+    };
     let prompt = format!(
         "{} ({}) {verb} {:.1}% {period}: {} vs {}. Find out why.",
         metric.name,
@@ -1273,9 +1416,12 @@ pub fn brief(engine: &Engine, metric: &Metric, seed: u64, tallies: &[Tally], pro
         span(&case.baseline)
     );
     let (b, c) = (window_sum(engine, tallies, &case.baseline), window_sum(engine, tallies, &case.current));
-    let mut definitions = vec![Definition { metric: metric.name.to_string(), definition: metric.definition.to_string() }];
+    let mut definitions =
+        vec![Definition { metric: metric.name.to_string(), definition: metric.definition.to_string() }];
     for m in product.metric_registry() {
-        if m.name != metric.name && (m.numerator.source().is_some() || m.denominator.and_then(|d| d.source()).is_some()) {
+        if m.name != metric.name
+            && (m.numerator.source().is_some() || m.denominator.and_then(|d| d.source()).is_some())
+        {
             definitions.push(Definition { metric: m.name.to_string(), definition: m.definition.to_string() });
         }
     }
@@ -1285,12 +1431,18 @@ pub fn brief(engine: &Engine, metric: &Metric, seed: u64, tallies: &[Tally], pro
     };
     let mut tables = vec![TableNote {
         name: "sessions".into(),
-        about: format!("client analytics, {unit} ({} in the baseline window, {} in the current)", b.rows, c.rows),
+        about: format!(
+            "client analytics, {unit} ({} in the baseline window, {} in the current)",
+            b.rows, c.rows
+        ),
     }];
     for source in &product.sources {
         tables.push(TableNote { name: source.name.clone(), about: source.about.clone() });
     }
-    tables.push(TableNote { name: "releases, marketing, config_changes".into(), about: "context logs (context/*.csv); not every entry matters".into() });
+    tables.push(TableNote {
+        name: "releases, marketing, config_changes".into(),
+        about: "context logs (context/*.csv); not every entry matters".into(),
+    });
     Brief {
         kind: DrillKind::Drop,
         product: product_ref.to_string(),
@@ -1339,7 +1491,10 @@ pub fn evidence_command(engine: &Engine, cause: &ProductCause) -> String {
     let product = engine.product();
     let family = &families()[&cause.family];
     let by = if cause.target.is_empty() {
-        family.hint_by.clone().unwrap_or_else(|| product.dimensions.first().map(|d| d.name.clone()).unwrap_or_default())
+        family
+            .hint_by
+            .clone()
+            .unwrap_or_else(|| product.dimensions.first().map(|d| d.name.clone()).unwrap_or_default())
     } else {
         cause.target.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>().join(",")
     };
@@ -1352,18 +1507,25 @@ pub fn evidence_command(engine: &Engine, cause: &ProductCause) -> String {
 }
 
 /// What really happened, as the reveal and the grader read it.
-pub fn truth(engine: &Engine, scenario: &ProductScenario, metric: &Metric, tallies: &[Tally]) -> anyhow::Result<Truth> {
+pub fn truth(
+    engine: &Engine,
+    scenario: &ProductScenario,
+    metric: &Metric,
+    tallies: &[Tally],
+) -> anyhow::Result<Truth> {
     let product = engine.product();
     let case = &engine.case;
     let cause = case.causes.iter().find(|c| !c.decoy).context("a scenario has a cause")?;
     let entry = &families()[&cause.family];
-    let family = Family::parse(&cause.family).with_context(|| format!("family {} is not in the catalogue", cause.family))?;
+    let family = Family::parse(&cause.family)
+        .with_context(|| format!("family {} is not in the catalogue", cause.family))?;
     let (b, c) = (window_sum(engine, tallies, &case.baseline), window_sum(engine, tallies, &case.current));
     let rate = |x: u64, n: u64| if n == 0 { f64::NAN } else { x as f64 / n as f64 };
     let stage = engine.signature_step();
     let target_rate = stage.map(|_| (rate(b.target_num, b.target_den), rate(c.target_num, c.target_den)));
     let headline = headline_change(engine, metric, tallies);
-    let mut explanation = format!("The cause was {} ({} group): {}.", cause.family, entry.group, entry.signature);
+    let mut explanation =
+        format!("The cause was {} ({} group): {}.", cause.family, entry.group, entry.signature);
     let step_name = stage.map(|i| product.steps[i].name.clone());
     if !cause.target.is_empty() {
         explanation.push_str(&format!(" It hit {}", target_text(&cause.target)));
@@ -1391,7 +1553,11 @@ pub fn truth(engine: &Engine, scenario: &ProductScenario, metric: &Metric, talli
             headline * 100.0
         ));
     } else {
-        explanation.push_str(&format!(" {} moved {:+.1}% between the windows.", metric.name, headline * 100.0));
+        explanation.push_str(&format!(
+            " {} moved {:+.1}% between the windows.",
+            metric.name,
+            headline * 100.0
+        ));
     }
     if let Some(source) = product.sources.first() {
         let per_row = |t: &Tally| t.sources.first().copied().unwrap_or(0) as f64 / t.rows.max(1) as f64;
@@ -1406,7 +1572,13 @@ pub fn truth(engine: &Engine, scenario: &ProductScenario, metric: &Metric, talli
     if !decoys.is_empty() {
         let text: Vec<String> = decoys
             .iter()
-            .map(|d| format!("{} on {}", d.family, if d.target.is_empty() { "everyone".into() } else { target_text(&d.target) }))
+            .map(|d| {
+                format!(
+                    "{} on {}",
+                    d.family,
+                    if d.target.is_empty() { "everyone".into() } else { target_text(&d.target) }
+                )
+            })
             .collect();
         explanation.push_str(&format!(" Real but small decoys: {}.", text.join("; ")));
     }
@@ -1584,7 +1756,17 @@ mod tests {
         let generated = headline_change(&engine, metric, &tallies);
         let queried = json["total"]["rel_change"].as_f64().unwrap();
         assert!((queried - generated).abs() < 1e-9, "query {queried} vs generator {generated}");
-        let t = trend(&ds, &TrendSpec { metric, by: vec![], filter: Filter::default(), grain: crate::query::Grain::Day, window: None }).unwrap();
+        let t = trend(
+            &ds,
+            &TrendSpec {
+                metric,
+                by: vec![],
+                filter: Filter::default(),
+                grain: crate::query::Grain::Day,
+                window: None,
+            },
+        )
+        .unwrap();
         assert_eq!(t.points.len(), engine.days() as usize);
         let series = active_series(&tallies, 7);
         for (point, expected) in t.points.iter().zip(series) {

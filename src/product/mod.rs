@@ -303,7 +303,9 @@ pub enum ProductError {
     Syntax { origin: String, message: String },
     #[error("{}", render(origin, problems))]
     Invalid { origin: String, problems: Vec<Problem> },
-    #[error("unknown product '{name}'{suggestion}; products: {known} (or pass a path to a product .toml file)")]
+    #[error(
+        "unknown product '{name}'{suggestion}; products: {known} (or pass a path to a product .toml file)"
+    )]
     Unknown { name: String, suggestion: String, known: String },
 }
 
@@ -311,7 +313,10 @@ fn render(origin: &str, problems: &[Problem]) -> String {
     let mut out = format!("{origin} has {} problem(s):", problems.len());
     for p in problems {
         let place = p.line.map(|l| format!("{origin}:{l}")).unwrap_or_else(|| origin.to_string());
-        out.push_str(&format!("\n  {place}: key `{}` has bad value {}; allowed: {}", p.key, p.value, p.allowed));
+        out.push_str(&format!(
+            "\n  {place}: key `{}` has bad value {}; allowed: {}",
+            p.key, p.value, p.allowed
+        ));
     }
     out
 }
@@ -352,7 +357,8 @@ impl Product {
             match EMBEDDED.iter().find(|(name, _)| *name == name_or_path) {
                 Some((name, text)) => Product::parse(text, &format!("products/{name}.toml"))?,
                 None => {
-                    let names: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).filter(|n| *n != "families").collect();
+                    let names: Vec<&str> =
+                        EMBEDDED.iter().map(|(n, _)| *n).filter(|n| *n != "families").collect();
                     return Err(ProductError::Unknown {
                         name: name_or_path.to_string(),
                         suggestion: crate::suggest::nearest(name_or_path, &names)
@@ -437,20 +443,39 @@ impl Product {
             out.push(Problem { line, key: key.to_string(), value, allowed: allowed.to_string() })
         };
         let is_name = |s: &str| {
-            !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            !s.is_empty()
+                && s.len() <= 64
+                && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         };
         if !is_name(&self.name) {
-            bad(loc.key(None, "name"), "name", format!("{:?}", self.name), "lower-case letters, digits and '_'");
+            bad(
+                loc.key(None, "name"),
+                "name",
+                format!("{:?}", self.name),
+                "lower-case letters, digits and '_'",
+            );
         }
         if !(1.0..=1e8).contains(&self.rows_per_day) {
-            bad(loc.key(None, "rows_per_day"), "rows_per_day", self.rows_per_day.to_string(), "1 to 100000000");
+            bad(
+                loc.key(None, "rows_per_day"),
+                "rows_per_day",
+                self.rows_per_day.to_string(),
+                "1 to 100000000",
+            );
         }
         let p = &self.period;
-        if p.baseline_days == 0 || p.current_days == 0 || p.baseline_days + p.current_days > p.days || p.days > 366 {
+        if p.baseline_days == 0
+            || p.current_days == 0
+            || p.baseline_days + p.current_days > p.days
+            || p.days > 366
+        {
             bad(
                 loc.key(Some(("period", None)), "days"),
                 "period",
-                format!("days = {}, baseline_days = {}, current_days = {}", p.days, p.baseline_days, p.current_days),
+                format!(
+                    "days = {}, baseline_days = {}, current_days = {}",
+                    p.days, p.baseline_days, p.current_days
+                ),
                 "windows of at least a day that fit in days (at most 366)",
             );
         }
@@ -461,15 +486,32 @@ impl Product {
             ("churn_per_day", u.churn_per_day),
         ] {
             if !(0.0..=1.0).contains(&value) || (key == "churn_per_day" && value <= 0.0) {
-                bad(loc.key(Some(("users", None)), key.split('.').next().unwrap_or(key)), &format!("users.{key}"), value.to_string(), "a probability between 0 and 1 (churn above 0)");
+                bad(
+                    loc.key(Some(("users", None)), key.split('.').next().unwrap_or(key)),
+                    &format!("users.{key}"),
+                    value.to_string(),
+                    "a probability between 0 and 1 (churn above 0)",
+                );
             }
         }
-        if !(1.0..=50.0).contains(&u.sessions_per_active_day) || (self.unit == Unit::UserDay && u.sessions_per_active_day != 1.0) {
-            bad(loc.key(Some(("users", None)), "sessions_per_active_day"), "users.sessions_per_active_day", u.sessions_per_active_day.to_string(), "1 to 50 (exactly 1 when unit = \"user_day\")");
+        if !(1.0..=50.0).contains(&u.sessions_per_active_day)
+            || (self.unit == Unit::UserDay && u.sessions_per_active_day != 1.0)
+        {
+            bad(
+                loc.key(Some(("users", None)), "sessions_per_active_day"),
+                "users.sessions_per_active_day",
+                u.sessions_per_active_day.to_string(),
+                "1 to 50 (exactly 1 when unit = \"user_day\")",
+            );
         }
         for n in &u.retention {
             if !(1..=60).contains(n) {
-                bad(loc.key(Some(("users", None)), "retention"), "users.retention", n.to_string(), "horizons of 1 to 60 days");
+                bad(
+                    loc.key(Some(("users", None)), "retention"),
+                    "users.retention",
+                    n.to_string(),
+                    "horizons of 1 to 60 days",
+                );
             }
         }
         if self.steps.is_empty() {
@@ -479,32 +521,67 @@ impl Product {
         for (i, s) in self.steps.iter().enumerate() {
             let at = loc.header("step", Some(i));
             if !is_name(&s.name) || self.steps[..i].iter().any(|o| o.name == s.name) {
-                bad(at, "step.name", format!("{:?}", s.name), "a new name of lower-case letters, digits and '_'");
+                bad(
+                    at,
+                    "step.name",
+                    format!("{:?}", s.name),
+                    "a new name of lower-case letters, digits and '_'",
+                );
             }
             if !is_name(&s.column) || columns.contains(&s.column.as_str()) {
-                bad(at, "step.column", format!("{:?}", s.column), "a new column name of lower-case letters, digits and '_'");
+                bad(
+                    at,
+                    "step.column",
+                    format!("{:?}", s.column),
+                    "a new column name of lower-case letters, digits and '_'",
+                );
             }
             columns.push(&s.column);
             if !(s.base > 0.0 && s.base <= 1.0) {
-                bad(loc.key(Some(("step", Some(i))), "base"), "step.base", s.base.to_string(), "a probability above 0 and at most 1");
+                bad(
+                    loc.key(Some(("step", Some(i))), "base"),
+                    "step.base",
+                    s.base.to_string(),
+                    "a probability above 0 and at most 1",
+                );
             }
         }
         let dims: Vec<&str> = self.dimensions.iter().map(|d| d.name.as_str()).collect();
         for (i, d) in self.dimensions.iter().enumerate() {
             let at = loc.header("dimension", Some(i));
-            if !is_name(&d.name) || dims[..i].contains(&d.name.as_str()) || columns.contains(&d.name.as_str()) {
-                bad(at, "dimension.name", format!("{:?}", d.name), "a new column name of lower-case letters, digits and '_'");
+            if !is_name(&d.name) || dims[..i].contains(&d.name.as_str()) || columns.contains(&d.name.as_str())
+            {
+                bad(
+                    at,
+                    "dimension.name",
+                    format!("{:?}", d.name),
+                    "a new column name of lower-case letters, digits and '_'",
+                );
             }
             match d.derived {
                 None => {
                     let total: f64 = d.values.values().sum();
-                    if d.values.is_empty() || d.values.len() > 100 || d.values.values().any(|v| !(*v > 0.0)) || !(total > 0.0) {
-                        bad(loc.key(Some(("dimension", Some(i))), "values"), "dimension.values", format!("{:?}", d.values), "1 to 100 values with positive shares");
+                    if d.values.is_empty()
+                        || d.values.len() > 100
+                        || d.values.values().any(|v| !(*v > 0.0))
+                        || !(total > 0.0)
+                    {
+                        bad(
+                            loc.key(Some(("dimension", Some(i))), "values"),
+                            "dimension.values",
+                            format!("{:?}", d.values),
+                            "1 to 100 values with positive shares",
+                        );
                     }
                 }
                 Some(Derived::Rollout) => {
                     if !self.rollouts.iter().any(|r| r.dimension == d.name) {
-                        bad(at, "dimension.derived", "\"rollout\"".into(), "a [[rollout]] naming this dimension");
+                        bad(
+                            at,
+                            "dimension.derived",
+                            "\"rollout\"".into(),
+                            "a [[rollout]] naming this dimension",
+                        );
                     }
                 }
                 Some(Derived::UserType) => {}
@@ -512,63 +589,134 @@ impl Product {
             if let Some(at) = &d.at
                 && self.step(at).is_none()
             {
-                bad(loc.key(Some(("dimension", Some(i))), "at"), "dimension.at", format!("{at:?}"), "a step name");
+                bad(
+                    loc.key(Some(("dimension", Some(i))), "at"),
+                    "dimension.at",
+                    format!("{at:?}"),
+                    "a step name",
+                );
             }
             for when in d.when.iter().chain(d.cases.iter().map(|c| &c.when)) {
                 match parse_terms(when) {
-                    Ok(terms) if terms.iter().all(|(k, v)| self.dimension(k).is_some_and(|o| o.derived.is_none() && o.values.contains_key(v)) && dims[..i].contains(&k.as_str())) => {}
-                    _ => bad(loc.key(Some(("dimension", Some(i))), "when"), "dimension.when", format!("{when:?}"), "dim=value terms on fixed dimensions listed before this one"),
+                    Ok(terms)
+                        if terms.iter().all(|(k, v)| {
+                            self.dimension(k).is_some_and(|o| o.derived.is_none() && o.values.contains_key(v))
+                                && dims[..i].contains(&k.as_str())
+                        }) => {}
+                    _ => bad(
+                        loc.key(Some(("dimension", Some(i))), "when"),
+                        "dimension.when",
+                        format!("{when:?}"),
+                        "dim=value terms on fixed dimensions listed before this one",
+                    ),
                 }
             }
         }
         for (i, r) in self.rollouts.iter().enumerate() {
             let ok_platform = self.dimension("platform").is_some_and(|p| p.values.contains_key(&r.platform));
-            if !ok_platform || !self.dimension(&r.dimension).is_some_and(|d| d.derived == Some(Derived::Rollout)) {
-                bad(loc.header("rollout", Some(i)), "rollout", format!("{} on {}", r.dimension, r.platform), "a `derived = \"rollout\"` dimension and a value of `platform`");
+            if !ok_platform
+                || !self.dimension(&r.dimension).is_some_and(|d| d.derived == Some(Derived::Rollout))
+            {
+                bad(
+                    loc.header("rollout", Some(i)),
+                    "rollout",
+                    format!("{} on {}", r.dimension, r.platform),
+                    "a `derived = \"rollout\"` dimension and a value of `platform`",
+                );
             }
             if !(r.adoption_days > 0.0) || !(0.0..=1.0).contains(&r.max_share) {
-                bad(loc.header("rollout", Some(i)), "rollout.adoption_days", format!("{} / {}", r.adoption_days, r.max_share), "adoption_days above 0 and max_share between 0 and 1");
+                bad(
+                    loc.header("rollout", Some(i)),
+                    "rollout.adoption_days",
+                    format!("{} / {}", r.adoption_days, r.max_share),
+                    "adoption_days above 0 and max_share between 0 and 1",
+                );
             }
         }
         for (i, e) in self.effects.iter().enumerate() {
             if self.step(&e.step).is_none() {
-                bad(loc.key(Some(("effect", Some(i))), "step"), "effect.step", format!("{:?}", e.step), &self.steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "));
+                bad(
+                    loc.key(Some(("effect", Some(i))), "step"),
+                    "effect.step",
+                    format!("{:?}", e.step),
+                    &self.steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+                );
             }
             if self.segment_problem(&e.target).is_some() {
-                bad(loc.key(Some(("effect", Some(i))), "target"), "effect.target", format!("{:?}", e.target), "dim=value terms of this product's dimensions");
+                bad(
+                    loc.key(Some(("effect", Some(i))), "target"),
+                    "effect.target",
+                    format!("{:?}", e.target),
+                    "dim=value terms of this product's dimensions",
+                );
             }
             if !(e.multiplier > 0.0 && e.multiplier <= 10.0) {
-                bad(loc.key(Some(("effect", Some(i))), "multiplier"), "effect.multiplier", e.multiplier.to_string(), "above 0, at most 10");
+                bad(
+                    loc.key(Some(("effect", Some(i))), "multiplier"),
+                    "effect.multiplier",
+                    e.multiplier.to_string(),
+                    "above 0, at most 10",
+                );
             }
         }
         for (i, m) in self.measures.iter().enumerate() {
             if self.step(&m.at).is_none() {
-                bad(loc.key(Some(("measure", Some(i))), "at"), "measure.at", format!("{:?}", m.at), "a step name");
+                bad(
+                    loc.key(Some(("measure", Some(i))), "at"),
+                    "measure.at",
+                    format!("{:?}", m.at),
+                    "a step name",
+                );
             }
             if !(m.lognormal.median > 0.0 && m.lognormal.sigma >= 0.0 && m.lognormal.sigma <= 3.0) {
-                bad(loc.key(Some(("measure", Some(i))), "lognormal"), "measure.lognormal", format!("{:?}", m.lognormal), "median above 0, sigma 0 to 3");
+                bad(
+                    loc.key(Some(("measure", Some(i))), "lognormal"),
+                    "measure.lognormal",
+                    format!("{:?}", m.lognormal),
+                    "median above 0, sigma 0 to 3",
+                );
             }
         }
         for (i, s) in self.sources.iter().enumerate() {
             if self.step(&s.from).is_none() {
-                bad(loc.key(Some(("source", Some(i))), "from"), "source.from", format!("{:?}", s.from), "a step name");
+                bad(
+                    loc.key(Some(("source", Some(i))), "from"),
+                    "source.from",
+                    format!("{:?}", s.from),
+                    "a step name",
+                );
             }
             for d in &s.dimensions {
                 if self.dimension(d).is_none() {
-                    bad(loc.key(Some(("source", Some(i))), "dimensions"), "source.dimensions", format!("{d:?}"), &dims.join(", "));
+                    bad(
+                        loc.key(Some(("source", Some(i))), "dimensions"),
+                        "source.dimensions",
+                        format!("{d:?}"),
+                        &dims.join(", "),
+                    );
                 }
             }
             if let Some(a) = &s.amount
                 && !self.measures.iter().any(|m| &m.name == a)
             {
-                bad(loc.key(Some(("source", Some(i))), "amount"), "source.amount", format!("{a:?}"), "a [[measure]] name");
+                bad(
+                    loc.key(Some(("source", Some(i))), "amount"),
+                    "source.amount",
+                    format!("{a:?}"),
+                    "a [[measure]] name",
+                );
             }
         }
         let mut names: Vec<&str> = Vec::new();
         for (i, m) in self.metrics.iter().enumerate() {
             let at = loc.key(Some(("metric", Some(i))), "name");
             if !is_name(&m.name) || names.contains(&m.name.as_str()) {
-                bad(at, "metric.name", format!("{:?}", m.name), "a new name of lower-case letters, digits and '_'");
+                bad(
+                    at,
+                    "metric.name",
+                    format!("{:?}", m.name),
+                    "a new name of lower-case letters, digits and '_'",
+                );
             }
             names.push(&m.name);
             if let Err(why) = registry::resolve(self, m) {
@@ -589,7 +737,10 @@ impl Product {
         };
         for (dim, value) in terms {
             let Some(d) = self.dimension(&dim) else {
-                return Some(format!("no dimension '{dim}'; dimensions: {}", self.dimension_names().join(", ")));
+                return Some(format!(
+                    "no dimension '{dim}'; dimensions: {}",
+                    self.dimension_names().join(", ")
+                ));
             };
             let values = self.values_of(d);
             if !values.contains(&value) {

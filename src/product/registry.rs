@@ -37,17 +37,25 @@ fn measure(product: &Product, key: &'static str, name: &str) -> Result<Measure, 
         return Ok(Measure::Users);
     }
     let retention = product.retention_columns();
-    if product.steps.iter().any(|s| s.column == name) || retention.iter().any(|(a, b)| a == name || b == name) {
+    if product.steps.iter().any(|s| s.column == name) || retention.iter().any(|(a, b)| a == name || b == name)
+    {
         return Ok(Measure::Flag(intern(name)));
     }
-    if product.measures.iter().any(|m| m.name == name) || product.latency.as_ref().is_some_and(|l| l.column == name) {
+    if product.measures.iter().any(|m| m.name == name)
+        || product.latency.as_ref().is_some_and(|l| l.column == name)
+    {
         return Ok(Measure::Sum(intern(name)));
     }
     if product.sources.iter().any(|s| s.name == name) {
         return Ok(Measure::Source(intern(name)));
     }
     // Another metric's active users (stickiness = dau / mau).
-    if let Some(days) = product.metrics.iter().find(|m| m.name == name && m.kind == MetricKind::ActiveUsers).and_then(|m| m.days) {
+    if let Some(days) = product
+        .metrics
+        .iter()
+        .find(|m| m.name == name && m.kind == MetricKind::ActiveUsers)
+        .and_then(|m| m.days)
+    {
         return Ok(Measure::ActiveUsers(days));
     }
     Err(Unresolved { key, value: format!("{name:?}"), allowed: product.measure_names().join(", ") })
@@ -60,12 +68,20 @@ pub fn resolve(product: &Product, def: &MetricDef) -> Result<Metric, Unresolved>
     let need = |key: &'static str, value: &Option<String>| -> Result<Measure, Unresolved> {
         match value {
             Some(v) => measure(product, key, v),
-            None => Err(Unresolved { key, value: "none".into(), allowed: format!("a measure for a {:?} metric", def.kind) }),
+            None => Err(Unresolved {
+                key,
+                value: "none".into(),
+                allowed: format!("a measure for a {:?} metric", def.kind),
+            }),
         }
     };
     let absent = |key: &'static str, present: bool| -> Result<(), Unresolved> {
         if present {
-            Err(Unresolved { key, value: "given".into(), allowed: format!("nothing for a {:?} metric", def.kind).to_lowercase() })
+            Err(Unresolved {
+                key,
+                value: "given".into(),
+                allowed: format!("nothing for a {:?} metric", def.kind).to_lowercase(),
+            })
         } else {
             Ok(())
         }
@@ -85,20 +101,35 @@ pub fn resolve(product: &Product, def: &MetricDef) -> Result<Metric, Unresolved>
                 (_, Measure::Sum(column)) => (Kind::Mean, Some(Measure::SumSq(column))),
                 _ => (Kind::Mean, None),
             };
-            if kind == Kind::Rate && !matches!(numerator, Measure::Flag(_) | Measure::Source(_) | Measure::Rows(_)) {
-                return Err(Unresolved { key: "numerator", value: format!("{:?}", def.numerator.clone().unwrap_or_default()), allowed: "a step column, a source or the rows measure (a count of units)".into() });
+            if kind == Kind::Rate
+                && !matches!(numerator, Measure::Flag(_) | Measure::Source(_) | Measure::Rows(_))
+            {
+                return Err(Unresolved {
+                    key: "numerator",
+                    value: format!("{:?}", def.numerator.clone().unwrap_or_default()),
+                    allowed: "a step column, a source or the rows measure (a count of units)".into(),
+                });
             }
             Metric { name, kind, numerator, denominator: Some(denominator), sum_sq, definition }
         }
         MetricKind::Percentile => {
             let column = def.column.as_deref().unwrap_or_default();
-            let is_numeric = product.measures.iter().any(|m| m.name == column) || product.latency.as_ref().is_some_and(|l| l.column == column);
+            let is_numeric = product.measures.iter().any(|m| m.name == column)
+                || product.latency.as_ref().is_some_and(|l| l.column == column);
             if !is_numeric {
-                return Err(Unresolved { key: "column", value: format!("{column:?}"), allowed: "a [[measure]] name or the latency column".into() });
+                return Err(Unresolved {
+                    key: "column",
+                    value: format!("{column:?}"),
+                    allowed: "a [[measure]] name or the latency column".into(),
+                });
             }
             let percent = def.percentile.unwrap_or(f64::NAN);
             if !(percent > 0.0 && percent < 100.0 && percent.fract() == 0.0) {
-                return Err(Unresolved { key: "percentile", value: percent.to_string(), allowed: "a whole number between 1 and 99".into() });
+                return Err(Unresolved {
+                    key: "percentile",
+                    value: percent.to_string(),
+                    allowed: "a whole number between 1 and 99".into(),
+                });
             }
             let q = Measure::Quantile { name, column: intern(column), percent: percent as u8 };
             Metric { name, kind: Kind::Percentile, numerator: q, denominator: None, sum_sq: None, definition }
@@ -106,9 +137,20 @@ pub fn resolve(product: &Product, def: &MetricDef) -> Result<Metric, Unresolved>
         MetricKind::ActiveUsers => {
             let days = def.days.unwrap_or(0);
             if !(1..=90).contains(&days) {
-                return Err(Unresolved { key: "days", value: days.to_string(), allowed: "1 to 90 (1 = DAU, 7 = WAU, 28 or 30 = MAU)".into() });
+                return Err(Unresolved {
+                    key: "days",
+                    value: days.to_string(),
+                    allowed: "1 to 90 (1 = DAU, 7 = WAU, 28 or 30 = MAU)".into(),
+                });
             }
-            Metric { name, kind: Kind::ActiveUsers, numerator: Measure::ActiveUsers(days), denominator: None, sum_sq: None, definition }
+            Metric {
+                name,
+                kind: Kind::ActiveUsers,
+                numerator: Measure::ActiveUsers(days),
+                denominator: None,
+                sum_sq: None,
+                definition,
+            }
         }
     };
     Ok(metric)

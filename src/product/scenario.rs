@@ -172,7 +172,10 @@ impl ProductScenario {
 
     /// Every embedded product scenario.
     pub fn all() -> Result<Vec<ProductScenario>, ProductError> {
-        EMBEDDED.iter().map(|(name, text)| ProductScenario::parse(text, &format!("products/scenarios/{name}.toml"))).collect()
+        EMBEDDED
+            .iter()
+            .map(|(name, text)| ProductScenario::parse(text, &format!("products/scenarios/{name}.toml")))
+            .collect()
     }
 
     /// An embedded product scenario by name, or a file that declares a product other than
@@ -216,7 +219,12 @@ impl ProductScenario {
             }
         };
         if product.is_shop() {
-            bad(loc.key(None, "product"), "product", "\"shop\"".into(), "another product (shop scenarios live in scenarios/)".into());
+            bad(
+                loc.key(None, "product"),
+                "product",
+                "\"shop\"".into(),
+                "another product (shop scenarios live in scenarios/)".into(),
+            );
         }
         if !product.metric_registry().iter().any(|m| m.name == self.metric) {
             let names: Vec<&str> = product.metric_registry().iter().map(|m| m.name).collect();
@@ -224,7 +232,12 @@ impl ProductScenario {
         }
         let [low, high] = self.headline;
         if !(low < high && low >= -1.0 && high <= 1.0) {
-            bad(loc.key(None, "headline"), "headline", format!("{:?}", self.headline), "[low, high] with -1 ≤ low < high ≤ 1".into());
+            bad(
+                loc.key(None, "headline"),
+                "headline",
+                format!("{:?}", self.headline),
+                "[low, high] with -1 ≤ low < high ≤ 1".into(),
+            );
         }
         if self.causes.is_empty() {
             bad(None, "cause", "none".into(), "at least one [[cause]]".into());
@@ -238,40 +251,91 @@ impl ProductScenario {
                         at("family"),
                         &format!("{table}.family"),
                         format!("{:?}", c.family),
-                        families.iter().filter(|(_, f)| f.products.contains(&product.name)).map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "),
+                        families
+                            .iter()
+                            .filter(|(_, f)| f.products.contains(&product.name))
+                            .map(|(n, _)| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
                     ),
                     Some(f) => {
                         if !f.products.contains(&product.name) {
-                            bad(at("family"), &format!("{table}.family"), format!("{:?}", c.family), format!("a family of {} (this one belongs to {})", product.name, f.products.join(", ")));
+                            bad(
+                                at("family"),
+                                &format!("{table}.family"),
+                                format!("{:?}", c.family),
+                                format!(
+                                    "a family of {} (this one belongs to {})",
+                                    product.name,
+                                    f.products.join(", ")
+                                ),
+                            );
                         }
                         for t in &f.mechanisms {
                             if Mechanism::parse(&t.mechanism).is_none() {
-                                bad(at("family"), &format!("{table}.family"), format!("{:?} uses {}", c.family, t.mechanism), format!("families whose mechanisms are {}", Mechanism::NAMES));
+                                bad(
+                                    at("family"),
+                                    &format!("{table}.family"),
+                                    format!("{:?} uses {}", c.family, t.mechanism),
+                                    format!("families whose mechanisms are {}", Mechanism::NAMES),
+                                );
                             }
                         }
-                        let stage = c.stage.clone().or(f.step.clone()).or(f.mechanisms.iter().find_map(|t| t.step.clone()));
+                        let stage = c
+                            .stage
+                            .clone()
+                            .or(f.step.clone())
+                            .or(f.mechanisms.iter().find_map(|t| t.step.clone()));
                         if f.needs_stage && stage.is_none() {
-                            bad(at("stage"), &format!("{table}.stage"), "none".into(), "a step of the product".into());
+                            bad(
+                                at("stage"),
+                                &format!("{table}.stage"),
+                                "none".into(),
+                                "a step of the product".into(),
+                            );
                         }
                     }
                 }
                 if let Some(stage) = &c.stage
                     && product.step(stage).is_none()
                 {
-                    bad(at("stage"), &format!("{table}.stage"), format!("{stage:?}"), product.steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "));
+                    bad(
+                        at("stage"),
+                        &format!("{table}.stage"),
+                        format!("{stage:?}"),
+                        product.steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+                    );
                 }
                 for target in &c.target_choices {
                     if let Some(why) = product.segment_problem(target) {
-                        bad(at("target_choices"), &format!("{table}.target_choices"), format!("{target:?}"), why);
+                        bad(
+                            at("target_choices"),
+                            &format!("{table}.target_choices"),
+                            format!("{target:?}"),
+                            why,
+                        );
                     }
                 }
                 let [a, b] = c.size;
                 if !(a <= b && a > 0.0 && b <= 1.0) {
-                    bad(at("size"), &format!("{table}.size"), format!("{:?}", c.size), "[low, high] with 0 < low ≤ high ≤ 1".into());
+                    bad(
+                        at("size"),
+                        &format!("{table}.size"),
+                        format!("{:?}", c.size),
+                        "[low, high] with 0 < low ≤ high ≤ 1".into(),
+                    );
                 }
                 let [s0, s1] = c.start_day;
-                if s0 > s1 || s0 < -(i64::from(product.period.days) - 8) || s1 > i64::from(product.period.current_days) - 1 {
-                    bad(at("start_day"), &format!("{table}.start_day"), format!("{:?}", c.start_day), "[first, last] days from the current window's first day, inside the data".into());
+                if s0 > s1
+                    || s0 < -(i64::from(product.period.days) - 8)
+                    || s1 > i64::from(product.period.current_days) - 1
+                {
+                    bad(
+                        at("start_day"),
+                        &format!("{table}.start_day"),
+                        format!("{:?}", c.start_day),
+                        "[first, last] days from the current window's first day, inside the data".into(),
+                    );
                 }
                 match (c.shape, c.ramp_days, c.hours) {
                     (Shape::Ramp, Some([a, b]), _) if a > 0.0 && a <= b => {}
@@ -294,8 +358,10 @@ impl ProductScenario {
         let end = start + Duration::days(i64::from(days) - 1);
         let current = Window::new(end - Duration::days(i64::from(product.period.current_days) - 1), end);
         let baseline_end = current.from - Duration::days(1);
-        let baseline =
-            Window::new(baseline_end - Duration::days(i64::from(product.period.baseline_days) - 1), baseline_end);
+        let baseline = Window::new(
+            baseline_end - Duration::days(i64::from(product.period.baseline_days) - 1),
+            baseline_end,
+        );
         let families = families();
         let mut draw_cause = |spec: &CauseSpec, decoy: bool| -> ProductCause {
             let family = families.get(&spec.family).expect("validated");
@@ -312,13 +378,19 @@ impl ProductScenario {
                 .or(family.mechanisms.iter().find_map(|t| t.step.clone()));
             let step = stage.and_then(|s| product.step(&s).map(|(i, _)| i));
             let late = family.mechanisms.iter().any(|t| t.mechanism == "late_data");
-            let day = if late { (end - current.from).num_days() } else { rng.random_range(spec.start_day[0]..=spec.start_day[1]) };
+            let day = if late {
+                (end - current.from).num_days()
+            } else {
+                rng.random_range(spec.start_day[0]..=spec.start_day[1])
+            };
             let hour = if late { 0 } else { rng.random_range(0..24) };
             let start = (current.from + Duration::days(day)).and_time(NaiveTime::MIN) + Duration::hours(hour);
             let size = rng.random_range(spec.size[0]..=spec.size[1]);
             let (ramp_days, end) = match (spec.shape, spec.ramp_days, spec.hours) {
                 (Shape::Ramp, Some([a, b]), _) => (rng.random_range(a..=b), None),
-                (Shape::Outage, _, Some([a, b])) => (0.0, Some(start + Duration::minutes((rng.random_range(a..=b) * 60.0) as i64))),
+                (Shape::Outage, _, Some([a, b])) => {
+                    (0.0, Some(start + Duration::minutes((rng.random_range(a..=b) * 60.0) as i64)))
+                }
                 _ => (0.0, None),
             };
             let terms = family
@@ -331,7 +403,17 @@ impl ProductScenario {
                     profile: t.profile.clone(),
                 })
                 .collect();
-            ProductCause { family: spec.family.clone(), terms, target, step, start, end, size, ramp_days, decoy }
+            ProductCause {
+                family: spec.family.clone(),
+                terms,
+                target,
+                step,
+                start,
+                end,
+                size,
+                ramp_days,
+                decoy,
+            }
         };
         let mut causes: Vec<ProductCause> = self.causes.iter().map(|c| draw_cause(c, false)).collect();
         causes.extend(self.decoys.iter().map(|c| draw_cause(c, true)));
@@ -368,10 +450,16 @@ mod tests {
     #[test]
     fn a_bad_scenario_is_located() {
         let (_, text) = EMBEDDED.iter().find(|(n, _)| *n == "wau_push_outage").unwrap();
-        let broken = text.replacen("family = \"notification_outage\"", "family = \"notification_outtage\"", 1);
+        let broken =
+            text.replacen("family = \"notification_outage\"", "family = \"notification_outtage\"", 1);
         let err = ProductScenario::parse(&broken, "s.toml").unwrap_err().to_string();
         let line = broken.lines().position(|l| l.contains("outtage")).unwrap() + 1;
-        assert!(err.contains(&format!("s.toml:{line}: key `cause.family` has bad value \"notification_outtage\"")), "{err}");
+        assert!(
+            err.contains(&format!(
+                "s.toml:{line}: key `cause.family` has bad value \"notification_outtage\""
+            )),
+            "{err}"
+        );
         assert!(err.contains("login_break"), "lists the product's families: {err}");
         let broken = text.replacen("platform=android", "platform=androd", 1);
         let err = ProductScenario::parse(&broken, "s.toml").unwrap_err().to_string();

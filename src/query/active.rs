@@ -36,17 +36,19 @@ pub fn active_users(ds: &Dataset, days: u16, req: &Request) -> anyhow::Result<Ve
     // The days whose values are reported.
     let (first, last) = match req.buckets {
         Buckets::Windows(a, b) => (a.from.min(b.from), a.to.max(b.to)),
-        Buckets::Grain(Grain::Hour, _) => bail!(
-            "{} counts distinct users per day: use --grain day or week, not hour",
-            req.needed_by
-        ),
+        Buckets::Grain(Grain::Hour, _) => {
+            bail!("{} counts distinct users per day: use --grain day or week, not hour", req.needed_by)
+        }
         Buckets::Grain(_, Some(w)) => (w.from, w.to),
         Buckets::Grain(_, None) => (data_from, data_to),
     };
     let (lo, hi) = (day_number(first) - (span - 1), day_number(last));
     let table = &ds.sessions;
     let mut frame = table.frame.clone();
-    let in_range = col(s::DATE).cast(DataType::Int32).gt_eq(lit(lo)).and(col(s::DATE).cast(DataType::Int32).lt_eq(lit(hi)));
+    let in_range = col(s::DATE)
+        .cast(DataType::Int32)
+        .gt_eq(lit(lo))
+        .and(col(s::DATE).cast(DataType::Int32).lt_eq(lit(hi)));
     let condition = match filter_expr(table, req.filter)? {
         Some(f) => in_range.and(f),
         None => in_range,
@@ -56,7 +58,8 @@ pub fn active_users(ds: &Dataset, days: u16, req: &Request) -> anyhow::Result<Ve
     keys.push(col(s::USER_ID));
     let mut select = keys.clone();
     select.push(col(s::DATE).cast(DataType::Int32).alias(DAY));
-    let group: Vec<PlSmallStr> = req.by.iter().map(|d| PlSmallStr::from(d.as_str())).chain([PlSmallStr::from(s::USER_ID)]).collect();
+    let group: Vec<PlSmallStr> =
+        req.by.iter().map(|d| PlSmallStr::from(d.as_str())).chain([PlSmallStr::from(s::USER_ID)]).collect();
     let mut sort_by: Vec<PlSmallStr> = group.clone();
     sort_by.push(DAY.into());
     let covered = frame
@@ -64,7 +67,10 @@ pub fn active_users(ds: &Dataset, days: u16, req: &Request) -> anyhow::Result<Ve
         .unique_stable(None, UniqueKeepStrategy::First)
         .sort(sort_by, SortMultipleOptions::default())
         .with_column(
-            col(DAY).shift(lit(1)).over(group.iter().map(|g| col(g.clone())).collect::<Vec<_>>())?.alias(PREV),
+            col(DAY)
+                .shift(lit(1))
+                .over(group.iter().map(|g| col(g.clone())).collect::<Vec<_>>())?
+                .alias(PREV),
         )
         .with_columns([
             when(col(PREV).is_null().or((col(PREV) + lit(span)).lt_eq(col(DAY))))
@@ -87,7 +93,8 @@ pub fn active_users(ds: &Dataset, days: u16, req: &Request) -> anyhow::Result<Ve
         let day = df.column(at)?.cast(&DataType::Int32)?;
         let day = day.i32()?;
         let n = df.column("__n")?.i64()?;
-        let dims = req.by.iter().map(|d| Ok(df.column(d)?.str()?.clone())).collect::<anyhow::Result<Vec<_>>>()?;
+        let dims =
+            req.by.iter().map(|d| Ok(df.column(d)?.str()?.clone())).collect::<anyhow::Result<Vec<_>>>()?;
         for row in 0..df.height() {
             let (Some(d), Some(n)) = (day.get(row), n.get(row)) else { continue };
             let key: Key = dims.iter().map(|c| c.get(row).map(str::to_string)).collect();

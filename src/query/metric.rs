@@ -162,7 +162,8 @@ impl Metric {
 
     /// Whether the metric splits exactly into per-segment mix and rate effects.
     pub fn is_decomposable(&self) -> bool {
-        !matches!(self.kind, Kind::Percentile | Kind::ActiveUsers) && self.measures().iter().all(|m| m.is_additive())
+        !matches!(self.kind, Kind::Percentile | Kind::ActiveUsers)
+            && self.measures().iter().all(|m| m.is_additive())
     }
 
     /// Whether values read as proportions (printed as percentages).
@@ -212,13 +213,55 @@ mod tests {
             ("orders", Kind::Count, M::Orders, None, None, "rows of the backend orders table"),
             ("conversion", Kind::Rate, M::Purchased, Some(M::Sessions), None, "purchased / sessions"),
             ("view_rate", Kind::Rate, M::ViewedProduct, Some(M::Sessions), None, "viewed_product / sessions"),
-            ("cart_rate", Kind::Rate, M::AddedToCart, Some(M::ViewedProduct), None, "added_to_cart / viewed_product"),
-            ("checkout_rate", Kind::Rate, M::ReachedCheckout, Some(M::AddedToCart), None, "reached_checkout / added_to_cart"),
-            ("purchase_rate", Kind::Rate, M::Purchased, Some(M::ReachedCheckout), None, "purchased / reached_checkout"),
-            ("aov", Kind::Mean, M::Revenue, Some(M::Purchased), Some(M::RevenueSq), "average order value: revenue / purchased sessions"),
+            (
+                "cart_rate",
+                Kind::Rate,
+                M::AddedToCart,
+                Some(M::ViewedProduct),
+                None,
+                "added_to_cart / viewed_product",
+            ),
+            (
+                "checkout_rate",
+                Kind::Rate,
+                M::ReachedCheckout,
+                Some(M::AddedToCart),
+                None,
+                "reached_checkout / added_to_cart",
+            ),
+            (
+                "purchase_rate",
+                Kind::Rate,
+                M::Purchased,
+                Some(M::ReachedCheckout),
+                None,
+                "purchased / reached_checkout",
+            ),
+            (
+                "aov",
+                Kind::Mean,
+                M::Revenue,
+                Some(M::Purchased),
+                Some(M::RevenueSq),
+                "average order value: revenue / purchased sessions",
+            ),
             ("revenue", Kind::Sum, M::Revenue, None, None, "sum of session revenue"),
-            ("revenue_per_session", Kind::Mean, M::Revenue, Some(M::Sessions), Some(M::RevenueSq), "revenue / sessions"),
-            ("backend_conversion", Kind::Rate, M::Orders, Some(M::Sessions), None, "backend orders / sessions (orders from the orders table)"),
+            (
+                "revenue_per_session",
+                Kind::Mean,
+                M::Revenue,
+                Some(M::Sessions),
+                Some(M::RevenueSq),
+                "revenue / sessions",
+            ),
+            (
+                "backend_conversion",
+                Kind::Rate,
+                M::Orders,
+                Some(M::Sessions),
+                None,
+                "backend orders / sessions (orders from the orders table)",
+            ),
             ("sessions_per_user", Kind::Mean, M::Sessions, Some(M::Users), None, "sessions / distinct users"),
             ("page_load_p50", Kind::Percentile, p50, None, None, "median page_load_ms"),
             ("page_load_p75", Kind::Percentile, p75, None, None, "75th percentile of page_load_ms"),
@@ -226,7 +269,10 @@ mod tests {
         let now = shop_metrics();
         assert_eq!(now.len(), old.len());
         for (m, (name, kind, num, den, sq, definition)) in now.iter().zip(old) {
-            assert_eq!((m.name, m.kind, m.numerator, m.denominator, m.sum_sq, m.definition), (name, kind, num, den, sq, definition));
+            assert_eq!(
+                (m.name, m.kind, m.numerator, m.denominator, m.sum_sq, m.definition),
+                (name, kind, num, den, sq, definition)
+            );
         }
         let json = serde_json::to_value(now).unwrap();
         assert_eq!(json[13]["numerator"], "page_load_p50");

@@ -2,13 +2,13 @@
 //! change with a mix/rate decomposition and tests), `trend`, `funnel` and `sql`. Results
 //! are plain serde structs; the CLI renders them as tables, CSV or JSON.
 
+pub mod active;
 pub mod compare;
 pub mod decompose;
 pub mod engine;
 pub mod filter;
 pub mod funnel;
 pub mod metric;
-pub mod active;
 pub mod significance;
 pub mod sql;
 pub mod trend;

@@ -23,7 +23,18 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
 
 fn start(sandbox: &Sandbox, scenario: &str, seed: &str, dir: &str, rows: &str) -> Value {
     json_of(&mut sandbox.cmd(&[
-        "drill", "start", "--scenario", scenario, "--seed", seed, "--sessions", rows, "--dir", dir, "--format", "json",
+        "drill",
+        "start",
+        "--scenario",
+        scenario,
+        "--seed",
+        seed,
+        "--sessions",
+        rows,
+        "--dir",
+        dir,
+        "--format",
+        "json",
     ]))
 }
 
@@ -49,8 +60,11 @@ fn a_wau_drop_on_the_engagement_app_end_to_end() {
     let points = trend["points"].as_array().unwrap();
     assert_eq!(points.len(), 56, "a point per day of the engagement app's 56-day period");
     assert!(points.iter().all(|p| p["value"].as_f64().unwrap() > 0.0));
-    let compare = json_of(&mut sandbox.cmd(&["query", "compare", "--metric", "wau", "--by", "platform", "--format", "json"]));
-    let platforms: Vec<&str> = compare["segments"].as_array().unwrap().iter().map(|s| s["platform"].as_str().unwrap()).collect();
+    let compare = json_of(
+        &mut sandbox.cmd(&["query", "compare", "--metric", "wau", "--by", "platform", "--format", "json"]),
+    );
+    let platforms: Vec<&str> =
+        compare["segments"].as_array().unwrap().iter().map(|s| s["platform"].as_str().unwrap()).collect();
     assert_eq!(platforms.len(), 3, "{platforms:?}");
     // The prompt's percentage is the compare's total change, to its one decimal.
     let change = compare["total"]["rel_change"].as_f64().unwrap();
@@ -60,7 +74,14 @@ fn a_wau_drop_on_the_engagement_app_end_to_end() {
     sandbox.cmd(&["drill", "hint"]).assert().success();
     // The same seed in another folder holds the same case: reveal there, answer here.
     start(&sandbox, "wau_push_outage", "3", "twin", "300000");
-    let reveal = json_of(&mut sandbox.cmd(&["drill", "reveal", "--dir", sandbox.join("twin").to_str().unwrap(), "--format", "json"]));
+    let reveal = json_of(&mut sandbox.cmd(&[
+        "drill",
+        "reveal",
+        "--dir",
+        sandbox.join("twin").to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
     let truth = &reveal["truth"];
     assert_eq!(truth["family"], "notification_outage");
     let graded = answer(&sandbox, truth, data);
@@ -69,10 +90,21 @@ fn a_wau_drop_on_the_engagement_app_end_to_end() {
 }
 
 fn answer(sandbox: &Sandbox, truth: &Value, dir: &str) -> Value {
-    let mut args = vec!["drill".to_string(), "answer".into(), "--dir".into(), dir.into(), "--format".into(), "json".into()];
+    let mut args = vec![
+        "drill".to_string(),
+        "answer".into(),
+        "--dir".into(),
+        dir.into(),
+        "--format".into(),
+        "json".into(),
+    ];
     args.extend(["--cause".into(), truth["family"].as_str().unwrap().to_string()]);
-    let segment: Vec<String> =
-        truth["where"].as_object().unwrap().iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap())).collect();
+    let segment: Vec<String> = truth["where"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+        .collect();
     if !segment.is_empty() {
         args.extend(["--where".into(), segment.join(",")]);
     }
@@ -98,7 +130,8 @@ fn every_product_scenario_scores_at_least_80_with_the_truth() {
         .iter()
         .filter(|e| e["product"] != "shop" && e["kind"] == "drop")
         .map(|e| {
-            let families = e["family"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
+            let families =
+                e["family"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
             (e["name"].as_str().unwrap().to_string(), families, e["product"].as_str().unwrap().to_string())
         })
         .collect();
@@ -122,7 +155,14 @@ fn every_product_scenario_scores_at_least_80_with_the_truth() {
             sandbox.cmd(&["query", "compare", "--data", &data, "--by", by]).assert().success();
             let twin = format!("{dir}-twin");
             start(&sandbox, name, &seed, &twin, "200000");
-            let reveal = json_of(&mut sandbox.cmd(&["drill", "reveal", "--dir", sandbox.join(&twin).to_str().unwrap(), "--format", "json"]));
+            let reveal = json_of(&mut sandbox.cmd(&[
+                "drill",
+                "reveal",
+                "--dir",
+                sandbox.join(&twin).to_str().unwrap(),
+                "--format",
+                "json",
+            ]));
             let graded = answer(&sandbox, &reveal["truth"], &data);
             let score = graded["score"].as_f64().unwrap();
             assert!(score >= 80.0, "{name} seed {seed}: {score} {graded}");
