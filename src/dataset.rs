@@ -12,6 +12,7 @@ use polars::prelude::*;
 use serde::Deserialize;
 
 use crate::brief::{Brief, Window};
+use crate::cube::{CubeInfo, TRUE_WORDS, Time};
 use crate::product::Product;
 use crate::query::did_you_mean;
 use crate::schema::{files, sessions as s};
@@ -24,7 +25,7 @@ pub struct Table {
 }
 
 impl Table {
-    fn scan(frame: LazyFrame, what: &str) -> anyhow::Result<Self> {
+    pub(crate) fn scan(frame: LazyFrame, what: &str) -> anyhow::Result<Self> {
         let mut frame = frame;
         let schema = frame
             .collect_schema()
@@ -68,6 +69,11 @@ pub struct Dataset {
     source_columns: Vec<String>,
     /// How columns were mapped: `Some(file)` when a `--schema` file was given.
     schema_file: Option<PathBuf>,
+    /// What a `--cube FILE` holds; `sessions` and `rollup` are then both the cube, and
+    /// queries read it as a rollup.
+    pub cube: Option<CubeInfo>,
+    /// The `--schema` file's `mix_dimensions`, when given.
+    mix_dimensions: Option<Vec<String>>,
     date_range: OnceCell<(NaiveDate, NaiveDate)>,
 }
 
@@ -124,6 +130,10 @@ pub struct ColumnMap {
     /// Columns to cut by; they keep their own names.
     #[serde(default)]
     pub dimensions: Vec<String>,
+    /// Which of `dimensions` describe who arrives (device, country, channel), for
+    /// `diagnose`'s mix-vs-rate check; a version or build is not mix. Default: those named
+    /// like dropcase's (platform, browser, device, country, traffic_source, user_type).
+    pub mix_dimensions: Option<Vec<String>>,
     #[serde(default)]
     pub funnel: FunnelMap,
 }
@@ -273,6 +283,8 @@ impl Dataset {
             sources,
             source_columns,
             schema_file: schema_file.map(Path::to_path_buf),
+            cube: None,
+            mix_dimensions: map.as_ref().and_then(|m| m.mix_dimensions.clone()),
             date_range: OnceCell::new(),
         })
     }
@@ -290,10 +302,56 @@ impl Dataset {
         self.product.metric_registry()
     }
 
+    /// Opens `--cube FILE` (see [`crate::cube`]) as a dataset whose only table is the cube.
+    pub fn open_cube(path: &Path) -> anyhow::Result<Self> {
+        let (table, info) = crate::cube::read(path)?;
+        let source_columns = table.column_names();
+        Ok(Self {
+            origin: path.to_path_buf(),
+            brief: None,
+            sessions: table.clone(),
+            orders: None,
+            rollup: Some(table),
+            context: Vec::new(),
+            dimensions: info.dimensions.clone(),
+            product: crate::product::Product::shop(),
+            sources: Vec::new(),
+            source_columns,
+            schema_file: None,
+            cube: Some(info),
+            mix_dimensions: None,
+            date_range: OnceCell::new(),
+        })
+    }
+
+    /// Opens `--cube FILE` when given, else `--data PATH` with `--schema FILE`.
+    pub fn open_any(
+        data: Option<&Path>,
+        schema_file: Option<&Path>,
+        cube: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        match cube {
+            Some(cube) => Self::open_cube(cube),
+            None => Self::open(data, schema_file),
+        }
+    }
+
+    /// The dimensions a `--schema` file names as traffic mix, if it does.
+    pub fn mix_dimensions(&self) -> Option<&[String]> {
+        self.mix_dimensions.as_deref()
+    }
+
     /// Fails unless sessions have `column`, saying what needs it and how to map it.
     pub fn require(&self, column: &str, needed_by: &str) -> anyhow::Result<()> {
         if self.sessions.has(column) {
             return Ok(());
+        }
+        if self.cube.is_some() {
+            bail!(
+                "{needed_by} needs the cube column '{column}', which {} does not have (its columns: {}); build the cube again from data that has it",
+                self.origin.display(),
+                self.source_columns.join(", ")
+            );
         }
         let how = match &self.schema_file {
             Some(file) => format!("add `{} = \"your_column\"` to {}", schema_key(column), file.display()),
@@ -326,9 +384,10 @@ impl Dataset {
         if let Some(range) = self.date_range.get() {
             return Ok(*range);
         }
-        let range = match &self.brief {
-            Some(brief) => (brief.data_from, brief.data_to),
-            None => {
+        let range = match (&self.brief, self.cube.as_ref().map(|c| c.time)) {
+            (Some(brief), _) => (brief.data_from, brief.data_to),
+            (None, Some(Time::Windows(b, c))) => (b.from.min(c.from), b.to.max(c.to)),
+            (None, _) => {
                 self.require(s::DATE, "finding the data's dates")?;
                 let source = self.rollup.as_ref().unwrap_or(&self.sessions);
                 let frame = source
@@ -377,6 +436,21 @@ impl Dataset {
         };
         let (baseline_label, current_label) =
             (brief_label("baseline", baseline.is_some()), brief_label("current", current.is_some()));
+        if let Some(Time::Windows(cube_baseline, cube_current)) = self.cube.as_ref().map(|c| c.time) {
+            for (label, given, held) in
+                [("baseline", baseline, cube_baseline), ("current", current, cube_current)]
+            {
+                if let Some(given) = given
+                    && given != held
+                {
+                    bail!(
+                        "the {label} window {given} is not the cube's: {} holds {label} {held}; omit --{label}, or build a cube for those dates (or per date, without --baseline/--current)",
+                        self.origin.display()
+                    );
+                }
+            }
+            return Ok((cube_baseline, cube_current));
+        }
         let (baseline, current) = match (baseline, current, &self.brief) {
             (Some(b), Some(c), _) => (b, c),
             (b, c, Some(brief)) => (b.unwrap_or(brief.baseline), c.unwrap_or(brief.current)),
@@ -469,11 +543,18 @@ fn scan_context_csv(path: &Path) -> anyhow::Result<LazyFrame> {
 fn normalize(raw: Table, what: &str) -> anyhow::Result<(Table, Vec<String>)> {
     let mut exprs: Vec<Expr> = Vec::new();
     let mut dimensions: Vec<String> = Vec::new();
+    let mut empty_as_missing = false;
     for (name, dtype) in raw.schema.iter() {
         let name = name.as_str();
-        exprs.push(conform(name, name, dtype, what, None)?);
         let known = [s::SESSION_ID, s::USER_ID, s::TS, s::DATE, s::REVENUE, s::PAGE_LOAD_MS];
-        if s::DIMENSIONS.contains(&name) || (is_text(dtype) && !known.contains(&name)) {
+        let dimension = s::DIMENSIONS.contains(&name) || (is_text(dtype) && !known.contains(&name));
+        if dimension && dtype == &DataType::String {
+            exprs.push(without_empty(col(name)).alias(name));
+            empty_as_missing = true;
+        } else {
+            exprs.push(conform(name, name, dtype, what, None)?);
+        }
+        if dimension {
             dimensions.push(name.to_string());
         }
     }
@@ -482,8 +563,9 @@ fn normalize(raw: Table, what: &str) -> anyhow::Result<(Table, Vec<String>)> {
     }
     // Known dimensions first, in their listing order; then the data's own.
     dimensions.sort_by_key(|d| s::DIMENSIONS.iter().position(|k| k == d).unwrap_or(usize::MAX));
-    let needs_rewrite =
-        exprs.len() != raw.schema.len() || raw.schema.iter().any(|(n, t)| conform_needed(n.as_str(), t));
+    let needs_rewrite = empty_as_missing
+        || exprs.len() != raw.schema.len()
+        || raw.schema.iter().any(|(n, t)| conform_needed(n.as_str(), t));
     let table = if needs_rewrite { Table::scan(raw.frame.select(exprs), what)? } else { raw };
     Ok((table, dimensions))
 }
@@ -518,8 +600,13 @@ fn conform(
     let expr = if s::FUNNEL.contains(&ours) {
         match dtype {
             DataType::Boolean => column,
-            d if d.is_integer() => column.cast(DataType::Boolean),
-            _ => return Err(unreadable("a true/false or 0/1 flag")),
+            d if d.is_integer() => column.eq(lit(1)),
+            DataType::String => {
+                let lower = column.str().to_lowercase();
+                let any = TRUE_WORDS.iter().map(|w| lower.clone().eq(lit(*w))).reduce(|a, b| a.or(b));
+                any.expect("some true words").fill_null(lit(false))
+            }
+            _ => return Err(unreadable("a true/false, 0/1 or Y/N flag")),
         }
     } else {
         match ours {
@@ -541,6 +628,12 @@ fn conform(
         }
     };
     Ok(expr.alias(ours))
+}
+
+/// A text column with empty values read as missing (a warehouse export writes a missing
+/// country as ''): the same value either way, in queries, cubes and the cube's SQL.
+fn without_empty(column: Expr) -> Expr {
+    when(column.clone().eq(lit(""))).then(lit(NULL)).otherwise(column)
 }
 
 /// Applies a `--schema` map: only mapped columns stay visible, in dropcase's names.
@@ -571,8 +664,19 @@ fn apply_map(raw: Table, map: &ColumnMap, file: &Path, what: &str) -> anyhow::Re
             bail!("{}: '{dim}' is listed in dimensions and also mapped as a measure", file.display());
         }
         let expr = if is_text(dtype) { col(dim.as_str()) } else { col(dim.as_str()).cast(DataType::String) };
+        let expr = if dtype == &DataType::String || !is_text(dtype) { without_empty(expr) } else { expr };
+        let expr = expr.alias(dim.as_str());
         exprs.push(expr);
         dimensions.push(dim.clone());
+    }
+    for dim in map.mix_dimensions.iter().flatten() {
+        if !map.dimensions.contains(dim) {
+            bail!(
+                "{}: mix_dimensions names '{dim}', which is not in dimensions = [{}]",
+                file.display(),
+                map.dimensions.join(", ")
+            );
+        }
     }
     if exprs.is_empty() {
         bail!("{} maps no columns: name at least the timestamp or date", file.display());

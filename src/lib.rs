@@ -7,6 +7,7 @@
 
 pub mod brief;
 pub mod cli;
+pub mod cube;
 pub mod datafile;
 pub mod dataset;
 pub mod diagnose;
@@ -20,5 +21,6 @@ pub mod query;
 pub mod report;
 pub mod scenario;
 pub mod schema;
+pub mod serve;
 pub mod stats;
 pub mod suggest;

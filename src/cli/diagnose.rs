@@ -1,5 +1,6 @@
-//! `dropcase diagnose`: root-cause localisation on a drill (the current one by default) or
-//! on a leaf table file (`--leaves FILE --actual COL --expected COL`, plus
+//! `dropcase diagnose`: root-cause localisation on a drill (the current one by default), on
+//! any dataset `query` reads (`--data PATH [--schema FILE]`, or `--cube FILE`), or on a leaf
+//! table file (`--leaves FILE --actual COL --expected COL`, plus
 //! `--actual-denominator COL --expected-denominator COL` for a ratio metric).
 
 use std::path::PathBuf;
@@ -8,16 +9,39 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 
-use crate::diagnose::drill::{DrillDiagnosis, Metric, diagnose_drill};
+use super::query::parse_window;
+use crate::brief::Window;
+use crate::dataset::Dataset;
+use crate::diagnose::drill::{DiagnoseSpec, DrillDiagnosis, Metric, diagnose_dataset};
+use crate::diagnose::events::{self, ChangeLog};
+use crate::diagnose::onset::Onset;
 use crate::diagnose::table_file::{self, Columns, LeafFile};
 use crate::diagnose::{Algorithm, RootCause, Settings, localise_table};
 use crate::output::{self, Fit, Format, number, p_value, pct, signed_pct};
+use crate::query::Filter;
 
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
-    /// Drill folder (default: the current drill).
-    #[arg(long, value_name = "DIR", conflicts_with = "leaves")]
+    /// A drill folder, a Parquet or CSV file, or a folder of date=YYYY-MM-DD/ Parquet
+    /// partitions (default: the current drill).
+    #[arg(long, value_name = "PATH", conflicts_with = "leaves")]
     pub data: Option<PathBuf>,
+    /// TOML file mapping your column names onto dropcase's (as for `query`).
+    #[arg(long, value_name = "FILE", conflicts_with = "leaves")]
+    pub schema: Option<PathBuf>,
+    /// A cube to diagnose instead of rows (`dropcase cube --out`, or its SQL's result);
+    /// its dimensions are the ones searched.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["leaves", "data", "schema"])]
+    pub cube: Option<PathBuf>,
+    /// Baseline window FROM..TO (default: the drill's brief, else the week before --current).
+    #[arg(long, value_name = "FROM..TO", value_parser = parse_window, conflicts_with = "leaves")]
+    pub baseline: Option<Window>,
+    /// Current window FROM..TO (default: the drill's brief, else the data's last week).
+    #[arg(long, value_name = "FROM..TO", value_parser = parse_window, conflicts_with = "leaves")]
+    pub current: Option<Window>,
+    /// Keep only matching rows: dim=v, dim!=v, dim=a|b, comma-separated (repeatable).
+    #[arg(long = "where", value_name = "FILTER", conflicts_with = "leaves")]
+    pub filter: Vec<String>,
     /// The metric to explain (drills).
     #[arg(long, value_enum, default_value_t = Metric::Conversion, conflicts_with = "leaves")]
     pub metric: Metric,
@@ -46,6 +70,11 @@ pub struct DiagnoseArgs {
     /// Deepest combination of terms searched.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=5))]
     pub max_depth: u8,
+    /// A CSV of timestamped changes (releases, flags, campaigns, incidents) to rank against
+    /// the cause: columns time (or date), description, optionally scope (`dim=value,...`,
+    /// empty for everyone) and end. On a drill they are ranked with its context logs.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -58,6 +87,9 @@ struct LeafDiagnosis<'a> {
     algorithm: Algorithm,
     verdict: String,
     root_causes: &'a [RootCause],
+    /// With `--events`: the events ranked by scope (a leaf table has no dates to match).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change_log: Option<ChangeLog>,
 }
 
 pub fn run(args: DiagnoseArgs) -> Result<()> {
@@ -86,6 +118,15 @@ pub fn run(args: DiagnoseArgs) -> Result<()> {
             }
             None => "no localised cause: no element moves beyond normal variation".into(),
         };
+        let change_log = match &args.events {
+            Some(file) => {
+                let logged = events::read_events_file(file, &table.dims)?;
+                let (core, segment) =
+                    causes.first().map(|c| (c.terms.clone(), c.segment())).unwrap_or_default();
+                Some(events::rank(&logged, &core, &segment, None))
+            }
+            None => None,
+        };
         let result = LeafDiagnosis {
             leaves: table.len(),
             actual,
@@ -93,26 +134,42 @@ pub fn run(args: DiagnoseArgs) -> Result<()> {
             algorithm: args.algorithm,
             verdict,
             root_causes: &causes,
+            change_log,
         };
         return super::emit(&match args.format {
             Format::Json => output::json(&result),
             Format::Csv => causes_csv(&causes),
             Format::Table => format!(
-                "{} leaves: actual {} vs expected {} ({})\n{}\n\n{}",
+                "{} leaves: actual {} vs expected {} ({})\n{}\n\n{}{}",
                 table.len(),
                 if rates.is_some() { pct(actual) } else { number(actual) },
                 if rates.is_some() { pct(expected) } else { number(expected) },
                 signed_pct(actual / expected - 1.0),
                 result.verdict,
-                causes_table(&causes)
+                causes_table(&causes),
+                result
+                    .change_log
+                    .as_ref()
+                    .map(|log| format!(
+                        "\n\nChange log (by scope; a leaf table has no dates)\n{}",
+                        change_log_text(log)
+                    ))
+                    .unwrap_or_default()
             ),
         });
     }
-    let dir = match &args.data {
-        Some(dir) => dir.clone(),
-        None => crate::drill::current_drill_dir()?,
+    let filter = Filter::parse_all(&args.filter)?;
+    let ds = Dataset::open_any(args.data.as_deref(), args.schema.as_deref(), args.cube.as_deref())?;
+    let (baseline, current) = ds.windows(args.baseline, args.current)?;
+    if ds.brief.is_none() && ds.cube.is_none() && (args.baseline.is_none() || args.current.is_none()) {
+        eprintln!("windows: baseline {baseline}, current {current} (choose with --baseline/--current)");
+    }
+    let extra = match &args.events {
+        Some(file) => events::read_events_file(file, &ds.dimensions)?,
+        None => Vec::new(),
     };
-    let diagnosis = diagnose_drill(&dir, args.metric, args.algorithm, &settings)?;
+    let spec = DiagnoseSpec { metric: args.metric, baseline, current, filter };
+    let diagnosis = diagnose_dataset(&ds, &spec, args.algorithm, &settings, extra)?;
     super::emit(&match args.format {
         Format::Json => output::json(&diagnosis),
         Format::Csv => causes_csv(&diagnosis.root_causes),
@@ -239,9 +296,59 @@ fn drill_text(d: &DrillDiagnosis) -> String {
         ]);
     }
     out.push_str(&format!(
-        "{steps}\n\n4. Root causes\n{}\n\n{}\n",
+        "{steps}\n\n4. Root causes\n{}\n\n5. When it began\n{}\n\n{}\n{}\n\n{}\n",
         causes_table(&d.root_causes),
+        output::prose(&format!("   {}", onset_text(d.onset.as_ref()))),
+        output::prose(&format!("6. Change log (against {})", d.change_log.matched_against)),
+        change_log_text(&d.change_log),
         output::prose(&format!("Verdict: {}", d.verdict))
     ));
     out
+}
+
+/// One line: when the change began.
+pub fn onset_text(onset: Option<&Onset>) -> String {
+    match onset {
+        None => "no onset: the daily series shows no step in the direction of the change".into(),
+        Some(o) => format!(
+            "onset {} (95% interval {} – {}): level {} → {} of its reference{}, evidence {:.0} (2·LLR)",
+            o.date,
+            o.interval[0],
+            o.interval[1],
+            pct(o.level_before),
+            pct(o.level_after),
+            if o.new_segment { " (new segment: before taken as its reference)" } else { "" },
+            o.evidence
+        ),
+    }
+}
+
+fn change_log_text(log: &ChangeLog) -> String {
+    if log.events.is_empty() {
+        return "   no logged changes".into();
+    }
+    let mut table = output::FitTable::new(&[
+        ("#", Fit::Keep),
+        ("time", Fit::Keep),
+        ("change", Fit::Wrap),
+        ("scope", Fit::Wrap),
+        ("scope match", Fit::Drop(2)),
+        ("time match", Fit::Drop(1)),
+        ("score", Fit::Keep),
+    ]);
+    for (i, e) in log.events.iter().enumerate() {
+        table.add_row(vec![
+            (i + 1).to_string(),
+            e.event.time.clone(),
+            e.event.description.clone(),
+            e.event.scope_label(),
+            e.scope_match.clone(),
+            match e.days_from_onset {
+                Some(d) if d != 0 => format!("{} ({d:+} d)", e.time_match),
+                _ => e.time_match.clone(),
+            },
+            format!("{:.2}", e.score),
+        ]);
+    }
+    format!("{table}\n{}", output::prose(&format!("Change log: {}", log.verdict)))
 }

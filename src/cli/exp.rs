@@ -41,6 +41,47 @@ pub enum ExpCommand {
     Reveal(DirArgs),
     /// Every command run in the drill, with its time.
     Log(DirArgs),
+    /// Ask a clarifying question about the experiment (logged).
+    Ask(AskArgs),
+    /// Scores per rubric line across every decided experiment, oldest first.
+    History(super::drill::HistoryArgs),
+}
+
+/// What one may ask about an experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExpTopic {
+    /// The randomisation unit and the split.
+    Unit,
+    /// The planned duration and sample size.
+    Duration,
+    /// The primary, secondary and guardrail metrics and their definitions.
+    Metrics,
+    /// Known incidents and notes from the run.
+    Incidents,
+    /// The topics.
+    List,
+}
+
+impl ExpTopic {
+    pub fn name(self) -> &'static str {
+        match self {
+            ExpTopic::Unit => "unit",
+            ExpTopic::Duration => "duration",
+            ExpTopic::Metrics => "metrics",
+            ExpTopic::Incidents => "incidents",
+            ExpTopic::List => "list",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    #[arg(value_enum)]
+    pub topic: ExpTopic,
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +151,8 @@ pub fn run(args: ExpArgs) -> anyhow::Result<()> {
         ExpCommand::Decide(a) => decide(a),
         ExpCommand::Reveal(a) => reveal(a),
         ExpCommand::Log(a) => log(a),
+        ExpCommand::Ask(a) => ask(a),
+        ExpCommand::History(a) => history(a),
     }
 }
 
@@ -437,4 +480,73 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
 fn log(args: DirArgs) -> anyhow::Result<()> {
     let drill = ExperimentDrill::open(args.dir.as_deref())?;
     emit_log(&super::record::load_progress(&drill.dir)?, args.format)
+}
+
+/// The answer to a clarifying question about the experiment, from its brief.
+fn exp_answer(topic: ExpTopic, brief: &crate::experiment::brief::ExperimentBrief) -> String {
+    let d = &brief.design;
+    match topic {
+        ExpTopic::List => "unit        the randomisation unit and the split\nduration    the planned duration and sample size\nmetrics     primary, secondary and guardrail metrics\nincidents   known incidents and notes from the run\nlist        this list".into(),
+        ExpTopic::Unit => format!(
+            "Users are randomised (a user keeps their arm across sessions) into {} with planned weights {}; the split was {} over the run.",
+            d.arms.join(" / "),
+            d.weights.iter().map(|w| format!("{:.0}%", w * 100.0)).collect::<Vec<_>>().join(" / "),
+            if d.phases.len() > 1 { "changed during the run (see `ab daily`)" } else { "kept as planned" }
+        ),
+        ExpTopic::Duration => format!(
+            "Planned: {} days from {} to {}, {} users per arm, sized for a {:.1}% relative minimum detectable effect at alpha {} and power {:.0}%. It has run {} days so far.",
+            d.planned_days,
+            d.start,
+            d.planned_end,
+            crate::output::thousands(d.planned_users_per_arm),
+            d.mde * 100.0,
+            d.alpha,
+            d.power * 100.0,
+            brief.days_run()
+        ),
+        ExpTopic::Metrics => {
+            let describe = |m: &crate::experiment::metrics::Metric| format!("{} ({})", m.name(), m.definition());
+            format!(
+                "Primary: {}. Secondary: {}. Guardrails: {}.",
+                describe(&d.primary),
+                if d.secondary.is_empty() { "none".into() } else { d.secondary.iter().map(describe).collect::<Vec<_>>().join("; ") },
+                if d.guardrails.is_empty() { "none".into() } else { d.guardrails.iter().map(describe).collect::<Vec<_>>().join("; ") }
+            )
+        }
+        ExpTopic::Incidents => {
+            if brief.notes.is_empty() {
+                "Nothing was reported during the run.".into()
+            } else {
+                format!("Notes from the run: {}", brief.notes.join(" "))
+            }
+        }
+    }
+}
+
+fn ask(args: AskArgs) -> anyhow::Result<()> {
+    let drill = ExperimentDrill::open(args.dir.as_deref())?;
+    let answer = exp_answer(args.topic, &drill.brief);
+    if args.format == Format::Json {
+        #[derive(Serialize)]
+        struct Asked<'a> {
+            topic: &'a str,
+            answer: &'a str,
+        }
+        return emit(&output::json(&Asked { topic: args.topic.name(), answer: &answer }));
+    }
+    emit(&output::prose(&answer))
+}
+
+fn history(args: super::drill::HistoryArgs) -> anyhow::Result<()> {
+    let root = args.drills.clone().unwrap_or_else(|| crate::drill::workspace::home().join("experiments"));
+    let rows = super::drill::history_rows(&root, |dir| {
+        let drill = ExperimentDrill::open(Some(dir)).ok()?;
+        let decision = drill.decision().ok()??;
+        Some((decision.at, decision.grade.score, decision.grade.breakdown))
+    })?;
+    super::drill::emit_history(
+        &rows,
+        args.format,
+        &format!("No decided experiment under {} yet.", root.display()),
+    )
 }

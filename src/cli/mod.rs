@@ -4,6 +4,7 @@
 pub mod ab;
 mod ab_data;
 mod ab_experiment;
+pub mod cube;
 pub mod diagnose;
 pub mod exit;
 
@@ -22,6 +23,7 @@ mod query_plot;
 pub mod record;
 pub mod report;
 pub mod scenarios;
+pub mod serve;
 pub mod sql;
 
 #[derive(Debug, Parser)]
@@ -39,6 +41,8 @@ pub struct Cli {
 pub enum Command {
     /// A/B statistics: tests, intervals, SRM, sample size, sequential, CUPED, Bayesian.
     Ab(ab::AbArgs),
+    /// Aggregate rows into a cube (--out FILE), or print the SQL that builds it in a warehouse (--sql).
+    Cube(cube::CubeArgs),
     /// Find the root cause: data-quality and mix checks, then the segments that explain a change.
     Diagnose(diagnose::DiagnoseArgs),
     /// Practise: start a case, investigate, take hints, answer, get graded.
@@ -57,6 +61,8 @@ pub enum Command {
     Query(query::QueryArgs),
     /// Run polars SQL over sessions, orders and the context tables
     Sql(sql::SqlArgs),
+    /// The drills in a browser: a local web app (and, with --class, a classroom)
+    Serve(serve::ServeArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         #[arg(value_enum)]
@@ -115,7 +121,12 @@ pub fn main() -> ExitCode {
 /// gets that check's message instead of "unexpected argument '-5'". Returns the arguments
 /// as they were finally read.
 pub fn parse(argv: Vec<String>) -> Result<(Cli, Vec<String>), clap::Error> {
-    let read = |argv: &[String]| command().try_get_matches_from(argv).and_then(|m| Cli::from_arg_matches(&m));
+    let read = |argv: &[String]| {
+        let matches = command().try_get_matches_from(argv)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        drill::attach_order(&mut cli, &matches);
+        Ok::<Cli, clap::Error>(cli)
+    };
     match read(&argv) {
         Ok(cli) => Ok((cli, argv)),
         Err(err) if err.kind() == clap::error::ErrorKind::UnknownArgument => {
@@ -191,8 +202,13 @@ pub(crate) fn allow_negative_numbers(cmd: clap::Command) -> clap::Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     crate::output::set_wide(cli.wide);
+    run_command(cli)
+}
+
+fn run_command(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Ab(args) => ab::run(args),
+        Command::Cube(args) => cube::run(args),
         Command::Diagnose(args) => diagnose::run(args),
         Command::Drill(args) => drill::run(args),
         Command::Exp(args) => exp::run(args),
@@ -202,6 +218,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Metrics(args) => metrics::run(args),
         Command::Query(args) => query::run(args),
         Command::Sql(args) => sql::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dropcase", &mut out);
@@ -210,8 +227,78 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+thread_local! {
+    /// Set while a command runs for another face (`run_captured`): what it would print.
+    static CAPTURED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// What a command run by `run_captured` printed, and the charts it drew.
+#[derive(Debug, Clone, Default)]
+pub struct Captured {
+    pub stdout: String,
+    pub charts: Vec<String>,
+}
+
+/// Why a command run by `run_captured` failed: the message the terminal would show after
+/// `error: `, and the exit code it would end with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandFailure {
+    pub message: String,
+    pub code: u8,
+}
+
+/// Runs `dropcase ARGS` in this thread exactly as the binary would — parsed by the same
+/// clap tree, logged into its drill by the same typed record — but with what it prints
+/// kept and returned, and every chart it can draw returned as SVG. This is how the web
+/// face (`serve`) plays a drill, so a drill graded in the browser grades as in a terminal.
+pub fn run_captured(args: &[String]) -> Result<Captured, CommandFailure> {
+    let mut argv = vec!["dropcase".to_string()];
+    argv.extend(args.iter().cloned());
+    let (cli, argv) = parse(argv).map_err(|err| CommandFailure {
+        message: clap_message(&err),
+        code: exit::Failure::of_clap(&err).code(),
+    })?;
+    let args: Vec<String> = argv.into_iter().skip(1).collect();
+    let logged = record::summarise(&cli, &args);
+    CAPTURED.with(|c| *c.borrow_mut() = Some(String::new()));
+    let (result, charts) = plot::capture_charts(|| run_command(cli));
+    let stdout = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    match result {
+        Ok(()) => {
+            if let Some(pending) = logged {
+                record::log(pending);
+            }
+            Ok(Captured { stdout, charts })
+        }
+        Err(err) => {
+            Err(CommandFailure { message: exit::with_files(&err), code: exit::Failure::of(&err).code() })
+        }
+    }
+}
+
+/// A clap error as one message, without the `error: ` prefix and the `--help` tip.
+fn clap_message(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let text = text.trim().strip_prefix("error: ").unwrap_or(text.trim());
+    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("For more information")).collect();
+    kept.join("\n").trim().to_string()
+}
+
 /// Writes a command's result to stdout. A closed pipe (`dropcase ... | head`) is not an error.
 pub fn emit(text: &str) -> anyhow::Result<()> {
+    let kept = CAPTURED.with(|c| match c.borrow_mut().as_mut() {
+        Some(buffer) => {
+            buffer.push_str(text);
+            if !text.ends_with('\n') {
+                buffer.push('\n');
+            }
+            true
+        }
+        None => false,
+    });
+    if kept {
+        return Ok(());
+    }
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     if !text.ends_with('\n') {

@@ -23,9 +23,28 @@ fn parse_plot_path(text: &str) -> Result<PathBuf, String> {
     Ok(path)
 }
 
+thread_local! {
+    /// Set while `capture_charts` runs: every chart a command can draw, as SVG.
+    static CHARTS: std::cell::RefCell<Option<Vec<String>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `command` keeping, as SVG at the default size, every chart it could draw (with or
+/// without `--plot`): the web face shows the same charts the terminal writes to files.
+pub(crate) fn capture_charts<T>(command: impl FnOnce() -> T) -> (T, Vec<String>) {
+    CHARTS.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    let result = command();
+    let charts = CHARTS.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    (result, charts)
+}
+
 impl PlotArgs {
     /// Draws the chart `make` builds, when --plot was given; says where on stderr.
     pub fn write<C: Chart>(&self, make: impl FnOnce() -> C) -> anyhow::Result<()> {
+        if CHARTS.with(|c| c.borrow().is_some()) {
+            let svg = crate::plot::to_svg(&make(), Size::default())?;
+            CHARTS.with(|c| c.borrow_mut().as_mut().map(|charts| charts.push(svg)));
+            return Ok(());
+        }
         if let Some(path) = &self.plot {
             crate::plot::save(&make(), path, self.size)?;
             eprintln!("chart written to {}", display(path));

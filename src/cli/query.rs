@@ -27,11 +27,15 @@ pub struct SourceArgs {
     /// dimensions, [funnel] flags, revenue)
     #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
+    /// A cube (`dropcase cube --out`, or the result of `dropcase cube --sql` saved as
+    /// Parquet or CSV) to answer from instead of rows
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["data", "schema"])]
+    pub cube: Option<PathBuf>,
 }
 
 impl SourceArgs {
     pub fn open(&self) -> anyhow::Result<Dataset> {
-        Dataset::open(self.data.as_deref(), self.schema.as_deref())
+        Dataset::open_any(self.data.as_deref(), self.schema.as_deref(), self.cube.as_deref())
     }
 }
 
@@ -59,7 +63,7 @@ pub struct SliceArgs {
     pub current: Option<Window>,
 }
 
-fn parse_window(text: &str) -> Result<Window, String> {
+pub(crate) fn parse_window(text: &str) -> Result<Window, String> {
     Window::parse(text).map_err(|e| format!("{e:#}"))
 }
 
@@ -151,7 +155,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<()> {
 /// saying so on stderr in the last case.
 fn windows(ds: &Dataset, slice: &SliceArgs) -> anyhow::Result<(Window, Window)> {
     let (baseline, current) = ds.windows(slice.baseline, slice.current)?;
-    if ds.brief.is_none() && (slice.baseline.is_none() || slice.current.is_none()) {
+    if ds.brief.is_none() && ds.cube.is_none() && (slice.baseline.is_none() || slice.current.is_none()) {
         eprintln!("windows: baseline {baseline}, current {current} (choose with --baseline/--current)");
     }
     Ok((baseline, current))

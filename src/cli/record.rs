@@ -103,16 +103,19 @@ pub fn summarise(cli: &Cli, args: &[String]) -> Option<Pending> {
             record.current = slice.and_then(|s| s.current);
             record.window = window;
             record.grain = grain;
-            (record, source_of(source.data.as_ref()))
+            let source = if source.cube.is_some() { Source::File } else { source_of(source.data.as_ref()) };
+            (record, source)
         }
         Command::Sql(a) => {
             let mut record = CommandRecord::new(CommandKind::Sql);
             record.sql = a.query.clone();
-            (record, source_of(a.source.data.as_ref()))
+            let source =
+                if a.source.cube.is_some() { Source::File } else { source_of(a.source.data.as_ref()) };
+            (record, source)
         }
         Command::Diagnose(a) => {
             let mut record = CommandRecord::new(CommandKind::Diagnose);
-            if a.leaves.is_some() {
+            if a.leaves.is_some() || a.cube.is_some() {
                 (record, Source::File)
             } else {
                 record.metrics = vec![a.metric.name().to_string()];
@@ -127,6 +130,8 @@ pub fn summarise(cli: &Cli, args: &[String]) -> Option<Pending> {
             (record, parts.source)
         }
         Command::Metrics(_) => (CommandRecord::new(CommandKind::Metrics), Source::Typed),
+        // Building a cube investigates nothing yet; the queries on it are logged.
+        Command::Cube(_) => return None,
         Command::Drill(d) => match &d.command {
             DrillCommand::Hint(a) => {
                 (CommandRecord::new(CommandKind::Drill(DrillStep::Hint)), source_of(a.dir.as_ref()))
@@ -137,7 +142,15 @@ pub fn summarise(cli: &Cli, args: &[String]) -> Option<Pending> {
             DrillCommand::Reveal(a) => {
                 (CommandRecord::new(CommandKind::Drill(DrillStep::Reveal)), source_of(a.dir.as_ref()))
             }
-            DrillCommand::Start(_) | DrillCommand::Status(_) | DrillCommand::Log(_) => return None,
+            DrillCommand::Ask(a) => {
+                let mut record = CommandRecord::new(CommandKind::Drill(DrillStep::Ask));
+                record.topic = Some(a.topic.name().to_string());
+                (record, source_of(a.dir.as_ref()))
+            }
+            DrillCommand::Start(_)
+            | DrillCommand::Status(_)
+            | DrillCommand::Log(_)
+            | DrillCommand::History(_) => return None,
         },
         Command::Exp(e) => match &e.command {
             ExpCommand::Hint(a) => {
@@ -149,9 +162,20 @@ pub fn summarise(cli: &Cli, args: &[String]) -> Option<Pending> {
             ExpCommand::Reveal(a) => {
                 (CommandRecord::new(CommandKind::Exp(ExpStep::Reveal)), source_of(a.dir.as_ref()))
             }
-            ExpCommand::Start(_) | ExpCommand::Status(_) | ExpCommand::Log(_) => return None,
+            ExpCommand::Ask(a) => {
+                let mut record = CommandRecord::new(CommandKind::Exp(ExpStep::Ask));
+                record.topic = Some(a.topic.name().to_string());
+                (record, source_of(a.dir.as_ref()))
+            }
+            ExpCommand::Start(_) | ExpCommand::Status(_) | ExpCommand::Log(_) | ExpCommand::History(_) => {
+                return None;
+            }
         },
-        Command::Generate(_) | Command::Report(_) | Command::Scenarios(_) | Command::Completions { .. } => {
+        Command::Generate(_)
+        | Command::Report(_)
+        | Command::Scenarios(_)
+        | Command::Serve(_)
+        | Command::Completions { .. } => {
             return None;
         }
     };
@@ -292,11 +316,14 @@ mod tests {
 
     #[test]
     fn every_leaf_of_the_clap_tree_is_a_kind_or_deliberately_not_logged() {
-        const NOT_LOGGED: [&str; 12] = [
+        const NOT_LOGGED: [&str; 17] = [
             "completions",
+            "cube",
             "drill start",
             "drill status",
             "drill log",
+            "drill history",
+            "exp history",
             "exp start",
             "exp status",
             "exp log",
@@ -305,6 +332,8 @@ mod tests {
             "scenarios list",
             "scenarios show",
             "scenarios check",
+            "scenarios families",
+            "serve",
         ];
         let mut leaves = Vec::new();
         leaf_paths(&Cli::command(), Vec::new(), &mut leaves);

@@ -159,6 +159,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         hints: progress.hints,
         answer: progress.answer.clone(),
         truth,
+        interview: super::drill::card_of(&drill.dir).unwrap_or(None),
     };
     write_atomic(&args.out, render_html(&report).as_bytes())?;
     eprintln!("report written to {}", args.out.display());

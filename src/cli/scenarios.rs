@@ -36,6 +36,44 @@ pub enum ScenariosCommand {
     Show { name: String },
     /// Validate a scenario file and report every problem.
     Check { file: PathBuf },
+    /// List the families catalogue (`products/families.toml`): group, mechanisms, look-alike, actions.
+    Families {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// One row of `scenarios families` (JSON field names are a documented contract).
+#[derive(Debug, Serialize)]
+pub struct FamilyEntry {
+    pub name: String,
+    pub group: &'static str,
+    pub products: Vec<String>,
+    pub mechanisms: Vec<&'static str>,
+    pub lookalike: String,
+    pub actions: Vec<String>,
+    /// The metrics that confirm a fix (`drill answer --monitor`), best first.
+    pub monitors: Vec<&'static str>,
+    pub signature: String,
+}
+
+pub fn family_entries() -> Vec<FamilyEntry> {
+    crate::scenario::Family::all()
+        .into_iter()
+        .map(|f| {
+            let def = f.def();
+            FamilyEntry {
+                name: f.name().to_string(),
+                group: def.group.name(),
+                products: def.products.clone(),
+                mechanisms: def.mechanisms.iter().map(|t| t.mechanism.name()).collect(),
+                lookalike: def.lookalike.clone(),
+                actions: def.actions.clone(),
+                monitors: f.monitors().to_vec(),
+                signature: def.signature.clone(),
+            }
+        })
+        .collect()
 }
 
 /// One row of `scenarios list` (JSON field names are a documented contract).
@@ -62,12 +100,12 @@ pub fn entries() -> anyhow::Result<Vec<ScenarioEntry>> {
     let mut entries: Vec<ScenarioEntry> = catalogue::all()?
         .into_iter()
         .map(|s| ScenarioEntry {
-            product: crate::product::DEFAULT.to_string(),
             kind: match s.kind {
                 Kind::Drop => "drop",
                 Kind::Experiment => "experiment",
             },
             family: s.families().iter().map(|f| f.name().to_string()).collect(),
+            product: s.product.clone(),
             difficulty: s.difficulty.name(),
             title: s.title.clone(),
             name: s.name,
@@ -92,13 +130,14 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
             let text = match format {
                 Format::Json => output::json(&entries),
                 Format::Csv | Format::Table => {
-                    let header = ["name", "kind", "family", "difficulty", "title"];
+                    let header = ["name", "kind", "product", "family", "difficulty", "title"];
                     let rows: Vec<Vec<String>> = entries
                         .iter()
                         .map(|e| {
                             vec![
                                 e.name.clone(),
                                 e.kind.into(),
+                                e.product.clone(),
                                 e.family.join("|"),
                                 e.difficulty.into(),
                                 e.title.clone(),
@@ -108,11 +147,20 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
                     if format == Format::Csv {
                         output::csv(&header, &rows)
                     } else {
-                        // The title wraps; the kind and then the difficulty go if it cannot.
+                        // Several families wrap one per line; the title wraps; the kind and
+                        // then the difficulty go if it cannot.
+                        let rows: Vec<Vec<String>> = rows
+                            .into_iter()
+                            .map(|mut row| {
+                                row[3] = row[3].replace('|', " + ");
+                                row
+                            })
+                            .collect();
                         let mut table = output::FitTable::new(&[
                             ("name", output::Fit::Keep),
                             ("kind", output::Fit::Drop(2)),
-                            ("family", output::Fit::Keep),
+                            ("product", output::Fit::Drop(3)),
+                            ("family", output::Fit::Wrap),
                             ("difficulty", output::Fit::Drop(1)),
                             ("title", output::Fit::Wrap),
                         ]);
@@ -170,14 +218,20 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
             let s = Scenario::load(&name)?;
             let (baseline, current) = s.windows();
             let text = format!(
-                "{} — {}\nkind: {:?}, difficulty: {}\nperiod: {} to {} ({} days), about {} sessions a day\ncompares: baseline {} vs current {} on {}\n(the cause is hidden: start a drill with `dropcase drill start --scenario {}`)",
+                "{} — {}\nkind: {:?}, product: {}, difficulty: {}\nperiod: {} to {} ({} days{}), about {} sessions a day\ncompares: baseline {} vs current {} on {}\n(the cause is hidden: start a drill with `dropcase drill start --scenario {}`)",
                 s.name,
                 s.title,
                 s.kind,
+                s.product,
                 s.difficulty.name(),
                 s.period.start,
                 s.end(),
                 s.period.days,
+                if s.period.calendar_weeks > 0 {
+                    format!("; the seed moves it by up to {} weeks", s.period.calendar_weeks)
+                } else {
+                    String::new()
+                },
                 output::thousands(s.traffic.sessions_per_day.round() as u64),
                 baseline,
                 current,
@@ -198,6 +252,45 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
                 s.family
             ))
         }
+        ScenariosCommand::Families { format } => {
+            let entries = family_entries();
+            let text = match format {
+                Format::Json => output::json(&entries),
+                Format::Csv | Format::Table => {
+                    let header = ["name", "group", "products", "mechanisms", "lookalike", "actions"];
+                    let rows: Vec<Vec<String>> = entries
+                        .iter()
+                        .map(|e| {
+                            vec![
+                                e.name.clone(),
+                                e.group.into(),
+                                if e.products.is_empty() { "all".into() } else { e.products.join("|") },
+                                e.mechanisms.join("+"),
+                                e.lookalike.clone(),
+                                e.actions.join("|"),
+                            ]
+                        })
+                        .collect();
+                    if format == Format::Csv {
+                        output::csv(&header, &rows)
+                    } else {
+                        let mut table = output::FitTable::new(&[
+                            ("name", output::Fit::Keep),
+                            ("group", output::Fit::Keep),
+                            ("products", output::Fit::Drop(3)),
+                            ("mechanisms", output::Fit::Wrap),
+                            ("lookalike", output::Fit::Drop(2)),
+                            ("actions", output::Fit::Drop(1)),
+                        ]);
+                        for row in rows {
+                            table.add_row(row);
+                        }
+                        table.to_string()
+                    }
+                }
+            };
+            super::emit(&text)
+        }
         ScenariosCommand::Check { file }
             if crate::product::scenario::ProductScenario::find(&file.display().to_string()).is_some() =>
         {
@@ -213,7 +306,15 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
             ))
         }
         ScenariosCommand::Check { file } => {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
             let s = Scenario::read(&file)?;
+            // Files written before products existed are the shop's; say how to be explicit.
+            if !text.lines().any(|l| l.trim_start().starts_with("product")) {
+                eprintln!(
+                    "note: {} has no `product` key, so it reads as the shop (today's format). Add `product = \"shop\"` at the top to say so, and `calendar_weeks = N` under [period] to let the seed move its dates.",
+                    file.display()
+                );
+            }
             super::emit(&format!(
                 "{}: ok ({} — {}, {})",
                 file.display(),

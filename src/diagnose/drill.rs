@@ -13,25 +13,39 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use polars::prelude::{
-    DataType, Expr, Float64Chunked, LazyFrame, PolarsResult, StringChunked, as_struct, col, len, lit,
+    DataType, Expr, Float64Chunked, Int32Chunked, LazyFrame, as_struct, col, len, lit, when,
 };
 use serde::Serialize;
 
 use crate::brief::{Brief, Window};
+use crate::cube::Time as CubeTime;
+use crate::dataset::Dataset;
+use crate::query::engine::{Aggregates, Buckets, Request, aggregate, collect, filter_expr};
+use crate::query::{Filter, Measure};
 use crate::schema::{files, rollup as r, sessions as s};
 use crate::stats::Alternative;
 use crate::stats::proportion::{Counts, two_proportion_test};
 
+use super::events::{self, ChangeLog, Event};
 use super::leaves::{NULL_VALUE, RatioLeaves};
 use super::localise::{self, Algorithm, Settings};
+use super::onset::{self, Onset};
 use super::{LeafTable, RootCause};
 
-/// Funnel counts in order: sessions, viewed, carted, checked out, purchased.
-const COUNTS: [&str; 5] =
-    [r::SESSIONS, r::VIEWED_PRODUCT, r::ADDED_TO_CART, r::REACHED_CHECKOUT, r::PURCHASED];
 /// Step names, each the rate of count `i + 1` over count `i`.
 pub const STEPS: [&str; 4] = ["view", "cart", "checkout", "purchase"];
 /// A 95% half-width times this is the detectable effect (2.80 / 1.96 standard errors).
+/// Rollup count columns in funnel order (onsets are dated on a drill's rollup).
+const COUNTS: [&str; 5] =
+    [r::SESSIONS, r::VIEWED_PRODUCT, r::ADDED_TO_CART, r::REACHED_CHECKOUT, r::PURCHASED];
+
+fn scan(dir: &Path, name: &str, folder: &str) -> Result<LazyFrame> {
+    let file = dir.join(name);
+    let path = if file.exists() { file } else { dir.join(folder) };
+    anyhow::ensure!(path.exists(), "{} has no {name}: is it a drill folder?", dir.display());
+    crate::datafile::scan_parquet(&path, false)
+}
+
 const DETECTABLE_OVER_Z: f64 = 2.801_585_218_112_968 / 1.959_963_984_540_054;
 
 /// The smallest share of the headline change a reported root cause must explain.
@@ -119,70 +133,108 @@ impl FunnelLeaves {
     }
 }
 
-fn scan(dir: &Path, name: &str, folder: &str) -> Result<LazyFrame> {
-    let file = dir.join(name);
-    let path = if file.exists() { file } else { dir.join(folder) };
-    anyhow::ensure!(path.exists(), "{} has no {name}: is it a drill folder?", dir.display());
-    crate::datafile::scan_parquet(&path, false)
-}
-
 fn in_window(w: &Window) -> Expr {
     col(s::DATE).gt_eq(lit(w.from)).and(col(s::DATE).lt_eq(lit(w.to)))
 }
 
-/// Builds the leaf table of a drill from its rollup: one row per combination of the nine
-/// dimensions, funnel counts summed over each window.
-pub fn funnel_leaves(dir: &Path, brief: &Brief) -> Result<FunnelLeaves> {
-    let dims: Vec<String> = s::DIMENSIONS.iter().map(|d| d.to_string()).collect();
-    let keys: Vec<Expr> =
-        dims.iter().map(|d| col(d.as_str()).cast(DataType::String).fill_null(lit(NULL_VALUE))).collect();
-    let measures: Vec<Expr> = COUNTS.iter().map(|c| col(*c).sum().cast(DataType::Float64)).collect();
+/// What to diagnose: the metric, the windows, and which rows (`--where`).
+#[derive(Debug, Clone)]
+pub struct DiagnoseSpec {
+    pub metric: Metric,
+    pub baseline: Window,
+    pub current: Window,
+    pub filter: Filter,
+}
+
+/// The funnel measures in order: sessions, viewed, carted, checked out, purchased.
+const FUNNEL_MEASURES: [Measure; 5] = [
+    Measure::Sessions,
+    Measure::ViewedProduct,
+    Measure::AddedToCart,
+    Measure::ReachedCheckout,
+    Measure::Purchased,
+];
+
+/// Funnel counts per window × segment of `by`, read through the query engine (so from a
+/// drill's rollup, a cube or raw rows alike). A funnel flag the data lacks counts every
+/// session that reached the step before (its step rate is 1 in both windows, so it moves
+/// nothing); the purchase flag itself is required.
+fn funnel_counts(
+    ds: &Dataset,
+    by: &[String],
+    filter: &Filter,
+    baseline: Window,
+    current: Window,
+) -> Result<(Aggregates, Vec<Option<usize>>)> {
+    ds.require(s::PURCHASED, "diagnose (conversion = purchased / sessions)")?;
+    let present: Vec<Measure> = FUNNEL_MEASURES
+        .iter()
+        .copied()
+        .filter(|m| *m == Measure::Sessions || m.rollup_column().is_some_and(|c| ds.sessions.has(c)))
+        .collect();
+    let slots: Vec<Option<usize>> =
+        FUNNEL_MEASURES.iter().map(|m| present.iter().position(|p| p == m)).collect();
+    let request = Request {
+        measures: &present,
+        by,
+        filter,
+        buckets: Buckets::Windows(baseline, current),
+        needed_by: "diagnose",
+    };
+    Ok((aggregate(ds, &request)?, slots))
+}
+
+/// The five funnel counts of one aggregated cell (missing flags filled from the step before).
+fn funnel_row(values: Option<&[f64]>, slots: &[Option<usize>]) -> [f64; 5] {
+    let mut row = [0.0; 5];
+    let Some(values) = values else { return row };
+    for (k, slot) in slots.iter().enumerate() {
+        row[k] = match slot {
+            Some(i) => values[*i],
+            None => row[k - 1],
+        };
+    }
+    row
+}
+
+/// Builds the leaf table of a dataset: one row per combination of its dimensions' values,
+/// funnel counts summed over each window.
+pub fn funnel_leaves(ds: &Dataset, spec: &DiagnoseSpec) -> Result<FunnelLeaves> {
+    let dims: Vec<String> = ds.dimensions.clone();
+    anyhow::ensure!(
+        !dims.is_empty(),
+        "{} has no dimensions to localise a cause in: list your segment columns in the --schema file's dimensions = [...]",
+        ds.origin.display()
+    );
+    let (aggregates, slots) = funnel_counts(ds, &dims, &spec.filter, spec.baseline, spec.current)?;
     let mut out =
         FunnelLeaves { dims: dims.clone(), values: vec![Vec::new(); dims.len()], ..Default::default() };
-    let mut index: std::collections::HashMap<Vec<String>, usize> = std::collections::HashMap::new();
     let mut dicts: Vec<std::collections::HashMap<String, u32>> = vec![Default::default(); dims.len()];
-    for (slot, window) in [brief.baseline, brief.current].iter().enumerate() {
-        let df = scan(dir, files::ROLLUP, "rollup")?
-            .filter(in_window(window))
-            .group_by(keys.clone())
-            .agg(measures.clone())
-            .collect()
-            .with_context(|| format!("cannot aggregate the rollup of {}", dir.display()))?;
-        let key_cols: Vec<&StringChunked> =
-            dims.iter().map(|d| df.column(d).and_then(|c| c.str())).collect::<PolarsResult<_>>()?;
-        let count_cols: Vec<&Float64Chunked> =
-            COUNTS.iter().map(|c| df.column(c).and_then(|c| c.f64())).collect::<PolarsResult<_>>()?;
-        for row in 0..df.height() {
-            let key: Vec<String> =
-                key_cols.iter().map(|c| c.get(row).unwrap_or(NULL_VALUE).to_string()).collect();
-            let leaf = match index.get(&key) {
-                Some(&i) => i,
-                None => {
-                    let codes = key
-                        .iter()
-                        .enumerate()
-                        .map(|(d, v)| {
-                            let next = out.values[d].len() as u32;
-                            *dicts[d].entry(v.clone()).or_insert_with(|| {
-                                out.values[d].push(v.clone());
-                                next
-                            })
-                        })
-                        .collect();
-                    out.codes.push(codes);
-                    out.baseline.push([0.0; 5]);
-                    out.current.push([0.0; 5]);
-                    index.insert(key, out.codes.len() - 1);
-                    out.codes.len() - 1
-                }
-            };
-            let target = if slot == 0 { &mut out.baseline[leaf] } else { &mut out.current[leaf] };
-            for (k, c) in count_cols.iter().enumerate() {
-                target[k] += c.get(row).unwrap_or(0.0);
-            }
-        }
+    for key in &aggregates.keys {
+        let codes = key
+            .iter()
+            .enumerate()
+            .map(|(d, v)| {
+                let v = v.as_deref().unwrap_or(NULL_VALUE).to_string();
+                let next = out.values[d].len() as u32;
+                *dicts[d].entry(v.clone()).or_insert_with(|| {
+                    out.values[d].push(v);
+                    next
+                })
+            })
+            .collect();
+        out.codes.push(codes);
+        out.baseline.push(funnel_row(aggregates.get(0, key), &slots));
+        out.current.push(funnel_row(aggregates.get(1, key), &slots));
     }
-    anyhow::ensure!(!out.codes.is_empty(), "the rollup of {} has no rows in either window", dir.display());
+    anyhow::ensure!(
+        !out.codes.is_empty(),
+        "{} has no rows in either window (baseline {}, current {}){}",
+        ds.origin.display(),
+        spec.baseline,
+        spec.current,
+        if spec.filter.is_empty() { "" } else { " that match --where" }
+    );
     Ok(out)
 }
 
@@ -203,7 +255,8 @@ fn rate(x: f64, n: f64) -> f64 {
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
     pub name: String,
-    /// `ok` or `warning`.
+    /// `ok`, `warning`, or `skipped` when the data lacks what the check reads (own data
+    /// without a backend orders table, a cube without users).
     pub status: String,
     pub detail: String,
 }
@@ -212,67 +265,89 @@ fn check(name: &str, warn: bool, detail: String) -> Check {
     Check { name: name.into(), status: if warn { "warning" } else { "ok" }.into(), detail }
 }
 
-fn orders_in(dir: &Path, window: &Window) -> Result<f64> {
-    let df = scan(dir, files::ORDERS, "orders")?
-        .filter(in_window(window))
-        .select([len().cast(DataType::Float64).alias("n")])
-        .collect()?;
-    Ok(df.column("n")?.f64()?.get(0).unwrap_or(0.0))
+fn skipped(name: &str, why: String) -> Check {
+    Check { name: name.into(), status: "skipped".into(), detail: why }
 }
 
-/// Sessions, distinct users and sessions sharing a user and start time, in a window.
-fn session_counts(dir: &Path, window: &Window) -> Result<(f64, f64, f64)> {
-    let df = scan(dir, files::SESSIONS, "sessions")?
-        .filter(in_window(window))
-        .select([
-            len().cast(DataType::Float64).alias("sessions"),
-            col(s::USER_ID).n_unique().cast(DataType::Float64).alias("users"),
-            as_struct(vec![col(s::USER_ID), col(s::TS)]).n_unique().cast(DataType::Float64).alias("distinct"),
-        ])
-        .collect()?;
+/// Backend orders in a window, when the dataset has an orders table that `--where` can cut.
+fn orders_in(ds: &Dataset, window: &Window, filter: &Filter) -> Result<Option<f64>> {
+    let Some(orders) = &ds.orders else { return Ok(None) };
+    if filter.dimensions().any(|d| !orders.has(d)) {
+        return Ok(None);
+    }
+    let mut frame = orders.frame.clone().filter(in_window(window));
+    if let Some(condition) = filter_expr(orders, filter)? {
+        frame = frame.filter(condition);
+    }
+    let df = collect(frame.select([len().cast(DataType::Float64).alias("n")]))
+        .with_context(|| format!("cannot count the orders of {}", ds.origin.display()))?;
+    Ok(Some(df.column("n")?.f64()?.get(0).unwrap_or(0.0)))
+}
+
+/// Sessions, distinct users and sessions sharing a user and start time, in a window; `None`
+/// without user ids and start times (a cube holds neither).
+fn session_counts(ds: &Dataset, window: &Window, filter: &Filter) -> Result<Option<[f64; 3]>> {
+    let table = &ds.sessions;
+    if ds.cube.is_some() || !table.has(s::USER_ID) || !table.has(s::TS) || !table.has(s::DATE) {
+        return Ok(None);
+    }
+    let mut frame = table.frame.clone().filter(in_window(window));
+    if let Some(condition) = filter_expr(table, filter)? {
+        frame = frame.filter(condition);
+    }
+    let df = collect(frame.select([
+        len().cast(DataType::Float64).alias("sessions"),
+        col(s::USER_ID).n_unique().cast(DataType::Float64).alias("users"),
+        as_struct(vec![col(s::USER_ID), col(s::TS)]).n_unique().cast(DataType::Float64).alias("distinct"),
+    ]))
+    .with_context(|| format!("cannot count the sessions of {}", ds.origin.display()))?;
     let get = |c: &str| -> Result<f64> { Ok(df.column(c)?.f64()?.get(0).unwrap_or(0.0)) };
     let sessions = get("sessions")?;
-    Ok((sessions, get("users")?, sessions - get("distinct")?))
+    Ok(Some([sessions, get("users")?, sessions - get("distinct")?]))
 }
 
-/// Funnel counts of one date.
-fn day_counts(dir: &Path, date: NaiveDate) -> Result<[f64; 5]> {
-    let measures: Vec<Expr> = COUNTS.iter().map(|c| col(*c).sum().cast(DataType::Float64)).collect();
-    let df =
-        scan(dir, files::ROLLUP, "rollup")?.filter(col(s::DATE).eq(lit(date))).select(measures).collect()?;
-    let mut out = [0.0; 5];
-    for (k, c) in COUNTS.iter().enumerate() {
-        out[k] = df.column(c)?.f64()?.get(0).unwrap_or(0.0);
+/// Funnel counts of one date; `None` from a cube per window (it holds no single days).
+fn day_counts(ds: &Dataset, date: NaiveDate, filter: &Filter) -> Result<Option<[f64; 5]>> {
+    if matches!(ds.cube.as_ref().map(|c| c.time), Some(CubeTime::Windows(..))) {
+        return Ok(None);
     }
-    Ok(out)
+    let day = Window::new(date, date);
+    let (aggregates, slots) = funnel_counts(ds, &[], filter, day, day)?;
+    Ok(Some(funnel_row(aggregates.get(0, &Vec::new()), &slots)))
 }
 
-/// The counts the data-quality checks read, gathered from a drill's tables.
+/// The counts the data-quality checks read, gathered through the dataset layer. A part the
+/// data cannot give is `None` and its check is skipped.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QualityCounts {
     /// Funnel counts per window (sessions, viewed, carted, checked out, purchased).
     pub base: [f64; 5],
     pub cur: [f64; 5],
     /// Backend orders per window.
-    pub orders: [f64; 2],
+    pub orders: Option<[f64; 2]>,
     /// Per window: sessions, distinct users, sessions repeating a user and start time.
-    pub sessions: [[f64; 3]; 2],
+    pub sessions: Option<[[f64; 3]; 2]>,
     /// Funnel counts of the current window's last day, and that day.
-    pub last_day: [f64; 5],
+    pub last_day: Option<[f64; 5]>,
     pub last_date: NaiveDate,
 }
 
 impl QualityCounts {
-    pub fn read(dir: &Path, brief: &Brief, base: &[f64; 5], cur: &[f64; 5]) -> Result<QualityCounts> {
-        let (s0, u0, d0) = session_counts(dir, &brief.baseline)?;
-        let (s1, u1, d1) = session_counts(dir, &brief.current)?;
+    pub fn read(ds: &Dataset, spec: &DiagnoseSpec, base: &[f64; 5], cur: &[f64; 5]) -> Result<QualityCounts> {
+        let both = |a: Option<[f64; 3]>, b: Option<[f64; 3]>| a.zip(b).map(|(a, b)| [a, b]);
+        let orders = orders_in(ds, &spec.baseline, &spec.filter)?
+            .zip(orders_in(ds, &spec.current, &spec.filter)?)
+            .map(|(a, b)| [a, b]);
         Ok(QualityCounts {
             base: *base,
             cur: *cur,
-            orders: [orders_in(dir, &brief.baseline)?, orders_in(dir, &brief.current)?],
-            sessions: [[s0, u0, d0], [s1, u1, d1]],
-            last_day: day_counts(dir, brief.current.to)?,
-            last_date: brief.current.to,
+            orders,
+            sessions: both(
+                session_counts(ds, &spec.baseline, &spec.filter)?,
+                session_counts(ds, &spec.current, &spec.filter)?,
+            ),
+            last_day: day_counts(ds, spec.current.to, &spec.filter)?,
+            last_date: spec.current.to,
         })
     }
 }
@@ -282,13 +357,14 @@ pub fn data_quality(q: &QualityCounts) -> Vec<Check> {
     let (base, cur) = (&q.base, &q.cur);
     let mut checks = Vec::new();
     // Client purchases against backend orders.
-    let [o0, o1] = q.orders;
-    let client = rate(cur[4], cur[0]) / rate(base[4], base[0]) - 1.0;
-    let backend = rate(o1, cur[0]) / rate(o0, base[0]) - 1.0;
-    let p = p_two(base[4].min(o0), o0, cur[4].min(o1), o1);
-    let warn = client - backend < -0.02 && p < 1e-3;
-    checks.push(check(
-        "client vs backend orders",
+    const ORDERS: &str = "client vs backend orders";
+    if let Some([o0, o1]) = q.orders {
+        let client = rate(cur[4], cur[0]) / rate(base[4], base[0]) - 1.0;
+        let backend = rate(o1, cur[0]) / rate(o0, base[0]) - 1.0;
+        let p = p_two(base[4].min(o0), o0, cur[4].min(o1), o1);
+        let warn = client - backend < -0.02 && p < 1e-3;
+        checks.push(check(
+        ORDERS,
         warn,
         format!(
             "client conversion {:+.1}%, backend orders per session {:+.1}% (client events per order: p = {}){}",
@@ -298,13 +374,20 @@ pub fn data_quality(q: &QualityCounts) -> Vec<Check> {
             if warn { ": client purchase events fell where orders did not — a measurement problem" } else { "" }
         ),
     ));
+    } else {
+        checks.push(skipped(
+            ORDERS,
+            "no backend orders table to compare client purchases with (a drill's orders.parquet)".into(),
+        ));
+    }
     // Duplicate sessions and sessions per user.
-    let [[s0, u0, d0], [s1, u1, d1]] = q.sessions;
-    let per_user = rate(s1, u1) / rate(s0, u0) - 1.0;
-    let p = p_two(d0, s0, d1, s1);
-    let warn = (rate(d1, s1) - rate(d0, s0) > 0.005 && p < 1e-3) || per_user > 0.05;
-    checks.push(check(
-        "duplicate sessions",
+    const DUPLICATES: &str = "duplicate sessions";
+    if let Some([[s0, u0, d0], [s1, u1, d1]]) = q.sessions {
+        let per_user = rate(s1, u1) / rate(s0, u0) - 1.0;
+        let p = p_two(d0, s0, d1, s1);
+        let warn = (rate(d1, s1) - rate(d0, s0) > 0.005 && p < 1e-3) || per_user > 0.05;
+        checks.push(check(
+        DUPLICATES,
         warn,
         format!(
             "sessions sharing a user and start time: {:.2}% → {:.2}% (p = {}); sessions per user {:+.1}%{}",
@@ -315,24 +398,31 @@ pub fn data_quality(q: &QualityCounts) -> Vec<Check> {
             if warn { ": sessions are being double-counted" } else { "" }
         ),
     ));
+    } else {
+        checks.push(skipped(DUPLICATES, "needs user ids and session start times (user_id, timestamp), which the data (or a cube) does not have".into()));
+    }
     // The newest day: late steps missing while backend orders are complete.
-    let day = q.last_day;
-    let rest = [0, 1, 2, 3, 4].map(|k| cur[k] - day[k]);
-    let (late_day, late_rest) = (rate(day[4], day[3]), rate(rest[4], rest[3]));
-    let p = p_two(rest[4], rest[3], day[4], day[3]);
-    let warn = late_day < 0.85 * late_rest && p < 1e-3;
-    checks.push(check(
-        "partial last day",
-        warn,
-        format!(
-            "purchase step on {}: {:.1}% vs {:.1}% on the other current days (p = {}){}",
-            q.last_date,
-            late_day * 100.0,
-            late_rest * 100.0,
-            crate::output::p_value(Some(p)),
-            if warn { ": the newest day looks incompletely ingested" } else { "" }
-        ),
-    ));
+    const LAST_DAY: &str = "partial last day";
+    if let Some(day) = q.last_day {
+        let rest = [0, 1, 2, 3, 4].map(|k| cur[k] - day[k]);
+        let (late_day, late_rest) = (rate(day[4], day[3]), rate(rest[4], rest[3]));
+        let p = p_two(rest[4], rest[3], day[4], day[3]);
+        let warn = late_day < 0.85 * late_rest && p < 1e-3;
+        checks.push(check(
+            LAST_DAY,
+            warn,
+            format!(
+                "purchase step on {}: {:.1}% vs {:.1}% on the other current days (p = {}){}",
+                q.last_date,
+                late_day * 100.0,
+                late_rest * 100.0,
+                crate::output::p_value(Some(p)),
+                if warn { ": the newest day looks incompletely ingested" } else { "" }
+            ),
+        ));
+    } else {
+        checks.push(skipped(LAST_DAY, "a cube per window holds no single days".into()));
+    }
     checks
 }
 
@@ -350,11 +440,16 @@ pub struct MixVsRate {
 }
 
 fn mix_vs_rate(leaves: &FunnelLeaves) -> Vec<MixVsRate> {
+    mix_vs_rate_over(leaves, &|dim| MIX_DIMENSIONS.contains(&dim))
+}
+
+/// [`mix_vs_rate`] over the dimensions `is_mix` accepts.
+fn mix_vs_rate_over(leaves: &FunnelLeaves, is_mix: &dyn Fn(&str) -> bool) -> Vec<MixVsRate> {
     let (b, c) = leaves.totals();
     let r0_all = rate(b[4], b[0]);
     let mut out = Vec::new();
     for (d, dim) in leaves.dims.iter().enumerate() {
-        if !MIX_DIMENSIONS.contains(&dim.as_str()) {
+        if !is_mix(dim.as_str()) {
             continue;
         }
         let k = leaves.values[d].len();
@@ -453,6 +548,11 @@ pub struct DrillDiagnosis {
     pub kind: String,
     pub root_causes: Vec<RootCause>,
     pub algorithm: Algorithm,
+    /// When the change began: the top root cause's onset, or with no localised cause the
+    /// headline's (of the mix segment for a mix shift).
+    pub onset: Option<Onset>,
+    /// The context logs (and `--events`) ranked against the top cause's segment and onset.
+    pub change_log: ChangeLog,
 }
 
 impl DrillDiagnosis {
@@ -546,14 +646,40 @@ pub fn diagnose_drill(
     algorithm: Algorithm,
     settings: &Settings,
 ) -> Result<DrillDiagnosis> {
-    let brief = Brief::read(dir)?;
-    let leaves = funnel_leaves(dir, &brief)?;
+    let ds = Dataset::open(Some(dir), None)?;
+    let brief = ds.brief.as_ref().with_context(|| format!("{} is not a drill folder", dir.display()))?;
+    let spec =
+        DiagnoseSpec { metric, baseline: brief.baseline, current: brief.current, filter: Filter::default() };
+    diagnose_dataset(&ds, &spec, algorithm, settings, Vec::new())
+}
+
+/// The drill's dimension values, for reading scopes of logged changes.
+pub fn dimension_values(leaves: &FunnelLeaves) -> BTreeMap<String, Vec<String>> {
+    leaves.dims.iter().cloned().zip(leaves.values.iter().cloned()).collect()
+}
+
+/// The full pipeline on any dataset (a drill, own rows, a cube), read through the data layer;
+/// `extra_events` (a user's `--events`) are ranked with a drill's context logs. Onsets are
+/// dated on a drill's sessions.
+pub fn diagnose_dataset(
+    ds: &Dataset,
+    spec: &DiagnoseSpec,
+    algorithm: Algorithm,
+    settings: &Settings,
+    extra_events: Vec<Event>,
+) -> Result<DrillDiagnosis> {
+    let drill = ds.brief.as_ref().filter(|_| ds.cube.is_none()).map(|b| (ds.origin.as_path(), b));
+    let metric = spec.metric;
+    let leaves = funnel_leaves(ds, spec)?;
     let (b, c) = leaves.totals();
     let steps = metric.steps();
     let (first, last) = (steps[0], *steps.last().expect("a metric has steps"));
     let (v0, v1) = (rate(b[last + 1], b[first]), rate(c[last + 1], c[first]));
-    let checks = data_quality(&QualityCounts::read(dir, &brief, &b, &c)?);
-    let mix = mix_vs_rate(&leaves);
+    let checks = data_quality(&QualityCounts::read(ds, spec, &b, &c)?);
+    let mix = match ds.mix_dimensions() {
+        Some(named) => mix_vs_rate_over(&leaves, &|dim| named.iter().any(|n| n == dim)),
+        None => mix_vs_rate(&leaves),
+    };
     let funnel = funnel(&b, &c);
     let step = funnel
         .iter()
@@ -596,11 +722,55 @@ pub fn diagnose_drill(
         ("none", "no localised cause: no segment moves beyond normal variation".to_string())
     };
     // A mix shift has no localised cause by definition.
-    let root_causes = if kind == "mix" { Vec::new() } else { root_causes };
+    let mut root_causes = if kind == "mix" { Vec::new() } else { root_causes };
+    for cause in &mut root_causes {
+        let segment = cause.segment();
+        // A cause found at several steps may rise at one (`change_inside` is its first
+        // step's); it explains the headline's change, so its series moves with the headline.
+        let direction = if (v1 < v0) == (cause.explanatory_power >= 0.0) { -1.0 } else { 1.0 };
+        cause.onset = match drill {
+            Some((dir, brief)) => {
+                segment_onset(dir, brief, &segment, &cause.terms, cause_steps(cause, metric), direction)?
+            }
+            None => None,
+        };
+    }
+    // What the change log is matched against: the top cause, else the mix segment or everyone.
+    let (core, segment, onset) = match root_causes.first() {
+        Some(top) => (top.terms.clone(), top.segment(), top.onset.clone()),
+        None => {
+            let segment: BTreeMap<String, String> = match mix_dominant {
+                Some(m) if kind == "mix" => m
+                    .top_mix_segment
+                    .split_once('=')
+                    .map(|(d, v)| (d.to_string(), v.to_string()))
+                    .into_iter()
+                    .collect(),
+                _ => BTreeMap::new(),
+            };
+            let direction = if v1 < v0 { -1.0 } else { 1.0 };
+            // A mix shift shows in the segment's share of sessions; any other change in the
+            // metric of everyone.
+            let onset = match drill {
+                Some((dir, brief)) if segment.is_empty() => {
+                    segment_onset(dir, brief, &segment, &segment, (steps[0], last), direction)?
+                }
+                Some((dir, _)) => share_onset(dir, &segment, m_share_direction(&mix_dominant))?,
+                None => None,
+            };
+            (segment.clone(), segment, onset)
+        }
+    };
+    let mut logged = match drill {
+        Some((dir, _)) => events::drill_events(dir, &dimension_values(&leaves))?,
+        None => Vec::new(),
+    };
+    logged.extend(extra_events);
+    let change_log = events::rank(&logged, &core, &segment, onset.as_ref());
     Ok(DrillDiagnosis {
         metric: metric.name().to_string(),
-        baseline: brief.baseline,
-        current: brief.current,
+        baseline: spec.baseline,
+        current: spec.current,
         baseline_value: v0,
         current_value: v1,
         change: v1 / v0 - 1.0,
@@ -613,7 +783,115 @@ pub fn diagnose_drill(
         kind: kind.to_string(),
         root_causes,
         algorithm,
+        onset,
+        change_log,
     })
+}
+
+/// The funnel steps (first, last) a cause shows at: `checkout`, or `view+cart`.
+fn cause_steps(cause: &RootCause, metric: Metric) -> (usize, usize) {
+    let named: Vec<usize> = cause
+        .step
+        .as_deref()
+        .unwrap_or("")
+        .split('+')
+        .filter_map(|n| STEPS.iter().position(|s| *s == n))
+        .collect();
+    let steps = if named.is_empty() { metric.steps() } else { named };
+    (*steps.iter().min().expect("steps"), *steps.iter().max().expect("steps"))
+}
+
+/// The direction the mix segment's share moved in (a campaign's traffic grows).
+fn m_share_direction(mix: &Option<&MixVsRate>) -> f64 {
+    mix.map(|m| if m.top_mix_share_change < 0.0 { -1.0 } else { 1.0 }).unwrap_or(1.0)
+}
+
+/// `dim = value` on a rollup dimension (missing values read as [`NULL_VALUE`]).
+fn term_is(dim: &str, value: &str) -> Expr {
+    col(dim).cast(DataType::String).fill_null(lit(NULL_VALUE)).eq(lit(value.to_string()))
+}
+
+fn all_terms<'a>(terms: impl Iterator<Item = (&'a String, &'a String)>) -> Expr {
+    terms.fold(lit(true), |acc, (d, v)| acc.and(term_is(d, v)))
+}
+
+/// Per day of the rollup: (day, segment's numerator and denominator, the parent's), where the
+/// parent is what shares the segment's implied terms (`implied`), the segment everything
+/// that also has its own terms.
+fn daily_counts(
+    dir: &Path,
+    segment: &BTreeMap<String, String>,
+    core: &BTreeMap<String, String>,
+    num: &str,
+    den: &str,
+) -> Result<Vec<(NaiveDate, [f64; 4])>> {
+    let implied = segment.iter().filter(|(d, _)| !core.contains_key(*d));
+    let parent = all_terms(implied);
+    let inside = all_terms(core.iter());
+    let masked = |c: &str, name: &str| {
+        when(inside.clone()).then(col(c).cast(DataType::Float64)).otherwise(lit(0.0)).sum().alias(name)
+    };
+    let df = scan(dir, files::ROLLUP, "rollup")?
+        .filter(parent)
+        .group_by([col(s::DATE).cast(DataType::Int32).alias("day")])
+        .agg([
+            masked(num, "in_num"),
+            masked(den, "in_den"),
+            col(num).cast(DataType::Float64).sum().alias("all_num"),
+            col(den).cast(DataType::Float64).sum().alias("all_den"),
+        ])
+        .sort(["day"], Default::default())
+        .collect()
+        .with_context(|| format!("cannot aggregate the rollup of {} by day", dir.display()))?;
+    let day: &Int32Chunked = df.column("day")?.i32()?;
+    let get = |name: &str| -> Result<&Float64Chunked> { Ok(df.column(name)?.f64()?) };
+    let (a, b, c, d) = (get("in_num")?, get("in_den")?, get("all_num")?, get("all_den")?);
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+    Ok((0..df.height())
+        .filter_map(|i| {
+            let date = epoch + chrono::Duration::days(i64::from(day.get(i)?));
+            Some((date, [a.get(i)?, b.get(i)?, c.get(i)?, d.get(i)?]))
+        })
+        .collect())
+}
+
+/// When the change of `segment` (its own terms `core`, the rest implied) at funnel steps
+/// `first..=last` began: its daily successes against its reference's rate that day (the
+/// parent's other leaves; for everyone, the rate itself). A segment without baseline traffic
+/// (a new app version) starts at its reference's level.
+fn segment_onset(
+    dir: &Path,
+    brief: &Brief,
+    segment: &BTreeMap<String, String>,
+    core: &BTreeMap<String, String>,
+    (first, last): (usize, usize),
+    direction: f64,
+) -> Result<Option<Onset>> {
+    let days = daily_counts(dir, segment, core, COUNTS[last + 1], COUNTS[first])?;
+    let everyone = core.is_empty();
+    let series: Vec<onset::Day> = days
+        .iter()
+        .map(|(date, [x, n, px, pn])| {
+            let reference = if everyone { 1.0 } else { rate(px - x, pn - n) };
+            let expected = if reference.is_finite() { n * reference } else { 0.0 };
+            onset::Day { date: *date, observed: *x, expected }
+        })
+        .collect();
+    let new_segment = !everyone
+        && days.iter().filter(|(d, _)| brief.baseline.contains(*d)).all(|(_, [_, n, _, _])| *n <= 0.0);
+    Ok(onset::detect(&series, direction, new_segment))
+}
+
+/// When a mix shift began: the segment's daily sessions against everyone's (its share).
+fn share_onset(dir: &Path, segment: &BTreeMap<String, String>, direction: f64) -> Result<Option<Onset>> {
+    // Segment sessions over all sessions: numerator and denominator both the sessions count,
+    // masked to the segment in the numerator.
+    let days = daily_counts(dir, segment, segment, COUNTS[0], COUNTS[0])?;
+    let series: Vec<onset::Day> = days
+        .iter()
+        .map(|(date, [x, _, _, pn])| onset::Day { date: *date, observed: *x, expected: *pn })
+        .collect();
+    Ok(onset::detect(&series, direction, false))
 }
 
 #[cfg(test)]
@@ -641,9 +919,9 @@ mod tests {
         QualityCounts {
             base,
             cur,
-            orders: [base[4], cur[4]],
-            sessions: [[base[0], base[0] / 1.3, 0.0], [cur[0], cur[0] / 1.3, 0.0]],
-            last_day: cur.map(|c| c / 7.0),
+            orders: Some([base[4], cur[4]]),
+            sessions: Some([[base[0], base[0] / 1.3, 0.0], [cur[0], cur[0] / 1.3, 0.0]]),
+            last_day: Some(cur.map(|c| c / 7.0)),
             last_date: NaiveDate::from_ymd_opt(2026, 3, 29).expect("a date"),
         }
     }
@@ -664,7 +942,7 @@ mod tests {
     fn client_purchases_falling_where_orders_do_not_is_a_measurement_warning() {
         let cur = [100_000.0, 60_000.0, 12_000.0, 6_000.0, 2_700.0];
         let mut q = quality(BASE, cur);
-        q.orders = [3_000.0, 3_000.0];
+        q.orders = Some([3_000.0, 3_000.0]);
         assert_eq!(warned(&data_quality(&q)), ["client vs backend orders"]);
     }
 
@@ -673,13 +951,13 @@ mod tests {
         let cur = [110_000.0, 64_000.0, 12_800.0, 6_400.0, 3_000.0];
         let mut q = quality(BASE, cur);
         // 8,000 sessions repeat a user and start time; users did not grow.
-        q.sessions = [[100_000.0, 76_900.0, 10.0], [110_000.0, 77_000.0, 8_000.0]];
+        q.sessions = Some([[100_000.0, 76_900.0, 10.0], [110_000.0, 77_000.0, 8_000.0]]);
         assert_eq!(warned(&data_quality(&q)), ["duplicate sessions"]);
         // Users grew with sessions (sessions per user flat): the repeats alone are flagged.
-        q.sessions = [[100_000.0, 76_900.0, 10.0], [110_000.0, 84_600.0, 8_000.0]];
+        q.sessions = Some([[100_000.0, 76_900.0, 10.0], [110_000.0, 84_600.0, 8_000.0]]);
         assert_eq!(warned(&data_quality(&q)), ["duplicate sessions"]);
         // Neither: no warning, so the check can fail.
-        q.sessions = [[100_000.0, 76_900.0, 10.0], [110_000.0, 84_600.0, 12.0]];
+        q.sessions = Some([[100_000.0, 76_900.0, 10.0], [110_000.0, 84_600.0, 12.0]]);
         assert!(warned(&data_quality(&q)).is_empty());
     }
 
@@ -688,7 +966,7 @@ mod tests {
         let cur = [100_000.0, 60_000.0, 12_000.0, 6_000.0, 2_800.0];
         let mut q = quality(BASE, cur);
         // The last day's checkouts convert at 25% against 50% (2,588 of 5,150) on the other days.
-        q.last_day = [14_000.0, 8_400.0, 1_700.0, 850.0, 212.0];
+        q.last_day = Some([14_000.0, 8_400.0, 1_700.0, 850.0, 212.0]);
         assert_eq!(warned(&data_quality(&q)), ["partial last day"]);
     }
 
@@ -780,6 +1058,8 @@ mod tests {
         let sessions: Option<u64> = std::env::var("DIAGNOSE_SESSIONS").ok().and_then(|s| s.parse().ok());
         let only = std::env::var("DIAGNOSE_ONLY").ok();
         let mut tally: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        let mut onsets: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut ranks: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
         for scenario in crate::scenario::catalogue::all().expect("catalogue") {
             let name = scenario.name.clone();
             if only.as_ref().is_some_and(|o| !o.split(',').any(|n| n == name)) {
@@ -807,6 +1087,46 @@ mod tests {
                 };
                 let hit = d.agrees_with(&truth);
                 family_hits += usize::from(hit);
+                // Onset: within a day of the truth's start (noise has none to find).
+                if truth.family != crate::scenario::Family::Noise {
+                    let off = d.onset.as_ref().map(|o| (o.date - truth.start).num_days());
+                    let o = onsets.entry(name.clone()).or_default();
+                    o.0 += usize::from(off.is_some_and(|x| x.abs() <= 1));
+                    o.1 += 1;
+                    if off.is_none_or(|x| x.abs() > 1) {
+                        eprintln!(
+                            "ONSET {name} seed {}: truth {}, found {:?}",
+                            1000 + seed,
+                            truth.start,
+                            d.onset.as_ref().map(|o| (o.date, o.interval))
+                        );
+                    }
+                }
+                // The change log: where the cause left an entry, is it ranked first?
+                if let Some(position) =
+                    d.change_log.events.iter().position(|e| is_true_entry(&e.event, &truth))
+                {
+                    let r = ranks.entry(name.clone()).or_default();
+                    r.0 += usize::from(position == 0);
+                    r.1 += 1;
+                    r.2 += usize::from(
+                        d.change_log.points_to.as_ref().is_some_and(|p| is_true_entry(&p.event, &truth)),
+                    );
+                    if position != 0 {
+                        eprintln!(
+                            "RANK {name} seed {}: true entry at {} of {}; first {:?}",
+                            1000 + seed,
+                            position + 1,
+                            d.change_log.events.len(),
+                            d.change_log.events.first().map(|e| (
+                                &e.event.description,
+                                &e.scope_match,
+                                &e.time_match,
+                                e.score
+                            ))
+                        );
+                    }
+                }
                 if !hit {
                     eprintln!(
                         "MISS {name} seed {}: truth {:?}, top {:?}",
@@ -824,6 +1144,37 @@ mod tests {
         }
         for (kind, (hits, total)) in tally {
             eprintln!("{kind}: {hits}/{total} = {:.3}", hits as f64 / total as f64);
+        }
+        for (name, (hits, total)) in &onsets {
+            eprintln!("onset within a day: {name} {hits}/{total}");
+        }
+        for (name, (first, total, pointed)) in &ranks {
+            eprintln!("true change-log entry first: {name} {first}/{total} (pointed to: {pointed})");
+        }
+    }
+
+    /// Whether `event` is the context-log entry the truth's cause wrote (see
+    /// `generate::context`): the broken version's release, the web deploy or config change or
+    /// campaign of the cause's family on the day it began.
+    fn is_true_entry(event: &Event, truth: &crate::generate::Truth) -> bool {
+        use crate::scenario::Family as F;
+        let table = event.source.split(':').next().unwrap_or("");
+        match truth.family {
+            F::ReleaseBug | F::TrackingLoss => {
+                table == "context/releases.csv"
+                    && truth
+                        .segment
+                        .get(s::APP_VERSION)
+                        .is_some_and(|v| event.scope.get(s::APP_VERSION) == Some(v))
+            }
+            F::BrowserBug => table == "context/releases.csv" && event.date == truth.start,
+            F::UiStepChange | F::DefinitionChange | F::PriceChange => {
+                table == "context/config_changes.csv" && event.date == truth.start
+            }
+            F::LowIntentCampaign | F::HighIntentChannelEnd | F::HolidayHangover => {
+                table == "context/marketing.csv" && event.date == truth.start
+            }
+            _ => false,
         }
     }
 }

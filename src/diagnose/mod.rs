@@ -4,10 +4,13 @@
 //! and mix checks run first and the funnel step is named after. Algorithms and the reasons
 //! for the default are in [`localise`]; the drill pipeline is in [`drill`].
 
+pub mod csv_records;
 pub mod drill;
+pub mod events;
 pub mod leaves;
 pub mod localise;
 pub mod noise;
+pub mod onset;
 pub mod synthetic;
 pub mod table_file;
 
@@ -46,9 +49,19 @@ pub struct RootCause {
     /// For drills: the funnel step where the cause shows (`view`, `cart`, `checkout`, `purchase`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
+    /// For drills: when the cause's change began (a change-point on its daily series).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onset: Option<onset::Onset>,
 }
 
 impl RootCause {
+    /// The cause's terms with the implied ones: the leaves it covers.
+    pub fn segment(&self) -> BTreeMap<String, String> {
+        let mut all = self.terms.clone();
+        all.extend(self.implied.clone());
+        all
+    }
+
     /// `platform=android & app_version=5.2.0`.
     pub fn label(&self) -> String {
         self.terms.iter().map(|(d, v)| format!("{d}={v}")).collect::<Vec<_>>().join(" & ")
@@ -73,6 +86,7 @@ impl RootCause {
             change_inside: found.ratio_inside - 1.0,
             change_outside: found.ratio_outside - 1.0,
             step: None,
+            onset: None,
         }
     }
 

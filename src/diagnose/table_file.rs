@@ -59,13 +59,98 @@ fn scan(path: &Path) -> Result<LazyFrame> {
     frame.with_context(|| format!("--leaves: cannot read {}", path.display()))
 }
 
-/// Reads a leaf table file.
+/// Reads a leaf table file: CSV through [`super::csv_records`] (a B0 case is read and
+/// localised in less time than polars takes to start), Parquet through polars.
 pub fn read(path: &Path, columns: &Columns) -> Result<LeafFile> {
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    if matches!(extension.as_str(), "csv" | "txt") {
+        return read_csv(path, columns);
+    }
     let mut frame = scan(path)?;
     let schema =
         frame.collect_schema().with_context(|| format!("--leaves: cannot read {}", path.display()))?;
     let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-    if names.is_empty() {
+    let (dims, measures) = resolve(path, &names, columns)?;
+    let mut exprs: Vec<Expr> =
+        dims.iter().map(|d| col(d.as_str()).cast(DataType::String).fill_null(lit(NULL_VALUE))).collect();
+    exprs.extend(measures.iter().map(|(_, m)| col(*m).cast(DataType::Float64)));
+    let data = frame.select(exprs).collect().with_context(|| {
+        format!("--leaves: reading {} (are the measure columns numeric?)", path.display())
+    })?;
+    let measure_cols = measures
+        .iter()
+        .map(|(_, m)| data.column(m).and_then(|c| c.f64()))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let dim_cols: Vec<&StringChunked> =
+        dims.iter().map(|d| data.column(d).and_then(|c| c.str())).collect::<PolarsResult<_>>()?;
+    build(
+        path,
+        columns,
+        &dims,
+        &measures,
+        data.height(),
+        |row, k| Ok(measure_cols[k].get(row)),
+        |row, d| dim_cols[d].get(row).unwrap_or(NULL_VALUE),
+    )
+}
+
+/// A CSV leaf table, read whole. An empty field is a missing value, as polars reads it.
+fn read_csv(path: &Path, columns: &Columns) -> Result<LeafFile> {
+    crate::datafile::reading(path);
+    if !path.is_file() {
+        bail!("--leaves: no file at {}", path.display());
+    }
+    crate::datafile::verify(path).with_context(|| format!("--leaves: cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("--leaves: cannot read {}", path.display()))?;
+    let records =
+        super::csv_records::parse(&text).map_err(|e| anyhow::anyhow!("--leaves: {} {e}", path.display()))?;
+    let Some((header, rows)) = records.split_first() else {
+        bail!("--leaves: {} has no columns (is it empty?)", path.display());
+    };
+    let names: Vec<String> = header.fields.iter().map(|n| n.trim().to_string()).collect();
+    let (dims, measures) = resolve(path, &names, columns)?;
+    let index = |name: &str| names.iter().position(|n| n == name).expect("resolved columns exist");
+    let dim_index: Vec<usize> = dims.iter().map(|d| index(d)).collect();
+    let measure_index: Vec<usize> = measures.iter().map(|(_, m)| index(m)).collect();
+    for r in rows {
+        if r.fields.len() != names.len() {
+            bail!(
+                "--leaves: {} line {}: {} fields where the header has {}",
+                path.display(),
+                r.line,
+                r.fields.len(),
+                names.len()
+            );
+        }
+    }
+    let measure = |row: usize, k: usize| -> Result<Option<f64>> {
+        let text = rows[row].fields[measure_index[k]].trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse::<f64>().map(Some).map_err(|_| {
+            let (flag, name) = measures[k];
+            anyhow::anyhow!(
+                "--leaves: reading {} (are the measure columns numeric?): line {}: '{name}' ({flag}) is '{text}', not a number",
+                path.display(),
+                rows[row].line
+            )
+        })
+    };
+    let dim = |row: usize, d: usize| -> &str {
+        let v = rows[row].fields[dim_index[d]].as_str();
+        if v.is_empty() { NULL_VALUE } else { v }
+    };
+    build(path, columns, &dims, &measures, rows.len(), measure, dim)
+}
+
+/// (flag, column) of each measure: `("--actual", "real")`.
+type Measures<'c> = Vec<(&'static str, &'c str)>;
+
+/// The dimension columns and the measures, checked against the file's column names.
+fn resolve<'c>(path: &Path, names: &[String], columns: &'c Columns) -> Result<(Vec<String>, Measures<'c>)> {
+    if names.is_empty() || names.iter().all(String::is_empty) {
         bail!("--leaves: {} has no columns (is it empty?)", path.display());
     }
     let check = |flag: &str, name: &str| -> Result<()> {
@@ -102,29 +187,31 @@ pub fn read(path: &Path, columns: &Columns) -> Result<LeafFile> {
     if dims.is_empty() {
         bail!("--leaves: {} has no dimension columns besides the measures", path.display());
     }
-    let mut exprs: Vec<Expr> =
-        dims.iter().map(|d| col(d.as_str()).cast(DataType::String).fill_null(lit(NULL_VALUE))).collect();
-    exprs.extend(measures.iter().map(|(_, m)| col(*m).cast(DataType::Float64)));
-    let data = frame.select(exprs).collect().with_context(|| {
-        format!("--leaves: reading {} (are the measure columns numeric?)", path.display())
-    })?;
-    if data.height() == 0 {
+    Ok((dims, measures))
+}
+
+/// Builds the leaf table from `height` rows, a row's measure `k` (`None`: missing) and its
+/// dimension `d`, checking every value.
+fn build<'r>(
+    path: &Path,
+    columns: &Columns,
+    dims: &[String],
+    measures: &[(&'static str, &str)],
+    height: usize,
+    measure: impl Fn(usize, usize) -> Result<Option<f64>>,
+    dim: impl Fn(usize, usize) -> &'r str,
+) -> Result<LeafFile> {
+    if height == 0 {
         bail!("--leaves: {} has no rows", path.display());
     }
-    let measure_cols = measures
-        .iter()
-        .map(|(_, m)| data.column(m).and_then(|c| c.f64()))
-        .collect::<PolarsResult<Vec<_>>>()?;
-    let dim_cols: Vec<&StringChunked> =
-        dims.iter().map(|d| data.column(d).and_then(|c| c.str())).collect::<PolarsResult<_>>()?;
-    let mut table = LeafTable::new(dims.clone());
+    let mut table = LeafTable::new(dims.to_vec());
     let mut dict = Dictionary::default();
     let mut denominators: Vec<[f64; 2]> = Vec::new();
-    for row in 0..data.height() {
+    let mut cells: Vec<&str> = Vec::with_capacity(dims.len());
+    for row in 0..height {
         let mut values = [0.0; 4];
-        for (k, column) in measure_cols.iter().enumerate() {
-            let (flag, name) = measures[k];
-            let Some(v) = column.get(row) else {
+        for (k, (flag, name)) in measures.iter().enumerate() {
+            let Some(v) = measure(row, k)? else {
                 bail!("--leaves: row {} of {} has no value in '{name}' ({flag})", row + 1, path.display());
             };
             if !v.is_finite() || v < 0.0 {
@@ -150,7 +237,8 @@ pub fn read(path: &Path, columns: &Columns) -> Result<LeafFile> {
             }
             denominators.push([den_a, den_e]);
         }
-        let cells: Vec<&str> = dim_cols.iter().map(|c| c.get(row).unwrap_or(NULL_VALUE)).collect();
+        cells.clear();
+        cells.extend((0..dims.len()).map(|d| dim(row, d)));
         table.push(&mut dict, &cells, values[0], values[1]);
     }
     if columns.denominators.is_none() {

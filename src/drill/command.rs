@@ -43,6 +43,8 @@ pub enum AbKind {
 /// The steps of a metric-drop drill that are logged (`dropcase drill …`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DrillStep {
+    /// A clarifying question to the interviewer (`drill ask TOPIC`).
+    Ask,
     Hint,
     Answer,
     Reveal,
@@ -51,6 +53,8 @@ pub enum DrillStep {
 /// The steps of an experiment drill that are logged (`dropcase exp …`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExpStep {
+    /// A clarifying question (`exp ask TOPIC`).
+    Ask,
     Hint,
     Decide,
     Reveal,
@@ -72,7 +76,7 @@ pub enum CommandKind {
 impl CommandKind {
     /// Every kind, in the order of the clap tree (a test walks the tree to check that
     /// every leaf subcommand is here or deliberately not logged).
-    pub const ALL: [CommandKind; 26] = {
+    pub const ALL: [CommandKind; 28] = {
         use AbKind as A;
         use CommandKind as C;
         [
@@ -91,9 +95,11 @@ impl CommandKind {
             C::Ab(A::Daily),
             C::Ab(A::Segments),
             C::Diagnose,
+            C::Drill(DrillStep::Ask),
             C::Drill(DrillStep::Hint),
             C::Drill(DrillStep::Answer),
             C::Drill(DrillStep::Reveal),
+            C::Exp(ExpStep::Ask),
             C::Exp(ExpStep::Hint),
             C::Exp(ExpStep::Decide),
             C::Exp(ExpStep::Reveal),
@@ -141,6 +147,7 @@ impl CommandKind {
             CommandKind::Drill(step) => (
                 "drill",
                 Some(match step {
+                    DrillStep::Ask => "ask",
                     DrillStep::Hint => "hint",
                     DrillStep::Answer => "answer",
                     DrillStep::Reveal => "reveal",
@@ -149,6 +156,7 @@ impl CommandKind {
             CommandKind::Exp(step) => (
                 "exp",
                 Some(match step {
+                    ExpStep::Ask => "ask",
                     ExpStep::Hint => "hint",
                     ExpStep::Decide => "decide",
                     ExpStep::Reveal => "reveal",
@@ -303,6 +311,9 @@ pub struct CommandRecord {
     /// Rebuilt by parsing the command text of a log written before records were typed.
     #[serde(default)]
     pub legacy: bool,
+    /// The topic of a clarifying question (`drill ask`, `exp ask`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
 }
 
 impl CommandRecord {
@@ -322,6 +333,7 @@ impl CommandRecord {
             tables: Vec::new(),
             sql: None,
             legacy: false,
+            topic: None,
         }
     }
 

@@ -12,7 +12,7 @@ use crate::diagnose::{Algorithm, Settings};
 use crate::generate::Truth;
 use crate::generate::check::two_proportion_p;
 use crate::output::{p_value, pct, signed_pct};
-use crate::scenario::{Family, Group, Stage};
+use crate::scenario::{Group, Stage};
 
 use super::evidence::{self, Totals};
 
@@ -37,12 +37,7 @@ pub fn dimension_to_cut(truth: &Truth) -> &str {
     if let Some((dim, _)) = truth.segment.iter().next() {
         return dim;
     }
-    match truth.family {
-        Family::LatencyRegression => "device",
-        Family::NewReturningMix => "user_type",
-        Family::LowIntentCampaign | Family::HighIntentChannelEnd | Family::BotTraffic => "traffic_source",
-        _ => "platform",
-    }
+    truth.family.def().hint_by.as_deref().unwrap_or("platform")
 }
 
 /// The dimension the engine's reading of the data points at: the top localised cause's
@@ -230,7 +225,18 @@ pub fn hint(dir: &Path, brief: &Brief, truth: &Truth, stage: usize) -> anyhow::R
                     "ask whether anything changed at all: is any segment or step outside its normal variation?"
                 }
             };
-            format!("{}: {advice}. `dropcase query trend --metric conversion --grain day`", STAGES[4])
+            // When the data says the change began: the day to line the logs up with.
+            let onset = engine(dir)
+                .ok()
+                .and_then(|d| d.onset)
+                .map(|o| {
+                    format!(
+                        " The daily series dates the change to {} (95% interval {} – {}): which logged change, and which segment, fits that day?",
+                        o.date, o.interval[0], o.interval[1]
+                    )
+                })
+                .unwrap_or_default();
+            format!("{}: {advice}.{onset} `dropcase query trend --metric conversion --grain day`", STAGES[4])
         }
         _ => {
             let mut text = format!(

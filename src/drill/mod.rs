@@ -2,6 +2,7 @@
 //! truth. A drill is a folder (data, brief, sealed answer, progress); the current drill is
 //! remembered under `$DROPCASE_HOME` so commands need no flags.
 
+pub mod ask;
 pub mod command;
 pub mod evidence;
 pub mod grade;
@@ -10,5 +11,5 @@ pub mod product_hint;
 pub mod state;
 pub mod workspace;
 
-pub use grade::{Diagnosis, Grade, Process};
+pub use grade::{Claim, Diagnosis, Grade, Process};
 pub use workspace::{Drill, Progress, current_drill_dir};

@@ -33,9 +33,13 @@ pub fn set_current(dir: &Path) -> anyhow::Result<()> {
     write_atomic(&pointer(), absolute.display().to_string().as_bytes())
 }
 
-/// Writes a file by writing a sibling and renaming it over the target.
+/// Writes a file by writing a sibling and renaming it over the target. The sibling's name
+/// is unique to the write, so threads of one process (the web server's) never share one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Digits only, as `generate::folder` recognises a leftover sibling: the pid, then the count.
+    let tmp = path.with_extension(format!("tmp-{}{n:06}", std::process::id()));
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
 }
@@ -86,6 +90,32 @@ pub struct AnswerRecord {
     pub start: Option<chrono::NaiveDate>,
     pub note: Option<String>,
     pub grade: Grade,
+    /// Every cause claimed, the first being the one the fields above repeat.
+    #[serde(default)]
+    pub causes: Vec<ClaimRecord>,
+    #[serde(default)]
+    pub impact: Option<f64>,
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub monitor: Vec<String>,
+}
+
+/// One claimed cause, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClaimRecord {
+    pub cause: String,
+    #[serde(rename = "where")]
+    pub segment: Vec<(String, String)>,
+    pub stage: Option<String>,
+    pub start: Option<chrono::NaiveDate>,
+}
+
+/// An interview: the clock and the vague prompt the interviewer opened with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Interview {
+    pub minutes: u32,
+    pub prompt: String,
 }
 
 /// A drill's memory: `progress.json` in its folder.
@@ -96,11 +126,21 @@ pub struct Progress {
     pub log: Vec<LogEntry>,
     pub answer: Option<AnswerRecord>,
     pub revealed: bool,
+    /// Set when the drill was started with `--interview`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interview: Option<Interview>,
 }
 
 impl Progress {
     pub fn new() -> Self {
-        Self { started_at: Utc::now(), hints: 0, log: Vec::new(), answer: None, revealed: false }
+        Self {
+            started_at: Utc::now(),
+            hints: 0,
+            log: Vec::new(),
+            answer: None,
+            revealed: false,
+            interview: None,
+        }
     }
 
     /// The drill's progress: new only when `progress.json` does not exist. A damaged file,

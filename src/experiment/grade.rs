@@ -128,7 +128,7 @@ pub fn grade(
 ) -> Grade {
     let mut breakdown = Vec::new();
     let mut add = |name: &str, earned: f64, possible: f64, why: String| {
-        breakdown.push(Component { component: name.into(), earned, possible, why })
+        breakdown.push(Component::new(name, earned, possible, why))
     };
     let right = truth.decision;
     let decision_points = if answer.decision == right {

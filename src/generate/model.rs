@@ -230,6 +230,8 @@ pub struct Chunk {
     pub revenue: Vec<f64>,
     pub page_load_ms: Vec<f64>,
     pub orders: Orders,
+    /// Expected purchases with and without the truth's cause (current window only).
+    pub expected: Expected,
 }
 
 #[derive(Debug, Default)]
@@ -254,6 +256,7 @@ impl Chunk {
             revenue: Vec::with_capacity(n),
             page_load_ms: Vec::with_capacity(n),
             orders: Orders::default(),
+            expected: Expected::default(),
         }
     }
 
@@ -605,86 +608,72 @@ impl Model {
         }
 
         // Mix causes act on who arrives, not on rates, so they run before any rate is set.
+        // On the days the impact is counted, the truth's own mix effect is remembered, so
+        // the session's counterfactual (the world without the cause) can be priced.
+        let mut dropped_by_truth = false;
+        let mut switched_by_truth = false;
         for &i in &today.active {
             let cause = &self.causes[i];
             let s = cause.strength(t);
             if s <= 0.0 {
                 continue;
             }
+            let mut dropped = false;
             for act in &cause.acts {
                 match act {
-                    Act::RemoveSessions if cause.matches(dims) && bits.chance(s) => return,
+                    Act::RemoveSessions if cause.matches(dims) && bits.chance(s) => dropped = true,
                     Act::ReturnRate
                         if dims[USER_TYPE] == self.returning_code
                             && cause.matches(dims)
                             && bits.chance(s) =>
                     {
-                        return;
+                        dropped = true
                     }
                     Act::Mix if dims[USER_TYPE] == self.returning_code && bits.chance(s) => {
                         dims[USER_TYPE] = self.new_code;
+                        switched_by_truth |= i == TRUTH;
                     }
                     _ => {}
                 }
+                if dropped {
+                    break;
+                }
             }
+            if dropped {
+                if i == TRUTH && today.accounting {
+                    dropped_by_truth = true;
+                    break;
+                }
+                return;
+            }
+        }
+        if dropped_by_truth {
+            // Without the cause this session would have come, and bought at its rates.
+            if !is_bot {
+                let without = self.rates(&session.dims, t, today, extra, Some(TRUTH));
+                let cf = self.expected_purchase(&session.dims, t, today, &without, Some(TRUTH));
+                chunk.expected.add(0.0, 0.0, cf);
+            }
+            return;
         }
         let dims = &session.dims;
-        let mobile = self.mobile_codes.contains(&dims[DEVICE]);
-        let mut steps = self.base;
-        steps[3] *= self.weekly_conversion[today.weekday];
-        for (slot, table) in &self.single_effects {
-            if let Some(multipliers) = table.get(usize::from(dims[*slot])) {
-                for (step, m) in steps.iter_mut().zip(multipliers) {
-                    *step *= m;
+        let rates = self.rates(dims, t, today, extra, None);
+        if today.accounting && !is_bot {
+            let with = self.expected_purchase(dims, t, today, &rates, None);
+            let without = if extra == Some(TRUTH) {
+                (0.0, 0.0)
+            } else {
+                let mut cf_dims = *dims;
+                if switched_by_truth {
+                    cf_dims[USER_TYPE] = self.returning_code;
                 }
-            }
+                let cf = self.rates(&cf_dims, t, today, extra, Some(TRUTH));
+                self.expected_purchase(&cf_dims, t, today, &cf, Some(TRUTH))
+            };
+            chunk.expected.add(with.0, with.1, without);
         }
-        for e in &self.joint_effects {
-            if e.target.iter().all(|&(d, v)| dims[d] == v) {
-                steps[e.step] *= e.multiplier;
-            }
-        }
-        let mut load_factor = if dims[PLATFORM] == WEB { 1.0 } else { 0.8 };
-        let mut revenue_factor = 1.0;
-        let mut tracking_loss = 0.0;
-        let mut duplicate = 0.0;
-        let mut split = 0.0;
-        let mut late_loss = 0.0;
-        for &i in &today.active {
-            let cause = &self.causes[i];
-            let s = cause.strength(t);
-            if s <= 0.0 {
-                continue;
-            }
-            if cause.targets_payment() || !cause.matches(dims) {
-                continue;
-            }
-            for act in &cause.acts {
-                match *act {
-                    Act::StepRate { step, weight } => steps[step] *= 1.0 - s * weight,
-                    Act::Latency => {
-                        let weight = if mobile { 1.0 } else { 0.45 };
-                        for step in &mut steps {
-                            *step *= 1.0 - s * weight;
-                        }
-                        load_factor *= 1.0 + s * if mobile { 25.0 } else { 12.0 };
-                    }
-                    Act::Price { weight } => revenue_factor *= 1.0 + weight * s,
-                    Act::AddSessions { bots: false } if extra.is_some() => {
-                        steps[1] *= 0.3;
-                        steps[3] *= 0.6;
-                    }
-                    Act::LoggingLoss => tracking_loss = s,
-                    Act::Duplication => duplicate = s,
-                    Act::Definition => split = s,
-                    Act::LateData => {
-                        // Late events of the newest hours are not ingested yet.
-                        late_loss = s * (-(self.end_hour - t) / 14.0).exp();
-                    }
-                    _ => {}
-                }
-            }
-        }
+        let Rates { mut steps, load_factor, revenue_factor, tracking_loss, duplicate, split, late_loss } =
+            rates;
 
         let user_id = if dims[USER_TYPE] == self.returning_code {
             bits.one_to(self.returning_pool)
@@ -776,6 +765,181 @@ impl Model {
     }
 }
 
+/// What the causes acting at one moment do to a session of given dimensions: the step
+/// probabilities and the measurement effects the hot loop applies.
+#[derive(Debug, Clone, Copy)]
+struct Rates {
+    steps: [f64; 4],
+    load_factor: f64,
+    revenue_factor: f64,
+    tracking_loss: f64,
+    duplicate: f64,
+    split: f64,
+    late_loss: f64,
+}
+
+/// The index of the truth's cause among the model's causes (decoys follow it).
+const TRUTH: usize = 0;
+
+impl Model {
+    /// The rates of a session with `dims` at hour `t`, every active cause applied except
+    /// `skip` (the truth, for the world without it). `extra` is the cause that created the
+    /// session, if one did.
+    #[inline]
+    fn rates(
+        &self,
+        dims: &[u8; N_DIMS],
+        t: f64,
+        today: &Today,
+        extra: Option<usize>,
+        skip: Option<usize>,
+    ) -> Rates {
+        let mobile = self.mobile_codes.contains(&dims[DEVICE]);
+        let mut steps = self.base;
+        steps[3] *= self.weekly_conversion[today.weekday];
+        for (slot, table) in &self.single_effects {
+            if let Some(multipliers) = table.get(usize::from(dims[*slot])) {
+                for (step, m) in steps.iter_mut().zip(multipliers) {
+                    *step *= m;
+                }
+            }
+        }
+        for e in &self.joint_effects {
+            if e.target.iter().all(|&(d, v)| dims[d] == v) {
+                steps[e.step] *= e.multiplier;
+            }
+        }
+        let mut r = Rates {
+            steps,
+            load_factor: if dims[PLATFORM] == WEB { 1.0 } else { 0.8 },
+            revenue_factor: 1.0,
+            tracking_loss: 0.0,
+            duplicate: 0.0,
+            split: 0.0,
+            late_loss: 0.0,
+        };
+        let steps = &mut r.steps;
+        for &i in &today.active {
+            if skip == Some(i) {
+                continue;
+            }
+            let cause = &self.causes[i];
+            let s = cause.strength(t);
+            if s <= 0.0 {
+                continue;
+            }
+            if cause.targets_payment() || !cause.matches(dims) {
+                continue;
+            }
+            for act in &cause.acts {
+                match *act {
+                    Act::StepRate { step, weight } => steps[step] *= 1.0 - s * weight,
+                    Act::Latency => {
+                        let weight = if mobile { 1.0 } else { 0.45 };
+                        for step in steps.iter_mut() {
+                            *step *= 1.0 - s * weight;
+                        }
+                        r.load_factor *= 1.0 + s * if mobile { 25.0 } else { 12.0 };
+                    }
+                    Act::Price { weight } => r.revenue_factor *= 1.0 + weight * s,
+                    Act::AddSessions { bots: false } if extra.is_some() => {
+                        steps[1] *= 0.3;
+                        steps[3] *= 0.6;
+                    }
+                    Act::LoggingLoss => r.tracking_loss = s,
+                    Act::Duplication => r.duplicate = s,
+                    Act::Definition => r.split = s,
+                    Act::LateData => {
+                        // Late events of the newest hours are not ingested yet.
+                        r.late_loss = s * (-(self.end_hour - t) / 14.0).exp();
+                    }
+                    _ => {}
+                }
+            }
+        }
+        r
+    }
+
+    /// The probability that a (non-bot) session with `dims` and `rates` logs a purchase
+    /// event, and that it places a backend order: the funnel's product, the payment
+    /// method's causes averaged over the methods its platform offers, then the client-side
+    /// losses (tracking, a partial last day) for the event. `skip` as in [`Model::rates`].
+    fn expected_purchase(
+        &self,
+        dims: &[u8; N_DIMS],
+        t: f64,
+        today: &Today,
+        rates: &Rates,
+        skip: Option<usize>,
+    ) -> (f64, f64) {
+        let payment_causes = today.active.iter().filter(|&&i| {
+            let c = &self.causes[i];
+            skip != Some(i)
+                && c.targets_payment()
+                && c.acts.iter().any(|a| matches!(a, Act::StepRate { step: 3, .. }))
+        });
+        let mut payment = 1.0;
+        if payment_causes.clone().next().is_some() {
+            let table = &self.payment[usize::from(dims[PLATFORM]).min(2)];
+            payment = table
+                .probabilities()
+                .map(|(code, share)| {
+                    let mut with_method = *dims;
+                    with_method[PAYMENT] = code;
+                    let kept: f64 = payment_causes
+                        .clone()
+                        .map(|&i| &self.causes[i])
+                        .filter(|c| c.matches(&with_method))
+                        .map(|c| {
+                            let s = c.strength(t).max(0.0);
+                            c.acts
+                                .iter()
+                                .map(|a| match *a {
+                                    Act::StepRate { step: 3, weight } => 1.0 - s * weight,
+                                    _ => 1.0,
+                                })
+                                .product::<f64>()
+                        })
+                        .product();
+                    share * kept
+                })
+                .sum();
+        }
+        let order = rates.steps.iter().map(|p| p.clamp(0.0, 1.0)).product::<f64>() * payment.clamp(0.0, 1.0);
+        let late = rates.late_loss;
+        let event =
+            order * (1.0 - rates.tracking_loss) * (1.0 - late) * (1.0 - 0.5 * late) * (1.0 - 0.2 * late);
+        (event, order)
+    }
+}
+
+/// Expected purchases of the current window's sessions with the truth's cause and without
+/// it, summed over a chunk: the impact the reveal states. Events are the client-side
+/// purchases the headline counts; orders are the backend's.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Expected {
+    pub events_with: f64,
+    pub orders_with: f64,
+    pub events_without: f64,
+    pub orders_without: f64,
+}
+
+impl Expected {
+    fn add(&mut self, events_with: f64, orders_with: f64, without: (f64, f64)) {
+        self.events_with += events_with;
+        self.orders_with += orders_with;
+        self.events_without += without.0;
+        self.orders_without += without.1;
+    }
+
+    pub fn sum(&mut self, other: &Expected) {
+        self.events_with += other.events_with;
+        self.orders_with += other.orders_with;
+        self.events_without += other.events_without;
+        self.orders_without += other.orders_without;
+    }
+}
+
 /// `x.round()` for 0 ≤ x < 2⁶³, without the library call `round` costs in the hot loop
 /// (through `i64`, which converts in one instruction where `u64` does not).
 fn round_positive(x: f64) -> f64 {
@@ -798,6 +962,8 @@ struct Today {
     epoch_ms: i64,
     /// Causes that act at some moment of this day, by index.
     active: Vec<usize>,
+    /// Whether the day is in the current window, where the impact is counted.
+    accounting: bool,
     /// Share of sessions on the new app / OS version, per app platform and minute.
     app_new: [Vec<f64>; 2],
     os_new: [Vec<f64>; 2],
@@ -813,6 +979,7 @@ impl Today {
             weekday: (model.first_weekday + day as usize) % 7,
             hour,
             epoch_ms: model.epoch_ms(hour),
+            accounting: hour >= model.current_hour,
             active: (0..model.causes.len())
                 .filter(|&i| {
                     let c = &model.causes[i];
@@ -865,6 +1032,8 @@ pub struct DayCounts {
     pub orders: u64,
     /// Per true cause, in the scenario's order.
     pub target: [TargetCounts; MAX_CAUSES],
+    /// Expected purchases with and without the first true cause (current window only).
+    pub expected: Expected,
 }
 
 impl DayCounts {
@@ -875,6 +1044,7 @@ impl DayCounts {
         for (mine, theirs) in self.target.iter_mut().zip(&other.target) {
             mine.add(theirs);
         }
+        self.expected.sum(&other.expected);
     }
 }
 
@@ -897,7 +1067,11 @@ impl Model {
         if hours_matter {
             return self.count_sessions(chunk);
         }
-        let mut counts = DayCounts { orders: chunk.orders.amount.len() as u64, ..DayCounts::default() };
+        let mut counts = DayCounts {
+            orders: chunk.orders.amount.len() as u64,
+            expected: chunk.expected,
+            ..DayCounts::default()
+        };
         for cell in cells.values() {
             counts.sessions += cell.sessions;
             counts.purchases += cell.steps[3];
@@ -960,6 +1134,7 @@ impl Model {
             sessions: chunk.len() as u64,
             purchases: chunk.flags[3].iter().filter(|&&p| p).count() as u64,
             orders: chunk.orders.amount.len() as u64,
+            expected: chunk.expected,
             ..DayCounts::default()
         };
         let start_ms = self.epoch_ms(0.0);

@@ -189,6 +189,10 @@ struct Users {
     adopt: Vec<f32>,
     intent: Vec<f32>,
     codes: Vec<u8>,
+    /// Each user's random stream, keyed by its signup day and place in that day's plan, not
+    /// by its index: removing users (a cause, or the world without one) leaves every other
+    /// user's draws unchanged, so a counterfactual differs by the cause alone.
+    key: Vec<u64>,
     /// Users sorted by signup: the first index whose signup is above day d, per day.
     upto: Vec<usize>,
 }
@@ -424,9 +428,9 @@ impl Engine {
                 let n = (self.base_new * product.weekly[weekday] * share).round() as u64;
                 planned.extend((0..n).map(|_| (Some(c), intent)));
             }
-            for (forced, intent) in planned {
-                let id = users.signup.len() as u64 + 1;
-                let mut r = Bits::new(mix_seed(&[seed, 0x05E3, signup as u64, id]));
+            for (k, (forced, intent)) in planned.into_iter().enumerate() {
+                let key = mix_seed(&[signup as u64, k as u64, forced.map_or(0, |c| c as u64 + 1)]);
+                let mut r = Bits::new(mix_seed(&[seed, 0x05E3, key]));
                 let mut codes = vec![NULL; slots];
                 for (slot, dim) in self.dims.iter().enumerate() {
                     if let DimKind::Fixed { per: Per::User, default, cases, when, at: None } = dim {
@@ -466,6 +470,7 @@ impl Engine {
                         continue;
                     }
                 }
+                users.key.push(key);
                 users.signup.push(signup);
                 users.end.push(end);
                 users.propensity.push(propensity);
@@ -505,6 +510,17 @@ impl Engine {
                 DimKind::Fixed { .. } => {}
             }
         }
+    }
+
+    /// Whether every dimension of the cause's target is fixed per user, so removed traffic
+    /// means users who never come rather than rows that vanish.
+    pub fn removes_whole_users(&self, cause: &ProductCause) -> bool {
+        let product = self.product();
+        cause.target.iter().all(|(dim, _)| {
+            product.dimensions.iter().position(|x| x.name == *dim).is_some_and(|slot| {
+                matches!(self.dims[slot], DimKind::Fixed { per: Per::User, .. } | DimKind::UserType)
+            })
+        })
     }
 
     fn hits_user(&self, cause: &CompiledCause, codes: &[u8], age: i32, day: i32, adopt: f32) -> bool {
@@ -559,7 +575,7 @@ impl Engine {
                 }
             }
         }
-        u01(mix_seed(&[self.case.seed, 0xAC7, u as u64, d as u64])) < p
+        u01(mix_seed(&[self.case.seed, 0xAC7, self.users.key[u], d as u64])) < p
     }
 
     /// Simulates one day.
@@ -607,7 +623,7 @@ impl Engine {
                 Unit::UserDay => 1,
                 Unit::Session => {
                     let extra = product.users.sessions_per_active_day - 1.0;
-                    let mut r = Bits::new(mix_seed(&[self.case.seed, 0x5E5, u as u64, day as u64]));
+                    let mut r = Bits::new(mix_seed(&[self.case.seed, 0x5E5, self.users.key[u], day as u64]));
                     // Poisson count of extra sessions by inversion.
                     let (mut k, mut p, mut acc, x) = (0u32, (-extra).exp(), (-extra).exp(), u01(r.u64()));
                     while x > acc && k < 50 {
@@ -620,7 +636,13 @@ impl Engine {
             };
             let mut client_rows = 0;
             for k in 0..sessions {
-                let mut r = Bits::new(mix_seed(&[self.case.seed, 0x20A, u as u64, day as u64, u64::from(k)]));
+                let mut r = Bits::new(mix_seed(&[
+                    self.case.seed,
+                    0x20A,
+                    self.users.key[u],
+                    day as u64,
+                    u64::from(k),
+                ]));
                 row_codes.copy_from_slice(&user[..slots]);
                 let hour = self.hours.draw(r.u32());
                 let ts = base_ms + i64::from(hour) * 3_600_000 + r.below(0, 3_600_000) as i64;
@@ -861,6 +883,8 @@ pub struct Tally {
     pub rest_num: u64,
     pub rest_den: u64,
     pub target_active: u64,
+    /// Rows of the first cause's target whose user is new that day (`user_type` = new).
+    pub target_new_rows: u64,
 }
 
 impl Engine {
@@ -912,12 +936,17 @@ impl Engine {
         if let Some(c) = real {
             let cause = &self.causes[c];
             let step = self.signature_step();
+            let user_type = self.dims.iter().position(|d| matches!(d, DimKind::UserType));
             let mut seen: HashSet<u64> = HashSet::new();
             for row in 0..chunk.len() {
                 let codes = &chunk.codes[row * slots..(row + 1) * slots];
                 let hit = cause.hits(codes);
                 if hit {
                     t.target_rows += 1;
+                    // Code 0 of the derived user type is `new` (see `user_codes`).
+                    if user_type.is_some_and(|slot| codes[slot] == 0) {
+                        t.target_new_rows += 1;
+                    }
                     if seen.insert(chunk.user_id[row]) {
                         t.target_active += 1;
                     }
@@ -1322,6 +1351,7 @@ fn window_sum(engine: &Engine, tallies: &[Tally], window: &Window) -> Tally {
         sum.rest_num += t.rest_num;
         sum.rest_den += t.rest_den;
         sum.target_active += t.target_active;
+        sum.target_new_rows += t.target_new_rows;
         if sum.sources.len() < t.sources.len() {
             sum.sources.resize(t.sources.len(), 0);
         }
@@ -1372,6 +1402,29 @@ pub fn solvable(
         }
     }
     let share = |t: &Tally| t.target_rows as f64 / t.rows.max(1) as f64;
+    // New users who never arrive (a store de-listing) show first among the new: their
+    // share of rows falls long before the target's whole share does.
+    let removes_users = cause
+        .terms
+        .iter()
+        .any(|t| t.mechanism == Mechanism::Traffic && t.profile.as_deref() == Some("remove"))
+        && engine.removes_whole_users(cause);
+    if !cause.target.is_empty() && removes_users {
+        // Against the days before the onset (a trend by segment and user type shows it),
+        // which may lie before the baseline: the users who never came stay missing.
+        let onset = cause.start.date();
+        let before = if onset > case.start {
+            window_sum(engine, tallies, &Window::new(case.start, onset - Duration::days(1)))
+        } else {
+            b.clone()
+        };
+        let new_share = |t: &Tally| t.target_new_rows as f64 / t.rows.max(1) as f64;
+        let ratio = new_share(&c) / new_share(&before).max(1e-12);
+        if ratio > 0.8 {
+            return Err(format!("the target's new users' share of rows moved only ×{ratio:.3}"));
+        }
+        return Ok(());
+    }
     if !cause.target.is_empty()
         && (uses(Mechanism::ReturnRate)
             || uses(Mechanism::Calendar)
@@ -1472,7 +1525,7 @@ use std::collections::BTreeMap;
 
 use rand::SeedableRng;
 
-use super::truth::{DecoyTruth, Truth};
+use super::truth::{CauseTruth, DecoyTruth, Truth};
 use super::{Generated, Options, folder, replace_dir, seal};
 use crate::product::scenario::{ProductScenario, families};
 use crate::scenario::{Family, Stage};
@@ -1504,6 +1557,60 @@ pub fn evidence_command(engine: &Engine, cause: &ProductCause) -> String {
         .map(|m| m.name)
         .unwrap_or_else(|| product.metric_registry().first().map(|m| m.name).unwrap_or("sessions"));
     family.evidence.replace("{by}", &by).replace("{step_metric}", step_metric)
+}
+
+/// What removing real cause `index` (of the case's causes) changes in the current window,
+/// per day: the headline metric's unit lost (its numerator for a rate or mean: signups,
+/// posts, revenue; the value itself for a count or an active-user metric) and the first
+/// second source's rows lost. The world without the cause is simulated from the same seed:
+/// every row draws the same random numbers, so the difference is the cause alone.
+pub fn counterfactual_impact(
+    engine: &Engine,
+    metric: &Metric,
+    tallies: &[Tally],
+    index: usize,
+) -> anyhow::Result<(f64, Option<f64>)> {
+    let case = &engine.case;
+    let mut without = case.clone();
+    without.causes.remove(index);
+    let world = Engine::new(without)?;
+    let in_window: Vec<u32> = (0..engine.days()).filter(|d| case.current.contains(case.date(*d))).collect();
+    let (Some(&first), Some(&last)) = (in_window.first(), in_window.last()) else {
+        anyhow::bail!("the current window {} lies outside the data", case.current);
+    };
+    let lookback = |m: Measure| if let Measure::ActiveUsers(n) = m { u32::from(n) } else { 0 };
+    let back = lookback(metric.numerator).max(metric.denominator.map(lookback).unwrap_or(0));
+    let from = first.saturating_sub(back);
+    let simulated: Vec<Tally> =
+        (from..=last).into_par_iter().map(|d| world.tally(&world.simulate(d))).collect();
+    let mut other = vec![Tally::default(); from as usize];
+    other.extend(simulated);
+    other.resize(tallies.len(), Tally::default());
+    let days = in_window.len() as f64;
+    let per_day = |measure: Measure, t: &[Tally]| -> Option<f64> {
+        let numerator = Metric { numerator: measure, denominator: None, ..*metric };
+        let total = metric_value(engine, &numerator, t, &case.current)?;
+        Some(if matches!(measure, Measure::ActiveUsers(_)) { total } else { total / days })
+    };
+    let lost =
+        |measure: Measure| -> Option<f64> { Some(per_day(measure, &other)? - per_day(measure, tallies)?) };
+    let impact =
+        lost(metric.numerator).context("the headline metric cannot be priced from the day tallies")?;
+    let source = engine
+        .product()
+        .sources
+        .first()
+        .and_then(|s| lost(Measure::Source(crate::product::registry::intern(&s.name))));
+    Ok((impact, source))
+}
+
+/// The headline metric's unit per day in the current window (the scale of an impact).
+pub fn headline_units_per_day(engine: &Engine, metric: &Metric, tallies: &[Tally]) -> Option<f64> {
+    let case = &engine.case;
+    let days = (0..engine.days()).filter(|d| case.current.contains(case.date(*d))).count() as f64;
+    let numerator = Metric { numerator: metric.numerator, denominator: None, ..*metric };
+    let total = metric_value(engine, &numerator, tallies, &case.current)?;
+    Some(if matches!(metric.numerator, Measure::ActiveUsers(_)) { total } else { total / days.max(1.0) })
 }
 
 /// What really happened, as the reveal and the grader read it.
@@ -1582,7 +1689,49 @@ pub fn truth(
             .collect();
         explanation.push_str(&format!(" Real but small decoys: {}.", text.join("; ")));
     }
+    // Every real cause, each priced against the world without it.
+    let mut causes = Vec::new();
+    for (index, c) in case.causes.iter().enumerate().filter(|(_, c)| !c.decoy) {
+        let family = Family::parse(&c.family)
+            .with_context(|| format!("family {} is not in the catalogue", c.family))?;
+        let (impact, orders_impact) = counterfactual_impact(engine, metric, tallies, index)?;
+        let step =
+            c.step.or_else(|| c.terms.iter().find_map(|t| t.step)).map(|i| product.steps[i].name.clone());
+        let own = if std::ptr::eq(c, cause) {
+            explanation.clone()
+        } else {
+            format!(
+                "The cause was {} ({} group): {}. It hit {}{} from {}.",
+                c.family,
+                families()[&c.family].group,
+                families()[&c.family].signature,
+                if c.target.is_empty() { "everyone".into() } else { target_text(&c.target) },
+                step.as_deref().map(|s| format!(" at the {s} step")).unwrap_or_default(),
+                c.start.format("%Y-%m-%d %H:%M")
+            )
+        };
+        causes.push(CauseTruth {
+            family,
+            segment: c.target.iter().cloned().collect(),
+            fingerprint: BTreeMap::new(),
+            stage: step.as_deref().map(stage_of),
+            start: c.start.date(),
+            start_time: c.start,
+            end_time: c.end,
+            explanation: own,
+            evidence_command: evidence_command(engine, c),
+            impact: Some(impact),
+            orders_impact,
+            actions: family.actions().to_vec(),
+        });
+    }
+    let first = causes.first().context("a scenario has a real cause")?;
     Ok(Truth {
+        impact: first.impact,
+        orders_impact: first.orders_impact,
+        purchases_per_day: headline_units_per_day(engine, metric, tallies),
+        actions: first.actions.clone(),
+        causes: causes.clone(),
         family,
         segment: cause.target.iter().cloned().collect::<BTreeMap<_, _>>(),
         fingerprint: BTreeMap::new(),

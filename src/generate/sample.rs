@@ -95,6 +95,15 @@ impl Discrete {
         Discrete { codes, thresholds, guide }
     }
 
+    /// Each code with its probability.
+    pub fn probabilities(&self) -> impl Iterator<Item = (u8, f64)> + '_ {
+        self.codes.iter().zip(&self.thresholds).scan(0u64, |below, (&code, &upto)| {
+            let share = (upto - *below) as f64 / TWO_32;
+            *below = upto;
+            Some((code, share))
+        })
+    }
+
     #[inline]
     pub fn draw(&self, u: u32) -> u8 {
         let mut i = usize::from(self.guide[(u >> 24) as usize]);

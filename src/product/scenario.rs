@@ -97,6 +97,8 @@ pub struct FamilyEntry {
     pub evidence: String,
     #[serde(default)]
     pub actions: Vec<String>,
+    #[serde(default)]
+    pub monitor: Vec<String>,
     #[serde(default = "yes")]
     pub segment: bool,
     #[serde(default)]

@@ -53,6 +53,14 @@ pub struct SegmentChange {
     pub mix_effect: Option<f64>,
     pub rate_effect: Option<f64>,
     pub contribution: Option<f64>,
+    /// 95% interval of `contribution` (delta method, as `diagnose`'s `contribution_interval`):
+    /// the effect's variance is s1² var(r1) + s0² var(r0) for a rate or mean (s the
+    /// segment's shares, shares held fixed), the two windows' Poisson variances for a count
+    /// or total. Empty for the total row, `(other)` and metrics without a decomposition.
+    pub contribution_interval: Option<[f64; 2]>,
+    /// `finding`, or `uncertain` when the contribution is below the smallest effect the
+    /// segment's size can detect (2.8 standard errors), so its interval may span zero.
+    pub contribution_status: Option<String>,
     pub p_value: Option<f64>,
     /// A segment with no baseline sessions (a new app version): its `abs_change`,
     /// `rel_change`, `rate_effect` and `p_value` are measured against `baseline_reference`.
@@ -165,6 +173,14 @@ pub fn compare_segments(ds: &Dataset, spec: &CompareSpec) -> anyhow::Result<Comp
                 r.mix_effect = Some(e.mix);
                 r.rate_effect = Some(e.rate);
                 r.contribution = total_change.map(|t| (e.mix + e.rate) / t);
+                let shares = (a.base(metric) / base0, b.base(metric) / base1);
+                let reference = references[i].is_some();
+                if let (Some(c), Some(sd)) = (r.contribution, effect_sd(metric, a, b, shares, reference)) {
+                    let effect = (e.mix + e.rate).abs();
+                    let relative_se = if effect > 0.0 { sd / effect } else { f64::INFINITY };
+                    r.contribution_interval = Some(crate::diagnose::contribution_interval(c, relative_se));
+                    r.contribution_status = Some(crate::diagnose::status(relative_se).to_string());
+                }
             }
             r
         })
@@ -241,6 +257,41 @@ fn new_segment_row(
     r
 }
 
+/// Delta-method standard deviation of a segment's effect on the overall change (mix plus
+/// rate, see [`super::decompose`]). For a ratio the effect is
+/// (s1 − s0)((r0 + r1)/2 − R̄) + (r1 − r0)(s0 + s1)/2, whose derivatives in r1 and r0 are s1
+/// and −s0, so var = s1² var(r1) + s0² var(r0) with shares held fixed; a new segment measured
+/// against its parent's baseline keeps only the current term. Counts are Poisson in each
+/// window (var = a + b), totals compound Poisson (Σx² per window). `None` without the
+/// moments (a total without its sum of squares, a percentile).
+fn effect_sd(metric: &Metric, a: &Stat, b: &Stat, (s0, s1): (f64, f64), new_segment: bool) -> Option<f64> {
+    let rate_var = |s: &Stat| -> Option<f64> {
+        if s.den <= 0.0 {
+            return Some(0.0);
+        }
+        let r = s.num / s.den;
+        match metric.kind {
+            Kind::Rate => Some(r * (1.0 - r).max(0.0) / s.den),
+            Kind::Mean => metric.sum_sq.map(|_| (s.sum_sq / s.den - r * r).max(0.0) / s.den),
+            _ => None,
+        }
+    };
+    let variance = match metric.kind {
+        Kind::Rate | Kind::Mean => {
+            let before = if new_segment { 0.0 } else { s0 * s0 * rate_var(a)? };
+            s1 * s1 * rate_var(b)? + before
+        }
+        Kind::Count => a.num.max(0.0) + b.num.max(0.0),
+        Kind::Sum => {
+            metric.sum_sq?;
+            a.sum_sq + b.sum_sq
+        }
+        // Distinct users over windows overlap day to day: no honest variance from counts.
+        Kind::Percentile | Kind::ActiveUsers => return None,
+    };
+    (variance.is_finite() && variance >= 0.0).then(|| variance.sqrt())
+}
+
 /// Values, changes, sizes and the test of one segment (shares and effects left empty).
 fn row(metric: &Metric, segment: Segment, a: &Stat, b: &Stat, days: (f64, f64)) -> SegmentChange {
     let (v0, v1) = (a.value(metric), b.value(metric));
@@ -270,6 +321,8 @@ fn row(metric: &Metric, segment: Segment, a: &Stat, b: &Stat, days: (f64, f64)) 
         mix_effect: None,
         rate_effect: None,
         contribution: None,
+        contribution_interval: None,
+        contribution_status: None,
         p_value,
         new_segment: false,
         baseline_reference: None,
@@ -318,6 +371,8 @@ fn fold_tail(segments: &mut Vec<SegmentChange>, top: usize, by: &[String]) {
         mix_effect: sum(|r| r.mix_effect),
         rate_effect: sum(|r| r.rate_effect),
         contribution: sum(|r| r.contribution),
+        contribution_interval: None,
+        contribution_status: None,
         p_value: None,
         new_segment: false,
         baseline_reference: None,

@@ -14,6 +14,7 @@ use super::did_you_mean;
 use super::filter::{Condition, Filter};
 use super::metric::Measure;
 use crate::brief::Window;
+use crate::cube::{self, CubeInfo, Time};
 use crate::dataset::{Dataset, Table};
 use crate::schema::{rollup as r, sessions as s};
 
@@ -113,7 +114,12 @@ pub fn aggregate(ds: &Dataset, req: &Request) -> anyhow::Result<Aggregates> {
             .iter()
             .map(|(i, m)| Ok(measure_expr(ds, *m, from_rollup, req.needed_by)?.alias(slot(*i))))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let time = if from_rollup { TimeColumns::DateOnly } else { TimeColumns::Full };
+        let time = match (from_rollup, ds.cube.as_ref().map(|c| c.time)) {
+            (true, Some(Time::Windows(..))) => TimeColumns::Windows,
+            (true, Some(Time::Hours)) => TimeColumns::DateHour,
+            (true, _) => TimeColumns::DateOnly,
+            (false, _) => TimeColumns::Full,
+        };
         let df = run(table, exprs, &session_measures, req, time, "sessions")?;
         merge(&mut out, &df, req, &session_measures)?;
     }
@@ -174,10 +180,46 @@ fn slot(i: usize) -> String {
 
 #[derive(Clone, Copy, PartialEq)]
 enum TimeColumns {
-    /// Only `date` (the rollup): no hourly buckets.
+    /// Only `date` (the rollup, a cube per date): no hourly buckets.
     DateOnly,
+    /// `date` and `hour` (a cube per hour).
+    DateHour,
+    /// `window` (a cube per window): the two windows it holds, no dates.
+    Windows,
     /// `date` and `ts`.
     Full,
+}
+
+/// Checks that a `--cube` can answer the request, saying what it lacks and how to get it.
+fn check_cube(
+    ds: &Dataset,
+    cube: &CubeInfo,
+    measures: &[(usize, Measure)],
+    req: &Request,
+) -> anyhow::Result<()> {
+    let origin = ds.origin.display();
+    for (_, measure) in measures {
+        let Some(column) = measure.rollup_column() else {
+            bail!(
+                "{} needs {}, which does not add up across segments, so a cube ({origin}) cannot hold it: run it on the rows with --data",
+                req.needed_by,
+                measure.describe()
+            );
+        };
+        ds.require(column, req.needed_by)?;
+    }
+    match (req.buckets, cube.time) {
+        (Buckets::Grain(Grain::Hour, _), Time::Days) => bail!(
+            "an hourly trend needs a cube per hour, and {origin} is per date: build one with `dropcase cube --grain hour`"
+        ),
+        (Buckets::Grain(..), Time::Windows(..)) => bail!(
+            "a trend needs a cube per date or hour, and {origin} holds two windows: build one without --baseline/--current"
+        ),
+        (Buckets::Windows(b, c), Time::Windows(cb, cc)) if (b, c) != (cb, cc) => bail!(
+            "{origin} holds baseline {cb} and current {cc}, not {b} and {c}: use its windows, or build a cube per date (without --baseline/--current)"
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn choose_session_source<'a>(
@@ -186,6 +228,13 @@ fn choose_session_source<'a>(
     req: &Request,
 ) -> anyhow::Result<(&'a Table, bool)> {
     let hourly = matches!(req.buckets, Buckets::Grain(Grain::Hour, _));
+    if let (Some(cube), Some(table)) = (&ds.cube, &ds.rollup) {
+        check_cube(ds, cube, measures, req)?;
+        for dim in req.by.iter().map(String::as_str).chain(req.filter.dimensions()) {
+            ds.require_dimension(dim, &format!(" in the cube {}", ds.origin.display()))?;
+        }
+        return Ok((table, true));
+    }
     if let Some(rollup) = &ds.rollup {
         let usable = measures.iter().all(|(_, m)| m.rollup_column().is_some_and(|c| rollup.has(&c)))
             && !hourly
@@ -260,9 +309,12 @@ fn run(
         if keys.is_empty() { frame.select(exprs.clone()) } else { frame.group_by(keys).agg(exprs.clone()) }
     };
     let filter = filter_expr(table, req.filter)?;
-    let in_window = |w: &Window| col(s::DATE).gt_eq(lit(w.from)).and(col(s::DATE).lt_eq(lit(w.to)));
-    let restrict = |frame: LazyFrame, window: Option<&Window>| {
-        let condition = match (window.map(in_window), filter.clone()) {
+    let in_window = |label: &str, w: &Window| match time {
+        TimeColumns::Windows => col(cube::columns::WINDOW).eq(lit(label.to_string())),
+        _ => col(s::DATE).gt_eq(lit(w.from)).and(col(s::DATE).lt_eq(lit(w.to))),
+    };
+    let restrict = |frame: LazyFrame, window: Option<(&str, &Window)>| {
+        let condition = match (window.map(|(label, w)| in_window(label, w)), filter.clone()) {
             (Some(a), Some(b)) => Some(a.and(b)),
             (a, b) => a.or(b),
         };
@@ -273,25 +325,34 @@ fn run(
     };
     let grouped = match req.buckets {
         Buckets::Windows(baseline, current) => {
-            let parts: Vec<LazyFrame> = [baseline, current]
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    group(restrict(table.frame.clone(), Some(w)), None)
-                        .with_column(lit(i as i64).cast(DataType::Int64).alias(BUCKET))
-                })
-                .collect();
+            let parts: Vec<LazyFrame> =
+                [(cube::columns::BASELINE, baseline), (cube::columns::CURRENT, current)]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (label, w))| {
+                        group(restrict(table.frame.clone(), Some((label, w))), None)
+                            .with_column(lit(i as i64).cast(DataType::Int64).alias(BUCKET))
+                    })
+                    .collect();
             concat(parts, UnionArgs::default())?
         }
         Buckets::Grain(grain, window) => {
             let millis = DataType::Datetime(TimeUnit::Milliseconds, None);
             let start = match (grain, time) {
                 (Grain::Hour, TimeColumns::Full) => col(s::TS).cast(millis.clone()).dt().truncate(lit("1h")),
-                (Grain::Hour, TimeColumns::DateOnly) => unreachable!("hourly trends never use the rollup"),
+                (Grain::Hour, TimeColumns::DateHour) => {
+                    col(s::DATE).cast(millis.clone()).cast(DataType::Int64)
+                        + col(cube::columns::HOUR).cast(DataType::Int64) * lit(3_600_000i64)
+                }
+                (_, TimeColumns::Windows) | (Grain::Hour, TimeColumns::DateOnly) => {
+                    unreachable!(
+                        "checked: hourly trends use a per-hour cube or raw rows, trends no window cube"
+                    )
+                }
                 (Grain::Day, _) => col(s::DATE).cast(millis.clone()),
                 (Grain::Week, _) => col(s::DATE).dt().truncate(lit("1w")).cast(millis.clone()),
             };
-            let frame = restrict(table.frame.clone(), window.as_ref())
+            let frame = restrict(table.frame.clone(), window.as_ref().map(|w| ("", w)))
                 .with_column(start.cast(DataType::Int64).alias(BUCKET));
             group(frame, Some(col(BUCKET)))
         }

@@ -59,11 +59,11 @@ impl Measure {
     }
 
     /// The column a rollup table must hold for this measure (`None`: never from a rollup).
-    pub fn rollup_column(self) -> Option<String> {
+    pub fn rollup_column(self) -> Option<&'static str> {
         match self {
-            Measure::Rows(_) => Some(crate::schema::rollup::SESSIONS.to_string()),
-            Measure::Flag(c) | Measure::Sum(c) => Some(c.to_string()),
-            Measure::SumSq(c) => Some(format!("{c}_sq")),
+            Measure::Rows(_) => Some(crate::cube::columns::SESSIONS),
+            Measure::Flag(c) | Measure::Sum(c) => Some(c),
+            Measure::SumSq(c) => Some(crate::product::registry::intern(&format!("{c}_sq"))),
             _ => None,
         }
     }
@@ -73,6 +73,17 @@ impl Measure {
         match self {
             Measure::Source(name) => Some(name),
             _ => None,
+        }
+    }
+
+    /// What the measure is, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Measure::Users => "distinct users",
+            Measure::ActiveUsers(_) => "distinct users over trailing days",
+            Measure::Source(_) => "a second source table (a backend ledger)",
+            Measure::Quantile { .. } => "a percentile",
+            _ => "a sum",
         }
     }
 

@@ -49,6 +49,8 @@ pub struct Report {
     pub answer: Option<AnswerRecord>,
     /// Present once the truth has been revealed.
     pub truth: Option<TruthSection>,
+    /// The scorecard of an answered interview.
+    pub interview: Option<crate::drill::grade::InterviewCard>,
 }
 
 /// Splits a logged command back into its words: the log joins arguments with spaces and
@@ -337,6 +339,34 @@ pub fn render_html(report: &Report) -> String {
             }
             h.push_str("</table>\n");
         }
+    }
+    if let Some(card) = &report.interview {
+        let _ = writeln!(
+            h,
+            "<h2>Interview scorecard</h2>\n<p>{} of {} minutes</p>\n<table><tr><th>rubric</th><th>earned</th><th>possible</th><th>verdict</th></tr>",
+            card.minutes_used, card.minutes_allowed
+        );
+        for l in &card.lines {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"num\">{:.0}</td><td class=\"num\">{:.0}</td><td>{}</td></tr>",
+                escape(&l.words),
+                l.earned,
+                l.possible,
+                escape(&l.verdict)
+            );
+        }
+        h.push_str("</table>\n<table><tr><th>the ideal path</th><th>your path</th></tr>");
+        for i in 0..card.ideal_path.len().max(card.your_path.len()) {
+            let cell = |p: &[String]| p.get(i).map(|s| escape(s)).unwrap_or_default();
+            let _ = write!(
+                h,
+                "<tr><td><code>{}</code></td><td><code>{}</code></td></tr>",
+                cell(&card.ideal_path),
+                cell(&card.your_path)
+            );
+        }
+        h.push_str("</table>\n");
     }
 
     h.push_str("<h2>The truth</h2>\n");

@@ -42,8 +42,14 @@ fn unknown(name: &str, experiment: bool) -> ScenarioError {
         .filter(|(_, text)| is_experiment(text) == experiment)
         .map(|(file, _)| *file)
         .collect();
-    let suggestion =
-        crate::suggest::nearest(name, &names).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default();
+    let suggestion = if name.trim().is_empty() {
+        format!(
+            " (an empty name: give one such as '{}')",
+            names.first().copied().unwrap_or("app_release_bug")
+        )
+    } else {
+        crate::suggest::nearest(name, &names).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default()
+    };
     ScenarioError::Unknown { name: name.to_string(), suggestion }
 }
 

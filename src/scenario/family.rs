@@ -43,6 +43,86 @@ impl Group {
     }
 }
 
+/// What to do about a cause: the names `drill answer --action` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Roll the release (or the flag) back.
+    Rollback,
+    /// Ship a fix forward.
+    Hotfix,
+    /// Repair the client-side events or deduplicate them.
+    FixTracking,
+    /// Report the metric corrected (or like for like) and tell its readers.
+    RestateMetric,
+    PauseCampaign,
+    BlockBots,
+    /// Wait for the data to finish loading before reading it.
+    WaitForData,
+    /// Nothing to fix in the product: explain the change.
+    NoAction,
+    /// Take it up with the payment provider, the OS vendor or the channel's owner.
+    ContactPartner,
+    /// Undo a configuration change.
+    RevertConfig,
+    /// Make pages fast again.
+    FixPerformance,
+    /// Revisit prices (or the response to a competitor's).
+    ReviewPricing,
+    /// Bring a traffic channel back (a newsletter, a partner feed).
+    RestoreChannel,
+}
+
+impl Action {
+    pub const ALL: [Action; 13] = [
+        Action::Rollback,
+        Action::Hotfix,
+        Action::FixTracking,
+        Action::RestateMetric,
+        Action::PauseCampaign,
+        Action::BlockBots,
+        Action::WaitForData,
+        Action::NoAction,
+        Action::ContactPartner,
+        Action::RevertConfig,
+        Action::FixPerformance,
+        Action::ReviewPricing,
+        Action::RestoreChannel,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Rollback => "rollback",
+            Action::Hotfix => "hotfix",
+            Action::FixTracking => "fix_tracking",
+            Action::RestateMetric => "restate_metric",
+            Action::PauseCampaign => "pause_campaign",
+            Action::BlockBots => "block_bots",
+            Action::WaitForData => "wait_for_data",
+            Action::NoAction => "no_action",
+            Action::ContactPartner => "contact_partner",
+            Action::RevertConfig => "revert_config",
+            Action::FixPerformance => "fix_performance",
+            Action::ReviewPricing => "review_pricing",
+            Action::RestoreChannel => "restore_channel",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == text)
+    }
+
+    pub fn names() -> Vec<&'static str> {
+        Action::ALL.iter().map(|a| a.name()).collect()
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A name that lives for the whole process: families and steps are few and named in data,
 /// so each distinct name is stored once.
 pub fn intern(name: &str) -> &'static str {
@@ -257,6 +337,9 @@ pub struct FamilyDef {
     /// The right actions, best first (the names `drill answer --action` accepts).
     #[serde(default)]
     pub actions: Vec<String>,
+    /// The metrics that confirm a fix worked (`drill answer --monitor`).
+    #[serde(default)]
+    pub monitor: Vec<String>,
     /// Whether the learner must name a segment.
     #[serde(default = "yes")]
     pub segment: bool,
@@ -384,6 +467,7 @@ impl Family {
                 signature: "not in the catalogue".into(),
                 evidence: "dropcase query compare --by platform".into(),
                 actions: Vec::new(),
+                monitor: Vec::new(),
                 segment: false,
                 needs_stage: false,
                 step: None,
@@ -423,9 +507,29 @@ impl Family {
             .any(|t| t.mechanism == mechanism && (profile.is_none() || t.profile.as_deref() == profile))
     }
 
-    /// The right actions, best first.
-    pub fn actions(self) -> &'static [String] {
-        &self.def().actions
+    /// The right actions, best first (names the catalogue spells that are not actions are
+    /// refused by `scenarios check` and the catalogue's test).
+    pub fn actions(self) -> &'static [Action] {
+        static PARSED: Mutex<BTreeMap<&'static str, &'static [Action]>> = Mutex::new(BTreeMap::new());
+        let mut parsed = PARSED.lock().unwrap_or_else(|p| p.into_inner());
+        parsed.entry(self.0).or_insert_with(|| {
+            let actions: Vec<Action> = self.def().actions.iter().filter_map(|a| Action::parse(a)).collect();
+            Box::leak(actions.into_boxed_slice())
+        })
+    }
+
+    /// The metrics that confirm a fix worked; default: the signature step's rate, or conversion.
+    pub fn monitors(self) -> &'static [&'static str] {
+        static PARSED: Mutex<BTreeMap<&'static str, &'static [&'static str]>> = Mutex::new(BTreeMap::new());
+        let mut parsed = PARSED.lock().unwrap_or_else(|p| p.into_inner());
+        parsed.entry(self.0).or_insert_with(|| {
+            let def = self.def();
+            let mut names: Vec<&'static str> = def.monitor.iter().map(|m| intern(m)).collect();
+            if names.is_empty() {
+                names.push(def.step.map(Stage::metric).unwrap_or("conversion"));
+            }
+            Box::leak(names.into_boxed_slice())
+        })
     }
 
     /// A family in the catalogue.
@@ -534,6 +638,9 @@ mod tests {
             assert!(!def.signature.is_empty() && !def.evidence.is_empty(), "{f}");
             assert!(def.evidence.starts_with("dropcase "), "{f}: {}", def.evidence);
             assert!(!def.actions.is_empty(), "{f} names no action");
+            for a in &def.actions {
+                assert!(Action::parse(a).is_some(), "{f}: action {a:?} is not one of {:?}", Action::names());
+            }
             if let Some(line) = &def.context {
                 assert!(["releases", "marketing", "config_changes"].contains(&line.table.as_str()), "{f}");
             }

@@ -14,7 +14,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-pub use family::{Family, Group, Mechanism, Stage};
+pub use family::{Action, Family, Group, Mechanism, Stage};
 
 use crate::brief::Window;
 

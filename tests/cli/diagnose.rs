@@ -178,3 +178,31 @@ fn names_a_single_cell_of_a_two_dimension_table() {
     assert_eq!(causes.len(), 1, "{json}");
     assert_eq!(causes[0]["terms"], serde_json::json!({"country": "DE", "device": "mobile"}), "{json}");
 }
+
+/// Issue 18: `--events` on a leaf table ranks a log of changes by scope (no dates to match):
+/// the change to German mobile first, the French one (another value of `country`) last.
+#[test]
+fn events_are_ranked_against_the_localised_cause() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.join("leaves.csv"), leaf_csv()).unwrap();
+    std::fs::write(
+        sb.join("events.csv"),
+        "time,scope,description\n2026-03-10,country=FR,FR tax change\n2026-03-11 09:30,\"country=DE,device=mobile\",mobile checkout for Germany\n2026-03-12,,CDN change\n",
+    )
+    .unwrap();
+    let args = ["diagnose", "--leaves", "leaves.csv", "--actual", "actual", "--expected", "expected"];
+    let out = json_of(&mut sb.cmd(&[&args[..], &["--events", "events.csv", "--format", "json"]].concat()));
+    let events = out["change_log"]["events"].as_array().expect("ranked events");
+    let order: Vec<&str> = events.iter().map(|e| e["description"].as_str().unwrap()).collect();
+    assert_eq!(order, ["mobile checkout for Germany", "CDN change", "FR tax change"], "{out}");
+    assert_eq!(events[0]["scope_match"], "exact");
+    assert_eq!(events[2]["scope_match"], "conflicts");
+    assert_eq!(out["change_log"]["points_to"]["description"], "mobile checkout for Germany");
+    // A scope naming a dimension the table lacks: exit 1, file, line and a suggestion.
+    std::fs::write(sb.join("bad.csv"), "time,scope,description\n2026-03-10,contry=FR,x\n").unwrap();
+    sb.cmd(&[&args[..], &["--events", "bad.csv"]].concat())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("bad.csv line 2"))
+        .stderr(predicate::str::contains("did you mean 'country'"));
+}

@@ -130,11 +130,16 @@ fn partitioned_writes_hive_style_date_folders() {
         .assert()
         .success();
     let out = sandbox.join("drill");
+    // The calendar moves with the seed: the partitions span the brief's dates.
+    let brief: toml::Value =
+        toml::from_str(&std::fs::read_to_string(out.join("drill.toml")).unwrap()).unwrap();
+    let (from, to) =
+        (brief["data_from"].as_str().unwrap().to_string(), brief["data_to"].as_str().unwrap().to_string());
     for table in ["sessions", "orders"] {
         let days = entries(&out.join(table));
         assert_eq!(days.len(), 28, "{table}: {days:?}");
-        assert_eq!(days.first().map(String::as_str), Some("date=2026-03-02"));
-        assert_eq!(days.last().map(String::as_str), Some("date=2026-03-29"));
+        assert_eq!(days.first().cloned(), Some(format!("date={from}")));
+        assert_eq!(days.last().cloned(), Some(format!("date={to}")));
         for day in &days {
             assert_eq!(entries(&out.join(table).join(day)), ["part-0.parquet"], "{table}/{day}");
         }
@@ -217,30 +222,62 @@ fn scenarios_list_json_describes_the_catalogue() {
     let list = list.as_array().expect("a JSON array");
     let names: Vec<&str> = list.iter().map(|e| e["name"].as_str().expect("name")).collect();
     let catalogue: Vec<&str> = dropcase::scenario::catalogue::EMBEDDED.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names.len(), catalogue.len());
-    for name in &catalogue {
+    let product_scenarios: Vec<&str> =
+        dropcase::product::scenario::EMBEDDED.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names.len(), catalogue.len() + product_scenarios.len());
+    for name in catalogue.iter().chain(&product_scenarios) {
         assert!(names.contains(name), "{name} missing from the list");
     }
-    let mut drop_families = std::collections::BTreeSet::new();
+    // Drop families per product, and drops in all.
+    let mut drop_families: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
     let mut drops = 0;
     for entry in list {
         let kind = entry["kind"].as_str().expect("kind");
         assert!(["drop", "experiment"].contains(&kind), "{entry}");
         assert!(["easy", "medium", "hard"].contains(&entry["difficulty"].as_str().unwrap()), "{entry}");
         assert!(!entry["title"].as_str().unwrap().is_empty(), "{entry}");
+        let product = entry["product"].as_str().expect("product");
+        assert!(["shop", "engagement_app", "saas"].contains(&product), "{entry}");
         let family = entry["family"].as_array().expect("family is a list");
         assert!(!family.is_empty(), "{entry}");
         if kind == "drop" {
             drops += 1;
             for f in family {
                 let f = f.as_str().unwrap();
-                assert!(dropcase::scenario::Family::parse(f).is_some(), "unknown family {f}");
-                drop_families.insert(f.to_string());
+                let parsed =
+                    dropcase::scenario::Family::parse(f).unwrap_or_else(|| panic!("unknown family {f}"));
+                assert!(parsed.belongs_to(product), "{f} is not a family of {product}");
+                drop_families.entry(product.to_string()).or_default().insert(f.to_string());
             }
         }
     }
-    assert_eq!(drops, 20, "metric-drop scenarios");
-    assert_eq!(drop_families.len(), 20, "one family per drop scenario: {drop_families:?}");
+    // The breadth: at least 3 products, 30 drop families and 45 drop scenarios.
+    assert_eq!(drops, 49, "metric-drop scenarios");
+    assert_eq!(drop_families.len(), 3, "products with drop scenarios: {drop_families:?}");
+    let distinct: std::collections::BTreeSet<&String> = drop_families.values().flatten().collect();
+    assert!(distinct.len() >= 30, "{} drop families", distinct.len());
+    // Every family of the catalogue has a scenario in each of its products (noise included;
+    // a family of several products needs one in at least one of them).
+    for family in dropcase::scenario::Family::all() {
+        let products = &family.def().products;
+        let covered = if products.is_empty() {
+            drop_families.get("shop").is_some_and(|f| f.contains(family.name()))
+        } else {
+            products.iter().any(|p| drop_families.get(p).is_some_and(|f| f.contains(family.name())))
+        };
+        assert!(covered, "no scenario for the family {family}");
+        // Its monitors name metrics each of its products has (`drill answer --monitor`).
+        let owners: Vec<String> = if products.is_empty() { vec!["shop".into()] } else { products.clone() };
+        for p in owners {
+            let registry = dropcase::product::Product::load(&p).unwrap().metric_registry();
+            assert!(
+                family.monitors().iter().any(|m| registry.iter().any(|r| r.name == *m)),
+                "{family}: none of {:?} is a metric of {p}",
+                family.monitors()
+            );
+        }
+    }
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Integration tests of the `dropcase` binary: one test binary, one module per subcommand.
 
 mod ab;
+mod cube;
+mod cube_sql;
 mod diagnose;
 mod drill;
 mod drill_log;
@@ -14,6 +16,8 @@ mod plot;
 mod products;
 mod query;
 mod report;
+mod serve;
 mod sql;
 mod squeeze_b0;
 mod support;
+mod warehouse;

@@ -40,8 +40,9 @@ fn start(sandbox: &Sandbox, scenario: &str, seed: &str, dir: &str, rows: &str) -
 
 /// The WAU drill of the engagement app: `query trend --metric wau` has a point per day,
 /// `query compare --metric wau --by platform` gives the brief's headline, `metrics --data`
-/// lists the product's metrics, and answering with the truth scores full marks but the
-/// second-source check.
+/// lists the product's metrics, the server's log counts as the second source, and answering
+/// with the truth (impact, action and monitor included) scores full marks but the evidence
+/// command and the hint.
 #[test]
 fn a_wau_drop_on_the_engagement_app_end_to_end() {
     let sandbox = Sandbox::new();
@@ -60,6 +61,8 @@ fn a_wau_drop_on_the_engagement_app_end_to_end() {
     let points = trend["points"].as_array().unwrap();
     assert_eq!(points.len(), 56, "a point per day of the engagement app's 56-day period");
     assert!(points.iter().all(|p| p["value"].as_f64().unwrap() > 0.0));
+    // The second source before any cut: the server's own log of events.
+    sandbox.cmd(&["query", "trend", "--metric", "server_events"]).assert().success();
     let compare = json_of(
         &mut sandbox.cmd(&["query", "compare", "--metric", "wau", "--by", "platform", "--format", "json"]),
     );
@@ -85,8 +88,12 @@ fn a_wau_drop_on_the_engagement_app_end_to_end() {
     let truth = &reveal["truth"];
     assert_eq!(truth["family"], "notification_outage");
     let graded = answer(&sandbox, truth, data);
-    // 100 − 2 (one hint) − 10 (no second-source check).
-    assert_eq!(graded["score"].as_f64().unwrap(), 88.0, "{graded}");
+    // 100 − 2 (one hint) − 5 (the family's evidence command, a compare of dau by
+    // platform and user_type, was not run); the second source came before the cut.
+    assert_eq!(graded["score"].as_f64().unwrap(), 93.0, "{graded}");
+    let quality =
+        graded["breakdown"].as_array().unwrap().iter().find(|c| c["component"] == "data quality first");
+    assert_eq!(quality.unwrap()["earned"], 10.0, "{graded}");
 }
 
 fn answer(sandbox: &Sandbox, truth: &Value, dir: &str) -> Value {
@@ -112,6 +119,23 @@ fn answer(sandbox: &Sandbox, truth: &Value, dir: &str) -> Value {
         args.extend(["--stage".into(), stage.to_string()]);
     }
     args.extend(["--start".into(), truth["start"].as_str().unwrap().to_string()]);
+    // The full answer: the impact and the best action the truth holds, and the family's
+    // first monitor that is a metric of this product (from `scenarios families`).
+    args.extend(["--impact".into(), format!("{:.1}", truth["impact"].as_f64().expect("impact sealed"))]);
+    args.extend(["--action".into(), truth["actions"][0].as_str().expect("an action").to_string()]);
+    let metrics = json_of(&mut sandbox.cmd(&["metrics", "--data", dir, "--format", "json"]));
+    let names: Vec<&str> = metrics.as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    let families = json_of(&mut sandbox.cmd(&["scenarios", "families", "--format", "json"]));
+    let family =
+        families.as_array().unwrap().iter().find(|f| f["name"] == truth["family"]).expect("family listed");
+    let monitor = family["monitors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .find(|m| names.contains(m))
+        .expect("a monitor of this product");
+    args.extend(["--monitor".into(), monitor.to_string()]);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     json_of(&mut sandbox.cmd(&refs))
 }

@@ -157,6 +157,8 @@ fn compare_json_has_the_documented_shape() {
         "mix_effect",
         "rate_effect",
         "contribution",
+        "contribution_interval",
+        "contribution_status",
         "p_value",
         "new_segment",
         "baseline_reference",

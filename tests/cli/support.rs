@@ -43,6 +43,22 @@ impl Sandbox {
 }
 
 /// Path of a fixture under tests/data.
+/// `app_release_bug` with the dates its file was written with (March 2026): the catalogue's
+/// calendar moves with the seed, and tests that name dates need fixed ones. Written to `path`.
+pub fn write_fixed_calendar_scenario(path: &Path) {
+    let text = dropcase::scenario::catalogue::EMBEDDED
+        .iter()
+        .find(|(name, _)| *name == "app_release_bug")
+        .expect("in the catalogue")
+        .1
+        .lines()
+        .filter(|l| !l.starts_with("calendar_weeks"))
+        .map(|l| if l.starts_with("start = ") { "start = \"2026-03-02\"" } else { l })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(path, text).unwrap();
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
 }
@@ -165,4 +181,12 @@ pub fn json_of(cmd: &mut Command) -> serde_json::Value {
     let out = cmd.output().expect("command runs");
     assert!(out.status.success(), "command failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+/// Held by the tests that load both cores for a while (the fuzz run, the 30-learner serve
+/// load test), so they never run at the same time and push each other's bounded cases past
+/// their time limits.
+pub fn heavy_test() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -118,13 +118,13 @@ fn cause_start_day_outside_the_period() {
     value_case(
         "start_day = [0, 2]\nsize = [0.4, 0.6]",
         "start_day = [0, 9]\nsize = [0.4, 0.6]",
-        &["cause[0].start_day", "[0, 9]", "2026-03-29"],
+        &["cause[0].start_day", "[0, 9]", "2025-02-02"],
     );
 }
 
 #[test]
 fn rollout_start_day_before_the_period() {
-    value_case("start_day = -20", "start_day = -40", &["rollout[3].start_day", "-40", "2026-03-02"]);
+    value_case("start_day = -20", "start_day = -40", &["rollout[3].start_day", "-40", "2025-01-06"]);
 }
 
 #[test]
@@ -260,7 +260,7 @@ fn trend_that_compounds_too_far_over_a_long_period() {
     // 0.5 a week is allowed, but not over a year: ×1.5^52 is 10^9 times the first day.
     let text = mutate("trend_per_week = 0.005", "trend_per_week = 0.5")
         .replacen("days = 28 ", "days = 364 ", 1)
-        .replacen("start = \"2026-03-02\"", "start = \"2025-03-31\"", 1);
+        .replacen("start = \"2025-01-06\"", "start = \"2025-03-31\"", 1);
     let message = error(&text);
     assert_message(&message, line_of(&text, "trend_per_week = 0.5"), &["traffic.trend_per_week", "×16"]);
 }

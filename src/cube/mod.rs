@@ -1,0 +1,393 @@
+//! The cube: the one aggregate every analysis here needs, so the rows can stay where they
+//! live. One row per window (or date, or date × hour) × combination of the chosen
+//! dimensions' values, holding the row count, the sum of each funnel flag, and the sum and
+//! sum of squares of each value measure — enough for counts, sums, rates, means, their
+//! variances, z- and t-tests, mix/rate splits and localisation. `dropcase cube --out`
+//! writes one with polars ([`build`]), `dropcase cube --sql` prints the query that builds
+//! the same rows in a warehouse ([`sql`]), and `--cube FILE` reads one back as a dataset
+//! ([`read`]).
+//!
+//! # Columns (a contract: added to, never renamed)
+//!
+//! Time, one of:
+//! - per window (`--baseline` / `--current` given): `window` (text: `baseline` or
+//!   `current`), `window_from`, `window_to` (dates, inclusive);
+//! - per date (`--grain day`, the default): `date` (date);
+//! - per hour (`--grain hour`): `date` (date) and `hour` (integer 0–23, UTC).
+//!
+//! Then the `--by` dimensions in the order given, as text (a missing or empty value is
+//! null), then the measures:
+//! - `sessions`: rows (integer);
+//! - `viewed_product`, `added_to_cart`, `reached_checkout`, `purchased`: rows whose flag is
+//!   true (integer; a flag is true when it is boolean true, the number 1, or the text `1`,
+//!   `true`, `t`, `y` or `yes` in any case);
+//! - `revenue`, `revenue_sq`, `page_load_ms`, `page_load_ms_sq`: sum and sum of squares of
+//!   the value (float; rows without a value add nothing).
+//!
+//! A measure whose column the data does not have is left out. Rows are sorted by time,
+//! then by dimension values (nulls first); windows may overlap, so a row of the data can
+//! count in both.
+
+pub mod sql;
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use polars::prelude::*;
+
+use crate::brief::Window;
+use crate::dataset::{Dataset, Table};
+use crate::query::engine::collect;
+use crate::schema::sessions as s;
+
+/// Column names of a cube.
+pub mod columns {
+    pub const WINDOW: &str = "window";
+    pub const WINDOW_FROM: &str = "window_from";
+    pub const WINDOW_TO: &str = "window_to";
+    pub const DATE: &str = "date";
+    pub const HOUR: &str = "hour";
+    pub const SESSIONS: &str = "sessions";
+    pub const VIEWED_PRODUCT: &str = "viewed_product";
+    pub const ADDED_TO_CART: &str = "added_to_cart";
+    pub const REACHED_CHECKOUT: &str = "reached_checkout";
+    pub const PURCHASED: &str = "purchased";
+    pub const REVENUE: &str = "revenue";
+    pub const REVENUE_SQ: &str = "revenue_sq";
+    pub const PAGE_LOAD_MS: &str = "page_load_ms";
+    pub const PAGE_LOAD_MS_SQ: &str = "page_load_ms_sq";
+    /// Window labels, in bucket order.
+    pub const BASELINE: &str = "baseline";
+    pub const CURRENT: &str = "current";
+}
+use columns as c;
+
+/// Funnel flags, each summed into the cube column of the same name.
+pub const FLAGS: [&str; 4] = [c::VIEWED_PRODUCT, c::ADDED_TO_CART, c::REACHED_CHECKOUT, c::PURCHASED];
+/// Value measures: (source column, sum column, sum-of-squares column).
+pub const VALUES: [(&str, &str, &str); 2] =
+    [(s::REVENUE, c::REVENUE, c::REVENUE_SQ), (s::PAGE_LOAD_MS, c::PAGE_LOAD_MS, c::PAGE_LOAD_MS_SQ)];
+/// Every measure column a cube can hold, in column order.
+pub const MEASURES: [&str; 9] = [
+    c::SESSIONS,
+    c::VIEWED_PRODUCT,
+    c::ADDED_TO_CART,
+    c::REACHED_CHECKOUT,
+    c::PURCHASED,
+    c::REVENUE,
+    c::REVENUE_SQ,
+    c::PAGE_LOAD_MS,
+    c::PAGE_LOAD_MS_SQ,
+];
+/// Texts read as a true flag (compared in lower case).
+pub const TRUE_WORDS: [&str; 5] = ["1", "true", "t", "y", "yes"];
+
+/// How a cube's rows are cut in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Time {
+    /// Two windows, `baseline` then `current`.
+    Windows(Window, Window),
+    /// One row group per date.
+    Days,
+    /// One row group per date and hour of the day.
+    Hours,
+}
+
+/// What to aggregate.
+#[derive(Debug, Clone)]
+pub struct CubeSpec {
+    pub by: Vec<String>,
+    pub time: Time,
+}
+
+/// What a cube file holds, read from its columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CubeInfo {
+    pub time: Time,
+    pub dimensions: Vec<String>,
+    pub measures: Vec<String>,
+}
+
+impl CubeInfo {
+    pub fn has_measure(&self, name: &str) -> bool {
+        self.measures.iter().any(|m| m == name)
+    }
+}
+
+/// The time columns of a cube cut by `time`.
+pub fn time_columns(time: &Time) -> &'static [&'static str] {
+    match time {
+        Time::Windows(..) => &[c::WINDOW, c::WINDOW_FROM, c::WINDOW_TO],
+        Time::Days => &[c::DATE],
+        Time::Hours => &[c::DATE, c::HOUR],
+    }
+}
+
+/// The measure columns a cube of `has(column)` data holds, in column order.
+pub fn measures_for(has: impl Fn(&str) -> bool) -> Vec<&'static str> {
+    let mut out = vec![c::SESSIONS];
+    out.extend(FLAGS.iter().filter(|f| has(f)));
+    for (source, sum, sum_sq) in VALUES {
+        if has(source) {
+            out.extend([sum, sum_sq]);
+        }
+    }
+    out
+}
+
+/// Builds the cube of `ds` with polars, from its raw rows.
+pub fn build(ds: &Dataset, spec: &CubeSpec) -> anyhow::Result<DataFrame> {
+    if ds.cube.is_some() {
+        bail!("--data {} is already a cube; build a cube from the rows it came from", ds.origin.display());
+    }
+    for (i, dim) in spec.by.iter().enumerate() {
+        ds.require_dimension(dim, " in --by")?;
+        if spec.by[..i].contains(dim) {
+            bail!("--by names '{dim}' twice");
+        }
+    }
+    ds.require(s::DATE, "a cube")?;
+    if spec.time == Time::Hours {
+        ds.require(s::TS, "a cube per hour (--grain hour)")?;
+    }
+    if let Time::Windows(baseline, current) = &spec.time {
+        ds.check_window("baseline", baseline)?;
+        ds.check_window("current", current)?;
+    }
+    let table = &ds.sessions;
+    let measures = measure_exprs(table);
+    let dims: Vec<Expr> = spec.by.iter().map(|d| col(d.as_str()).cast(DataType::String)).collect();
+    let group = |frame: LazyFrame, time_keys: Vec<Expr>| -> LazyFrame {
+        let keys: Vec<Expr> = time_keys.into_iter().chain(dims.iter().cloned()).collect();
+        if keys.is_empty() {
+            frame.select(measures.clone())
+        } else {
+            frame.group_by(keys).agg(measures.clone())
+        }
+    };
+    let frame = match spec.time {
+        Time::Windows(baseline, current) => {
+            let parts: Vec<LazyFrame> = [(c::BASELINE, baseline), (c::CURRENT, current)]
+                .into_iter()
+                .map(|(label, w)| {
+                    let within = col(s::DATE).gt_eq(lit(w.from)).and(col(s::DATE).lt_eq(lit(w.to)));
+                    group(table.frame.clone().filter(within), Vec::new()).with_columns([
+                        lit(label).alias(c::WINDOW),
+                        lit(w.from).cast(DataType::Date).alias(c::WINDOW_FROM),
+                        lit(w.to).cast(DataType::Date).alias(c::WINDOW_TO),
+                    ])
+                })
+                .collect();
+            concat(parts, UnionArgs::default())?
+        }
+        Time::Days => group(table.frame.clone(), vec![col(s::DATE)]),
+        Time::Hours => {
+            let hour = col(s::TS).dt().hour().cast(DataType::Int64).alias(c::HOUR);
+            group(table.frame.clone(), vec![col(s::DATE), hour])
+        }
+    };
+    let order: Vec<String> = time_columns(&spec.time)
+        .iter()
+        .map(|t| t.to_string())
+        .chain(spec.by.iter().cloned())
+        .chain(measures_for(|m| table.has(m)).iter().map(|m| m.to_string()))
+        .collect();
+    let sort_keys: Vec<PlSmallStr> = time_columns(&spec.time)
+        .iter()
+        .filter(|t| **t != c::WINDOW_FROM && **t != c::WINDOW_TO)
+        .map(|t| PlSmallStr::from(*t))
+        .chain(spec.by.iter().map(|d| PlSmallStr::from(d.as_str())))
+        .collect();
+    let frame = frame.select(order.iter().map(|n| col(n.as_str())).collect::<Vec<_>>());
+    let frame = if sort_keys.is_empty() {
+        frame
+    } else {
+        frame.sort(sort_keys, SortMultipleOptions::default().with_nulls_last(false).with_maintain_order(true))
+    };
+    collect(frame).with_context(|| format!("cannot build the cube of {}", ds.origin.display()))
+}
+
+/// The cube's measures over the (mapped) session columns `table` has.
+fn measure_exprs(table: &Table) -> Vec<Expr> {
+    let mut out = vec![len().cast(DataType::Int64).alias(c::SESSIONS)];
+    for flag in FLAGS.iter().filter(|f| table.has(f)) {
+        out.push(col(*flag).cast(DataType::Int64).sum().cast(DataType::Int64).alias(*flag));
+    }
+    for (source, sum, sum_sq) in VALUES {
+        if table.has(source) {
+            let value = col(source).cast(DataType::Float64);
+            out.push(value.clone().sum().alias(sum));
+            out.push((value.clone() * value).sum().alias(sum_sq));
+        }
+    }
+    out
+}
+
+/// Writes a cube as Parquet or CSV (by the extension) atomically: to a sibling first, then
+/// renamed over `path`, so a failure leaves any earlier file as it was.
+pub fn write(frame: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
+    check_out(path)?;
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let mut bytes = Vec::new();
+    match extension.as_str() {
+        "parquet" | "pq" => {
+            ParquetWriter::new(&mut bytes)
+                .finish(frame)
+                .map_err(anyhow::Error::from)
+                .context("cannot encode the cube as Parquet")?;
+        }
+        "csv" => {
+            CsvWriter::new(&mut bytes)
+                .include_header(true)
+                .finish(frame)
+                .map_err(anyhow::Error::from)
+                .context("cannot encode the cube as CSV")?;
+        }
+        _ => unreachable!("checked by check_out"),
+    }
+    crate::drill::workspace::write_atomic(path, &bytes)
+}
+
+/// Fails unless `path` can take a cube: a .parquet or .csv name in a folder that exists
+/// (checked before any work, so a bad `--out` costs nothing).
+pub fn check_out(path: &Path) -> anyhow::Result<()> {
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    if !["parquet", "pq", "csv"].contains(&extension.as_str()) {
+        bail!(
+            "--out {}: extension '{extension}' is neither .parquet nor .csv; name the file cube.parquet or cube.csv",
+            path.display()
+        );
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        bail!("--out {}: the folder {} does not exist", path.display(), parent.display());
+    }
+    if path.is_dir() {
+        bail!("--out {}: is a folder; name a file such as cube.parquet", path.display());
+    }
+    Ok(())
+}
+
+/// Reads a cube file (Parquet or CSV written by `dropcase cube` or by the query
+/// `dropcase cube --sql` prints), checking its columns.
+pub fn read(path: &Path) -> anyhow::Result<(Table, CubeInfo)> {
+    let what = format!("the cube {}", path.display());
+    if !path.is_file() {
+        bail!("--cube {}: no such file", path.display());
+    }
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let mut frame = match extension.as_str() {
+        "parquet" | "pq" => crate::datafile::scan_parquet(path, false)?,
+        "csv" => crate::datafile::csv_reader(path)?
+            .with_infer_schema_length(Some(0))
+            .finish()
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot scan {what} as CSV"))?,
+        other => bail!("--cube {}: extension '{other}' is neither .parquet nor .csv", path.display()),
+    };
+    let schema =
+        frame.collect_schema().map_err(anyhow::Error::from).with_context(|| format!("cannot read {what}"))?;
+    let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let has = |n: &str| names.iter().any(|x| x == n);
+    let listing = || names.join(", ");
+    let windowed = has(c::WINDOW) || has(c::WINDOW_FROM) || has(c::WINDOW_TO);
+    let time_cols: &[&str] = if windowed {
+        let none = Window::new(Default::default(), Default::default());
+        time_columns(&Time::Windows(none, none))
+    } else if has(c::HOUR) {
+        time_columns(&Time::Hours)
+    } else {
+        time_columns(&Time::Days)
+    };
+    for column in time_cols.iter().chain([&c::SESSIONS]) {
+        if !has(column) {
+            bail!(
+                "{what} is missing the column '{column}'{}; a cube has {} (see `dropcase cube --help`); its columns: {}",
+                crate::query::did_you_mean(column, names.iter().map(String::as_str)),
+                if windowed {
+                    "window, window_from, window_to"
+                } else {
+                    "date (and hour), or window, window_from and window_to"
+                },
+                listing()
+            );
+        }
+    }
+    // Types as the contract has them, whatever the file's reader inferred.
+    let mut casts: Vec<Expr> = Vec::new();
+    let date = |name: &str, dtype: &DataType| match dtype {
+        DataType::String => col(name).str().to_date(StrptimeOptions {
+            format: Some("%Y-%m-%d".into()),
+            strict: true,
+            exact: true,
+            cache: true,
+        }),
+        _ => col(name).cast(DataType::Date),
+    };
+    let measures: Vec<String> = MEASURES.iter().filter(|m| has(m)).map(|m| m.to_string()).collect();
+    let dimensions: Vec<String> =
+        names.iter().filter(|n| !time_cols.contains(&n.as_str()) && !measures.contains(n)).cloned().collect();
+    for (name, dtype) in schema.iter() {
+        let name = name.as_str();
+        let expr = if [c::DATE, c::WINDOW_FROM, c::WINDOW_TO].contains(&name) {
+            date(name, dtype)
+        } else if name == c::HOUR || [c::SESSIONS].iter().chain(FLAGS.iter()).any(|m| *m == name) {
+            col(name).cast(DataType::Int64)
+        } else if measures.iter().any(|m| m == name) {
+            col(name).cast(DataType::Float64)
+        } else {
+            col(name).cast(DataType::String)
+        };
+        casts.push(expr.alias(name));
+    }
+    let frame = frame.select(casts);
+    let table = Table::scan(frame, &what)?;
+    let time = if windowed {
+        let labels = collect(
+            table
+                .frame
+                .clone()
+                .group_by([col(c::WINDOW), col(c::WINDOW_FROM), col(c::WINDOW_TO)])
+                .agg([len()])
+                .sort([c::WINDOW], SortMultipleOptions::default()),
+        )
+        .with_context(|| format!("cannot read the windows of {what}"))?;
+        let window_of = |label: &str| -> anyhow::Result<Window> {
+            let label_col = labels.column(c::WINDOW)?.str()?;
+            let rows: Vec<usize> =
+                (0..labels.height()).filter(|&i| label_col.get(i) == Some(label)).collect();
+            let [row] = rows[..] else {
+                bail!(
+                    "{what} has {} sets of dates for the window '{label}'; a cube per window has one baseline and one current window",
+                    rows.len()
+                )
+            };
+            let day = |name: &str| -> anyhow::Result<chrono::NaiveDate> {
+                let days = labels.column(name)?.cast(&DataType::Int32)?.i32()?.get(row);
+                days.and_then(|d| chrono::NaiveDate::from_num_days_from_ce_opt(d + 719_163))
+                    .with_context(|| format!("{what}: the {label} window has no {name}"))
+            };
+            Ok(Window::new(day(c::WINDOW_FROM)?, day(c::WINDOW_TO)?))
+        };
+        let unknown: Vec<String> = labels
+            .column(c::WINDOW)?
+            .str()?
+            .iter()
+            .map(|l| l.unwrap_or("(null)").to_string())
+            .filter(|l| l != c::BASELINE && l != c::CURRENT)
+            .collect();
+        if !unknown.is_empty() {
+            bail!(
+                "{what}: the column 'window' holds {}; a cube's windows are 'baseline' and 'current'",
+                unknown.join(", ")
+            );
+        }
+        Time::Windows(window_of(c::BASELINE)?, window_of(c::CURRENT)?)
+    } else if has(c::HOUR) {
+        Time::Hours
+    } else {
+        Time::Days
+    };
+    Ok((table, CubeInfo { time, dimensions, measures }))
+}
