@@ -668,6 +668,15 @@ pub fn diagnose_dataset(
     settings: &Settings,
     extra_events: Vec<Event>,
 ) -> Result<DrillDiagnosis> {
+    if !ds.product.is_shop() {
+        let by = ds.dimensions.iter().take(2).cloned().collect::<Vec<_>>().join(",");
+        let metric = ds.brief.as_ref().map(|b| b.metric.clone()).unwrap_or_else(|| "dau".into());
+        anyhow::bail!(
+            "diagnose localises the shop's four-step purchase funnel, and {} holds the {} product: its drills are investigated with the queries for now (`dropcase query compare --metric {metric} --by {by}`, `dropcase query funnel`, `dropcase query trend --metric {metric}`)",
+            ds.origin.display(),
+            ds.product.name
+        );
+    }
     let drill = ds.brief.as_ref().filter(|_| ds.cube.is_none()).map(|b| (ds.origin.as_path(), b));
     let metric = spec.metric;
     let leaves = funnel_leaves(ds, spec)?;

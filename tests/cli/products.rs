@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use predicates::prelude::*;
 use serde_json::Value;
 
 use crate::support::{Sandbox, json_of};
@@ -74,6 +75,12 @@ fn a_wau_drop_on_the_engagement_app_end_to_end() {
     let prompt = brief["prompt"].as_str().unwrap();
     assert!(prompt.contains(&format!("fell {:.1}%", change.abs() * 100.0)), "{prompt} vs {change}");
     sandbox.cmd(&["query", "funnel"]).assert().success();
+    // diagnose reads the shop's funnel only: it says so and points at the queries.
+    sandbox
+        .cmd(&["diagnose"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("engagement_app product").and(predicates::str::contains("query compare --metric wau")));
     sandbox.cmd(&["drill", "hint"]).assert().success();
     // The same seed in another folder holds the same case: reveal there, answer here.
     start(&sandbox, "wau_push_outage", "3", "twin", "300000");
@@ -105,23 +112,32 @@ fn answer(sandbox: &Sandbox, truth: &Value, dir: &str) -> Value {
         "--format".into(),
         "json".into(),
     ];
-    args.extend(["--cause".into(), truth["family"].as_str().unwrap().to_string()]);
-    let segment: Vec<String> = truth["where"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
-        .collect();
-    if !segment.is_empty() {
-        args.extend(["--where".into(), segment.join(",")]);
+    // Every cause, each with its own segment, stage and start (one for a one-cause case).
+    let causes = match truth["causes"].as_array() {
+        Some(list) if !list.is_empty() => list.clone(),
+        _ => vec![truth.clone()],
+    };
+    for cause in &causes {
+        args.extend(["--cause".into(), cause["family"].as_str().unwrap().to_string()]);
+        let segment: Vec<String> = cause["where"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+            .collect();
+        if !segment.is_empty() {
+            args.extend(["--where".into(), segment.join(",")]);
+        }
+        if let Some(stage) = cause["stage"].as_str() {
+            args.extend(["--stage".into(), stage.to_string()]);
+        }
+        args.extend(["--start".into(), cause["start"].as_str().unwrap().to_string()]);
     }
-    if let Some(stage) = truth["stage"].as_str() {
-        args.extend(["--stage".into(), stage.to_string()]);
-    }
-    args.extend(["--start".into(), truth["start"].as_str().unwrap().to_string()]);
     // The full answer: the impact and the best action the truth holds, and the family's
     // first monitor that is a metric of this product (from `scenarios families`).
-    args.extend(["--impact".into(), format!("{:.1}", truth["impact"].as_f64().expect("impact sealed"))]);
+    // The grader holds the causes' impacts summed.
+    let impact: f64 = causes.iter().map(|c| c["impact"].as_f64().expect("impact sealed")).sum();
+    args.extend(["--impact".into(), format!("{impact:.1}")]);
     args.extend(["--action".into(), truth["actions"][0].as_str().expect("an action").to_string()]);
     let metrics = json_of(&mut sandbox.cmd(&["metrics", "--data", dir, "--format", "json"]));
     let names: Vec<&str> = metrics.as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
@@ -140,33 +156,37 @@ fn answer(sandbox: &Sandbox, truth: &Value, dir: &str) -> Value {
     json_of(&mut sandbox.cmd(&refs))
 }
 
-/// For every drop scenario of a product other than the shop and seeds 1–5: the drill is
-/// solvable (generation succeeds), nothing in its folder names the cause before the answer,
-/// and answering with the truth from `drill reveal --format json` (of a twin drill with the
-/// same seed) after a funnel and a compare scores at least 80.
+/// For every drop scenario of every product and seeds 1–5 (the measure of #14): the drill
+/// is solvable (generation succeeds), nothing in its folder names the cause before the
+/// answer, and answering with the truth after a funnel and a compare scores at least 80.
+/// The truth of a product other than the shop comes from `drill reveal --format json` of a
+/// twin drill with the same seed; the shop's from the sealed truth the reveal prints (the
+/// same struct, read through the library, to spare 165 twin drills).
 #[test]
-fn every_product_scenario_scores_at_least_80_with_the_truth() {
+fn every_drop_scenario_scores_at_least_80_with_the_truth() {
     let sandbox = Sandbox::new();
     let list = json_of(&mut sandbox.cmd(&["scenarios", "list", "--format", "json"]));
     let scenarios: Vec<(String, Vec<String>, String)> = list
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["product"] != "shop" && e["kind"] == "drop")
+        .filter(|e| e["kind"] == "drop")
         .map(|e| {
             let families =
                 e["family"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
             (e["name"].as_str().unwrap().to_string(), families, e["product"].as_str().unwrap().to_string())
         })
         .collect();
-    assert!(scenarios.len() >= 12, "{} product scenarios", scenarios.len());
+    assert!(scenarios.len() >= 45, "{} drop scenarios", scenarios.len());
+    let mut scores = Vec::new();
     for (name, families, product) in &scenarios {
         // A dimension every case of the product has, named without looking at the truth.
         let by = if product == "saas" { "browser" } else { "platform" };
+        let rows = if product == "shop" { "60000" } else { "200000" };
         for seed in 1..=5 {
             let seed = seed.to_string();
             let dir = format!("{name}-{seed}");
-            start(&sandbox, name, &seed, &dir, "200000");
+            start(&sandbox, name, &seed, &dir, rows);
             let path = sandbox.join(&dir);
             for file in files_under(&path) {
                 let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
@@ -177,19 +197,28 @@ fn every_product_scenario_scores_at_least_80_with_the_truth() {
             let data = path.to_str().unwrap().to_string();
             sandbox.cmd(&["query", "funnel", "--data", &data]).assert().success();
             sandbox.cmd(&["query", "compare", "--data", &data, "--by", by]).assert().success();
-            let twin = format!("{dir}-twin");
-            start(&sandbox, name, &seed, &twin, "200000");
-            let reveal = json_of(&mut sandbox.cmd(&[
-                "drill",
-                "reveal",
-                "--dir",
-                sandbox.join(&twin).to_str().unwrap(),
-                "--format",
-                "json",
-            ]));
-            let graded = answer(&sandbox, &reveal["truth"], &data);
+            let truth = if product == "shop" {
+                let sealed = dropcase::drill::workspace::Drill::open(Some(&path)).unwrap().truth().unwrap();
+                serde_json::to_value(&sealed).unwrap()
+            } else {
+                let twin = format!("{dir}-twin");
+                start(&sandbox, name, &seed, &twin, rows);
+                let reveal = json_of(&mut sandbox.cmd(&[
+                    "drill",
+                    "reveal",
+                    "--dir",
+                    sandbox.join(&twin).to_str().unwrap(),
+                    "--format",
+                    "json",
+                ]));
+                reveal["truth"].clone()
+            };
+            let graded = answer(&sandbox, &truth, &data);
             let score = graded["score"].as_f64().unwrap();
             assert!(score >= 80.0, "{name} seed {seed}: {score} {graded}");
+            scores.push(score);
         }
     }
+    let low = scores.iter().copied().fold(f64::INFINITY, f64::min);
+    eprintln!("{} drills answered with the truth: lowest score {low}", scores.len());
 }
