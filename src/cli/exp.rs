@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::drill::workspace::{self, Progress};
 use crate::experiment::brief::ExperimentBrief;
-use crate::experiment::grade::{self, ExperimentAnswer, ExperimentProcess};
 use crate::experiment::criteria;
+use crate::experiment::grade::{self, ExperimentAnswer, ExperimentProcess};
 use crate::experiment::hint;
 use crate::experiment::metrics::Metric;
 use crate::experiment::workspace::{DecisionRecord, ExperimentDrill};

@@ -86,7 +86,9 @@ impl Check {
             Check::Stable => &["stable", "steady", "novelty", "primacy", "daily lift"],
             Check::PerPhase => &["phase", "stratif"],
             Check::Corrected => &["correct", "bonferroni", "holm", "benjamini", "adjusted", "fdr"],
-            Check::PrePeriod => &["pre-period", "pre period", "preperiod", "pre-test", "before the test", "a/a"],
+            Check::PrePeriod => {
+                &["pre-period", "pre period", "preperiod", "pre-test", "before the test", "a/a"]
+            }
             Check::EverySegment => &["segment", "every platform", "each platform", "all platforms"],
             Check::Robust => &["capped", "winsor", "outlier", "trimmed"],
         }
@@ -122,7 +124,9 @@ pub enum Clause {
         /// Whether the allowance is judged by significance (`not significantly worse`).
         significance: bool,
     },
-    Check { check: Check },
+    Check {
+        check: Check,
+    },
 }
 
 /// A parsed ship rule, with the text it came from.
@@ -144,7 +148,9 @@ impl ShipRule {
 
     pub fn guardrails(&self) -> impl Iterator<Item = (Option<Metric>, Option<f64>, bool)> + '_ {
         self.clauses.iter().filter_map(|c| match c {
-            Clause::Guardrail { metric, tolerance, significance } => Some((*metric, *tolerance, *significance)),
+            Clause::Guardrail { metric, tolerance, significance } => {
+                Some((*metric, *tolerance, *significance))
+            }
             _ => None,
         })
     }
@@ -246,7 +252,10 @@ fn confidence_in(clause: &str, numbers: &[(f64, bool, usize)]) -> Result<Option<
         {
             let alpha = if *percent { v / 100.0 } else { *v };
             if !(alpha > 0.0 && alpha < 0.5) {
-                return Err(error(clause, format!("a significance level is in (0, 0.5), e.g. p < 0.05, not {v}")));
+                return Err(error(
+                    clause,
+                    format!("a significance level is in (0, 0.5), e.g. p < 0.05, not {v}"),
+                ));
             }
             return Ok(Some(1.0 - alpha));
         }
@@ -257,7 +266,10 @@ fn confidence_in(clause: &str, numbers: &[(f64, bool, usize)]) -> Result<Option<
                 && clause[at + key.len()..pos].trim().is_empty()
             {
                 if !(50.0..100.0).contains(&v) {
-                    return Err(error(clause, format!("a confidence level is in [50%, 100%), e.g. at 95%, not {v}%")));
+                    return Err(error(
+                        clause,
+                        format!("a confidence level is in [50%, 100%), e.g. at 95%, not {v}%"),
+                    ));
                 }
                 return Ok(Some(v / 100.0));
             }
@@ -278,7 +290,21 @@ fn confidence_in(clause: &str, numbers: &[(f64, bool, usize)]) -> Result<Option<
 /// confidence (`X%`, or a fraction ≤ 1), 0 for `positive`/`up`.
 fn threshold_in(clause: &str, numbers: &[(f64, bool, usize)]) -> Result<Option<f64>, CriteriaError> {
     // The number right after a comparison or an allowance word.
-    let comparison = [">=", "<=", ">", "<", "more than", "at most", "at least", "less than", "above", "below", "by ", "beyond", "over "];
+    let comparison = [
+        ">=",
+        "<=",
+        ">",
+        "<",
+        "more than",
+        "at most",
+        "at least",
+        "less than",
+        "above",
+        "below",
+        "by ",
+        "beyond",
+        "over ",
+    ];
     let start = comparison.iter().filter_map(|k| clause.find(k).map(|i| i + k.len())).min();
     let Some(start) = start else {
         if ["positive", " up", "improves", "better", "wins"].iter().any(|w| clause.contains(w)) {
@@ -296,7 +322,10 @@ fn threshold_in(clause: &str, numbers: &[(f64, bool, usize)]) -> Result<Option<f
         return Ok(Some(v / 100.0));
     }
     if v.abs() > 1.0 {
-        return Err(error(clause, format!("{v} reads as a relative change of {:.0}%; write a percentage, e.g. {v}%", v * 100.0)));
+        return Err(error(
+            clause,
+            format!("{v} reads as a relative change of {:.0}%; write a percentage, e.g. {v}%", v * 100.0),
+        ));
     }
     Ok(Some(v))
 }
@@ -329,16 +358,20 @@ fn parse_clause(raw: &str) -> Result<Vec<Clause>, CriteriaError> {
             && !clause.contains("less than");
         // `p < 0.05` alone is the confidence, not the bar: the bar is then "any lift".
         let confidence = confidence_in(&clause, &numbers)?;
-        let bar_clause = match clause.find("p <").or_else(|| clause.find("p<")).or_else(|| clause.find("alpha")) {
-            Some(at) => clause[..at].to_string(),
-            None => clause.clone(),
-        };
+        let bar_clause =
+            match clause.find("p <").or_else(|| clause.find("p<")).or_else(|| clause.find("alpha")) {
+                Some(at) => clause[..at].to_string(),
+                None => clause.clone(),
+            };
         let bar_numbers: Vec<(f64, bool, usize)> = numbers_in(&bar_clause);
         let threshold = match threshold_in(&bar_clause, &bar_numbers)? {
             Some(t) => t,
             None if confidence.is_some() => 0.0,
             None => {
-                return Err(error(raw, format!("say the bar {metric} must clear, e.g. {metric} lift > 0 at 95%")));
+                return Err(error(
+                    raw,
+                    format!("say the bar {metric} must clear, e.g. {metric} lift > 0 at 95%"),
+                ));
             }
         };
         out.push(Clause::Bar { metric, threshold, above, confidence });
@@ -368,7 +401,8 @@ pub fn parse(text: &str) -> Result<ShipRule, CriteriaError> {
         return Err(error(text, "the rule is empty"));
     }
     let mut clauses = Vec::new();
-    for part in body.split([';', ',']).flat_map(|p| p.split(" and ")).map(str::trim).filter(|p| !p.is_empty()) {
+    for part in body.split([';', ',']).flat_map(|p| p.split(" and ")).map(str::trim).filter(|p| !p.is_empty())
+    {
         clauses.extend(parse_clause(part)?);
     }
     Ok(ShipRule { text: trimmed.to_string(), clauses })
@@ -397,9 +431,15 @@ mod tests {
     #[test]
     fn confidence_reads_from_p_alpha_or_significant() {
         let clauses = |t: &str| parse(t).unwrap().clauses;
-        assert_eq!(clauses("server_conversion lift > 0 with p < 0.05"), vec![bar(Metric::ServerConversion, 0.0, Some(0.95))]);
+        assert_eq!(
+            clauses("server_conversion lift > 0 with p < 0.05"),
+            vec![bar(Metric::ServerConversion, 0.0, Some(0.95))]
+        );
         assert_eq!(clauses("conversion > 2% at 90%"), vec![bar(Metric::Conversion, 0.02, Some(0.9))]);
-        assert_eq!(clauses("conversion significantly positive"), vec![bar(Metric::Conversion, 0.0, Some(0.95))]);
+        assert_eq!(
+            clauses("conversion significantly positive"),
+            vec![bar(Metric::Conversion, 0.0, Some(0.95))]
+        );
         assert_eq!(clauses("conversion lift > 0"), vec![bar(Metric::Conversion, 0.0, None)]);
         assert_eq!(
             clauses("aov not significantly worse"),
@@ -413,7 +453,10 @@ mod tests {
         assert!(rule.has_check(Check::Srm));
         assert!(rule.has_check(Check::FullSample));
         assert_eq!(rule.bars().count(), 1);
-        assert_eq!(rule.guardrails().collect::<Vec<_>>(), vec![(Some(Metric::RefundRate), Some(0.005), false)]);
+        assert_eq!(
+            rule.guardrails().collect::<Vec<_>>(),
+            vec![(Some(Metric::RefundRate), Some(0.005), false)]
+        );
         for check in Check::ALL {
             assert!(parse(check.example()).unwrap().has_check(check), "{check}: {}", check.example());
         }

@@ -15,8 +15,8 @@ use crate::schema::files;
 
 use super::analysis::{self, Totals};
 use super::brief::{Design, ExperimentBrief, Phase};
-use super::data::ExperimentData;
 use super::criteria::Check;
+use super::data::ExperimentData;
 use super::family::{Decision, ExpFamily, Reason};
 use super::metrics::Metric;
 use super::scenario::{ExperimentScenario, MIN_USERS};

@@ -160,7 +160,12 @@ fn primary_line(truth: &ExperimentTruth, claimed: Option<Metric>) -> Component {
         );
     };
     if claimed == right {
-        Component::new("primary", PRIMARY_POINTS, PRIMARY_POINTS, format!("{right} is the metric to decide on"))
+        Component::new(
+            "primary",
+            PRIMARY_POINTS,
+            PRIMARY_POINTS,
+            format!("{right} is the metric to decide on"),
+        )
     } else if truth.primary_also.contains(&claimed) {
         Component::new(
             "primary",
@@ -190,13 +195,19 @@ fn guardrail_line(truth: &ExperimentTruth, claimed: &[Metric]) -> Component {
             "guardrails",
             0.0,
             GUARDRAIL_POINTS,
-            format!("no guardrail named (`--guardrail METRIC[,METRIC]`); the ones that matter: {}", names(matter)),
+            format!(
+                "no guardrail named (`--guardrail METRIC[,METRIC]`); the ones that matter: {}",
+                names(matter)
+            ),
         );
     }
     let missed: Vec<Metric> = matter.iter().copied().filter(|m| !claimed.contains(m)).collect();
     let earned = GUARDRAIL_POINTS * (matter.len() - missed.len()) as f64 / matter.len() as f64;
-    let not_guardrails: Vec<Metric> =
-        claimed.iter().copied().filter(|m| Some(*m) == truth.primary || truth.primary_also.contains(m)).collect();
+    let not_guardrails: Vec<Metric> = claimed
+        .iter()
+        .copied()
+        .filter(|m| Some(*m) == truth.primary || truth.primary_also.contains(m))
+        .collect();
     let mut why = if missed.is_empty() && regressed {
         format!("you watched {}, the guardrail that regressed", names(matter))
     } else if missed.is_empty() {
@@ -228,7 +239,10 @@ fn criteria_line(truth: &ExperimentTruth, rule: Option<&ShipRule>) -> Component 
             "criteria",
             0.0,
             CRITERIA_POINTS,
-            format!("no ship rule committed (`--criteria`); this case needs: ship if {}", needs.join(" and ")),
+            format!(
+                "no ship rule committed (`--criteria`); this case needs: ship if {}",
+                needs.join(" and ")
+            ),
         );
     };
     let elements = 2 + truth.criteria.len();
@@ -267,7 +281,9 @@ fn criteria_line(truth: &ExperimentTruth, rule: Option<&ShipRule>) -> Component 
     let too_wide: Vec<Metric> = covered
         .iter()
         .copied()
-        .filter(|g| covers(*g).is_some_and(|(_, t, sig)| !sig && t.is_some_and(|t| t > MAX_GUARDRAIL_TOLERANCE)))
+        .filter(|g| {
+            covers(*g).is_some_and(|(_, t, sig)| !sig && t.is_some_and(|t| t > MAX_GUARDRAIL_TOLERANCE))
+        })
         .collect();
     if allowances.is_empty() {
         missed.push("no guardrail allowance (e.g. 'no guardrail drops more than 1%')".into());
@@ -450,7 +466,10 @@ mod tests {
     }
 
     fn careful() -> ExperimentProcess {
-        ExperimentProcess { commands: vec![ab(AbKind::Analyze), ab(AbKind::Daily), ab(AbKind::Segments)], hints: 0 }
+        ExperimentProcess {
+            commands: vec![ab(AbKind::Analyze), ab(AbKind::Daily), ab(AbKind::Segments)],
+            hints: 0,
+        }
     }
 
     fn line<'a>(g: &'a Grade, name: &str) -> &'a Component {
@@ -467,7 +486,9 @@ mod tests {
         let full = ExperimentAnswer {
             primary: Some(Metric::Conversion),
             guardrails: GUARDRAILS.to_vec(),
-            criteria: rule("ship if srm passes and conversion lift > 0 at 95% and no guardrail drops more than 1%"),
+            criteria: rule(
+                "ship if srm passes and conversion lift > 0 at 95% and no guardrail drops more than 1%",
+            ),
             ..answer(&t)
         };
         let g = grade(&t, &full, &careful(), &[]);
@@ -526,21 +547,26 @@ mod tests {
         };
         let share = CRITERIA_POINTS / 3.0;
         let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
-        let full = with(Some("ship if conversion lift > 0 at 95% and planned sample reached and no guardrail drops more than 1%"));
+        let full = with(Some(
+            "ship if conversion lift > 0 at 95% and planned sample reached and no guardrail drops more than 1%",
+        ));
         assert!(close(full.earned, CRITERIA_POINTS), "{full:?}");
         // The check this case needs is missing: its share is lost, and the why says why.
         let no_check = with(Some("ship if conversion lift > 0 at 95% and no guardrail drops more than 1%"));
         assert!(close(no_check.earned, 2.0 * share), "{no_check:?}");
         assert!(no_check.why.contains("planned sample reached"), "{}", no_check.why);
         // No confidence level: half the bar.
-        let no_level = with(Some("conversion lift > 0 and planned sample reached and no guardrail drops more than 1%"));
+        let no_level =
+            with(Some("conversion lift > 0 and planned sample reached and no guardrail drops more than 1%"));
         assert!(close(no_level.earned, 2.5 * share), "{no_level:?}");
         // The bar on the wrong metric, and an allowance too wide to catch anything.
         let wrong = with(Some("revenue_per_user lift > 0 at 95% and no guardrail drops more than 10%"));
         assert!(close(wrong.earned, 0.0), "{wrong:?}");
         assert!(wrong.why.contains("wider than 5%"), "{}", wrong.why);
         // One guardrail covered of three: a third of the allowance.
-        let one = with(Some("conversion lift > 0 at 95% and planned sample reached and aov not significantly worse"));
+        let one = with(Some(
+            "conversion lift > 0 at 95% and planned sample reached and aov not significantly worse",
+        ));
         assert!(close(one.earned, 2.0 * share + share / 3.0), "{one:?}");
         assert_eq!(with(None).earned, 0.0);
     }
@@ -578,7 +604,11 @@ planned_users_per_arm = 1000
         .expect("a design");
         let t = t.with_design_defaults(&design);
         assert_eq!((t.primary, t.guardrails.clone()), (Some(Metric::Conversion), vec![Metric::Aov]));
-        let a = ExperimentAnswer { primary: Some(Metric::Conversion), guardrails: vec![Metric::Aov], ..answer(&t) };
+        let a = ExperimentAnswer {
+            primary: Some(Metric::Conversion),
+            guardrails: vec![Metric::Aov],
+            ..answer(&t)
+        };
         assert_eq!(line(&grade(&t, &a, &careful(), &[]), "guardrails").earned, GUARDRAIL_POINTS);
     }
 

@@ -205,8 +205,10 @@ impl ExperimentScenario {
             );
         }
         let grading = Some(("grading", None));
-        let all_metrics: Vec<Metric> =
-            std::iter::once(d.primary).chain(d.secondary.iter().copied()).chain(d.guardrails.iter().copied()).collect();
+        let all_metrics: Vec<Metric> = std::iter::once(d.primary)
+            .chain(d.secondary.iter().copied())
+            .chain(d.guardrails.iter().copied())
+            .collect();
         for (key, metrics) in [
             ("primary", self.grading.primary.into_iter().collect::<Vec<_>>()),
             ("primary_also", self.grading.primary_also.clone()),

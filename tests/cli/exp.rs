@@ -446,7 +446,10 @@ fn unreadable_primary_guardrail_or_criteria_is_refused_with_examples() {
             assert!(stderr.contains(n), "{extra:?}: {n:?} missing from {stderr}");
         }
     };
-    refused(&["--primary", "convresion"], &["--primary", "unknown metric 'convresion'", "did you mean 'conversion'"]);
+    refused(
+        &["--primary", "convresion"],
+        &["--primary", "unknown metric 'convresion'", "did you mean 'conversion'"],
+    );
     refused(&["--guardrail", "aov,latency"], &["--guardrail", "unknown metric 'latency'"]);
     refused(
         &["--criteria", "ship when it looks good"],
