@@ -142,8 +142,8 @@ pub struct DecideArgs {
     /// The guardrail metrics you watch (comma-separated or repeated), e.g. aov,refund_rate (graded).
     #[arg(long, value_name = "METRIC[,METRIC]", value_delimiter = ',')]
     pub guardrail: Vec<String>,
-    /// The ship rule you commit to, as clauses joined by 'and', e.g. "ship if conversion lift
-    /// > 0 at 95% and no guardrail drops more than 1%"; checks such as "srm passes" or
+    /// The ship rule you commit to, as clauses joined by 'and', e.g. "ship if conversion
+    /// lift \> 0 at 95% and no guardrail drops more than 1%"; checks such as "srm passes" or
     /// "planned sample reached" count where the case needs them (graded).
     #[arg(long, value_name = "RULE")]
     pub criteria: Option<String>,

@@ -156,7 +156,7 @@ impl ShipRule {
     }
 
     pub fn has_check(&self, check: Check) -> bool {
-        self.clauses.iter().any(|c| *c == Clause::Check { check })
+        self.clauses.contains(&Clause::Check { check })
     }
 }
 
@@ -275,10 +275,10 @@ fn confidence_in(clause: &str, numbers: &[(f64, bool, usize)]) -> Result<Option<
             }
         }
     }
-    if clause.contains("% confidence") || clause.contains("% confident") {
-        if let Some((v, true, _)) = numbers.iter().rev().find(|(_, p, _)| *p).copied() {
-            return Ok(Some(v / 100.0));
-        }
+    if (clause.contains("% confidence") || clause.contains("% confident"))
+        && let Some((v, true, _)) = numbers.iter().rev().find(|(_, p, _)| *p).copied()
+    {
+        return Ok(Some(v / 100.0));
     }
     if has_word(clause, "significant") || has_word(clause, "stat sig") || has_word(clause, "statsig") {
         return Ok(Some(0.95));
@@ -353,9 +353,6 @@ fn parse_clause(raw: &str) -> Result<Vec<Clause>, CriteriaError> {
         }
         out.push(Clause::Guardrail { metric, tolerance, significance });
     } else if let Some(&metric) = metrics.first() {
-        let above = !(clause.contains('<') && !clause.contains("p <") && !clause.contains("p<"))
-            && !clause.contains("below")
-            && !clause.contains("less than");
         // `p < 0.05` alone is the confidence, not the bar: the bar is then "any lift".
         let confidence = confidence_in(&clause, &numbers)?;
         let bar_clause =
@@ -363,6 +360,8 @@ fn parse_clause(raw: &str) -> Result<Vec<Clause>, CriteriaError> {
                 Some(at) => clause[..at].to_string(),
                 None => clause.clone(),
             };
+        let above =
+            !(bar_clause.contains('<') || bar_clause.contains("below") || bar_clause.contains("less than"));
         let bar_numbers: Vec<(f64, bool, usize)> = numbers_in(&bar_clause);
         let threshold = match threshold_in(&bar_clause, &bar_numbers)? {
             Some(t) => t,
@@ -441,6 +440,15 @@ mod tests {
             vec![bar(Metric::Conversion, 0.0, Some(0.95))]
         );
         assert_eq!(clauses("conversion lift > 0"), vec![bar(Metric::Conversion, 0.0, None)]);
+        assert_eq!(
+            clauses("conversion lift < 0 with p < 0.05"),
+            vec![Clause::Bar {
+                metric: Metric::Conversion,
+                threshold: 0.0,
+                above: false,
+                confidence: Some(0.95)
+            }]
+        );
         assert_eq!(
             clauses("aov not significantly worse"),
             vec![Clause::Guardrail { metric: Some(Metric::Aov), tolerance: None, significance: true }]
