@@ -777,6 +777,7 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
         log: progress.log.clone(),
         hints: progress.hints,
         evidence: evidence_records(&truths, &drill.dir),
+        start_tolerance: crate::drill::start_window::tolerances(&drill.dir, &truths),
     };
     let diagnosis = Diagnosis {
         claims: claims.clone(),

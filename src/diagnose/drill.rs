@@ -891,6 +891,20 @@ fn segment_onset(
     Ok(onset::detect(&series, direction, new_segment))
 }
 
+/// When the change of `segment` at the funnel steps `first..=last` (indices into
+/// [`STEPS`]) began, dated exactly as a localised root cause's onset is: for a known
+/// segment (the grader's start-date tolerance reads the true cause's).
+pub fn segment_step_onset(
+    dir: &Path,
+    brief: &Brief,
+    segment: &BTreeMap<String, String>,
+    (first, last): (usize, usize),
+    direction: f64,
+) -> Result<Option<Onset>> {
+    anyhow::ensure!(first <= last && last < STEPS.len(), "steps {first}..={last} are outside the funnel");
+    segment_onset(dir, brief, segment, segment, (first, last), direction)
+}
+
 /// When a mix shift began: the segment's daily sessions against everyone's (its share).
 fn share_onset(dir: &Path, segment: &BTreeMap<String, String>, direction: f64) -> Result<Option<Onset>> {
     // Segment sessions over all sessions: numerator and denominator both the sessions count,

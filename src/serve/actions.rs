@@ -201,7 +201,9 @@ pub fn words(drill: &DrillRef, action: &str, fields: &Fields, json: bool) -> Res
                 return Err(BadAction::Input("--reason: give at least one reason, e.g. --reason srm".into()));
             }
             push_flag(&mut words, "reason", &reasons.join(","));
-            flag(&mut words, fields, "note");
+            for name in ["primary", "guardrail", "criteria", "note"] {
+                flag(&mut words, fields, name);
+            }
             data = false;
         }
         (Kind::Experiment, "reveal") => {
@@ -295,6 +297,27 @@ mod tests {
         assert_eq!(
             w.join(" "),
             "exp decide --ship-segment platform=ios --reason heterogeneous --dir /h/drills/7"
+        );
+        // Issue #17: the metric, guardrails and ship rule go through as typed.
+        let w = words(
+            &e,
+            "decide",
+            &form(&[
+                ("decision", "ship"),
+                ("reason", "clear_win"),
+                ("primary", "conversion"),
+                ("guardrail", "aov,refund_rate"),
+                ("criteria", "ship if conversion lift > 0 at 95%"),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            w,
+            "exp decide --ship --reason clear_win --primary conversion --guardrail aov,refund_rate --criteria"
+                .split(' ')
+                .chain(["ship if conversion lift > 0 at 95%", "--dir", "/h/drills/7"])
+                .collect::<Vec<_>>()
         );
         let Err(BadAction::Input(message)) = words(&e, "decide", &form(&[("decision", "ship")]), false)
         else {

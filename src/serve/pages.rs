@@ -748,10 +748,13 @@ pub fn experiment(
             &format!("{url}/decide"),
             " class=\"card\" id=\"decide\"",
             &format!(
-                "<label for=\"decision\">decision</label>{}<label for=\"segment\">segment (ship-segment only, e.g. platform=ios,web)</label>{}<label>reasons</label>{}<label for=\"note\">your reasoning</label><textarea name=\"note\" rows=\"2\"></textarea><button type=\"submit\">Decide</button>",
+                "<label for=\"decision\">decision</label>{}<label for=\"segment\">segment (ship-segment only, e.g. platform=ios,web)</label>{}<label>reasons</label>{}<label for=\"primary\">the metric you decide on</label>{}<label for=\"guardrail\">guardrails you watch (comma-separated)</label>{}<label for=\"criteria\">your ship rule, e.g. ship if conversion lift &gt; 0 at 95% and no guardrail drops more than 1%</label>{}<label for=\"note\">your reasoning</label><textarea name=\"note\" rows=\"2\"></textarea><button type=\"submit\">Decide</button>",
                 select("decision", &decisions, None, Some("(choose)")),
                 text_input("segment", "", ""),
-                checks("reason", &reasons)
+                checks("reason", &reasons),
+                text_input("primary", "", ""),
+                text_input("guardrail", "", ""),
+                text_input("criteria", "", "")
             ),
         ));
     }

@@ -76,11 +76,10 @@ fn a_wau_drop_on_the_engagement_app_end_to_end() {
     assert!(prompt.contains(&format!("fell {:.1}%", change.abs() * 100.0)), "{prompt} vs {change}");
     sandbox.cmd(&["query", "funnel"]).assert().success();
     // diagnose reads the shop's funnel only: it says so and points at the queries.
-    sandbox
-        .cmd(&["diagnose"])
-        .assert()
-        .code(1)
-        .stderr(predicates::str::contains("engagement_app product").and(predicates::str::contains("query compare --metric wau")));
+    sandbox.cmd(&["diagnose"]).assert().code(1).stderr(
+        predicates::str::contains("engagement_app product")
+            .and(predicates::str::contains("query compare --metric wau")),
+    );
     sandbox.cmd(&["drill", "hint"]).assert().success();
     // The same seed in another folder holds the same case: reveal there, answer here.
     start(&sandbox, "wau_push_outage", "3", "twin", "300000");
@@ -182,7 +181,7 @@ fn every_drop_scenario_scores_at_least_80_with_the_truth() {
     for (name, families, product) in &scenarios {
         // A dimension every case of the product has, named without looking at the truth.
         let by = if product == "saas" { "browser" } else { "platform" };
-        let rows = if product == "shop" { "60000" } else { "200000" };
+        let rows = if product == "shop" { "400000" } else { "200000" };
         for seed in 1..=5 {
             let seed = seed.to_string();
             let dir = format!("{name}-{seed}");
