@@ -1,11 +1,18 @@
-//! Embeds every `scenarios/*.toml` into the binary (see `src/scenario/catalogue.rs`).
+//! Embeds every `scenarios/*.toml` into the binary (see `src/scenario/catalogue.rs`) and
+//! every `products/*.toml` (see `src/product/mod.rs`).
 
 use std::fmt::Write;
 
 fn main() {
-    println!("cargo::rerun-if-changed=scenarios");
-    let mut files: Vec<_> = std::fs::read_dir("scenarios")
-        .expect("scenarios/ folder")
+    embed("scenarios", "catalogue.rs");
+    embed("products", "products.rs");
+    embed("products/scenarios", "product_scenarios.rs");
+}
+
+fn embed(folder: &str, out_name: &str) {
+    println!("cargo::rerun-if-changed={folder}");
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .expect("the embedded folder")
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
         .collect();
@@ -17,11 +24,11 @@ fn main() {
         // one target directory each embed their own scenarios.
         writeln!(
             out,
-            "    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/scenarios/{name}.toml\"))),"
+            "    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/{folder}/{name}.toml\"))),"
         )
         .unwrap();
     }
     out.push(']');
-    let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("catalogue.rs");
+    let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join(out_name);
     std::fs::write(dest, out).unwrap();
 }

@@ -60,6 +60,10 @@ pub enum DrillKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Brief {
     pub kind: DrillKind,
+    /// The product the drill is about (a name from `products/`, or a product file's path);
+    /// absent in older drills and in the shop's, which read as the shop.
+    #[serde(default = "default_product", skip_serializing_if = "is_default_product")]
+    pub product: String,
     /// The interviewer's opening line, with the headline change.
     pub prompt: String,
     /// The metric whose change is the headline (a name from the metric registry).
@@ -79,6 +83,14 @@ pub struct Brief {
     /// needs them in every process that reads the drill); empty for catalogue families.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub families: std::collections::BTreeMap<String, crate::scenario::family::FamilyDef>,
+}
+
+fn default_product() -> String {
+    crate::product::DEFAULT.to_string()
+}
+
+fn is_default_product(product: &String) -> bool {
+    product == crate::product::DEFAULT
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -137,6 +149,21 @@ pub fn seed_of(dir: &Path) -> Option<u64> {
     }
     let text = std::fs::read_to_string(dir.join(crate::schema::files::BRIEF)).ok()?;
     toml::from_str::<SeedOnly>(&text).ok().map(|s| s.seed)
+}
+
+/// The product of the drill in `dir`, from its brief's `product` key (the shop when absent).
+pub fn product_of(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join(crate::schema::files::BRIEF);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the drill brief {}", path.display()))?;
+    #[derive(Deserialize)]
+    struct ProductOnly {
+        #[serde(default = "default_product")]
+        product: String,
+    }
+    let only: ProductOnly =
+        toml::from_str(&text).with_context(|| format!("{} has no valid `product`", path.display()))?;
+    Ok(only.product)
 }
 
 /// The kind of drill in a folder, read from its brief's `kind` key.

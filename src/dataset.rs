@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::brief::{Brief, Window};
 use crate::cube::{CubeInfo, TRUE_WORDS, Time};
+use crate::product::Product;
 use crate::query::did_you_mean;
 use crate::schema::{files, sessions as s};
 
@@ -60,6 +61,10 @@ pub struct Dataset {
     pub context: Vec<(String, LazyFrame)>,
     /// Columns queries may cut by, in listing order.
     pub dimensions: Vec<String>,
+    /// The product the data describes: the drill's (from its brief), else the shop.
+    pub product: &'static Product,
+    /// Second sources of truth other than `orders` (a drill of another product), by name.
+    pub sources: Vec<(String, Table)>,
     /// Column names as the source spells them (for messages about own data).
     source_columns: Vec<String>,
     /// How columns were mapped: `Some(file)` when a `--schema` file was given.
@@ -200,10 +205,28 @@ impl Dataset {
         if !origin.exists() {
             bail!("--data {}: no such file or folder", origin.display());
         }
-        let mut brief = None;
+        let mut brief: Option<Brief> = None;
         let (mut orders, mut rollup, mut context) = (None, None, Vec::new());
+        let mut product = Product::shop();
+        let mut sources = Vec::new();
         let raw_sessions = if origin.is_dir() && origin.join(files::BRIEF).is_file() {
-            brief = Some(Brief::read(&origin)?);
+            let read = Brief::read(&origin)?;
+            product = Product::load(&read.product).map_err(anyhow::Error::from).with_context(|| {
+                format!(
+                    "the drill's brief {} names product '{}'",
+                    origin.join(files::BRIEF).display(),
+                    read.product
+                )
+            })?;
+            brief = Some(read);
+            for source in product.sources.iter().filter(|s| s.name != "orders") {
+                let path = origin.join(format!("{}.parquet", source.name));
+                if path.exists() {
+                    let table =
+                        Table::scan(scan_parquet(&path, false)?, &format!("{}.parquet", source.name))?;
+                    sources.push((source.name.clone(), table));
+                }
+            }
             let folder_sessions = origin.join("sessions");
             let sessions = if folder_sessions.is_dir() {
                 scan_parquet(&folder_sessions, true)?
@@ -239,10 +262,15 @@ impl Dataset {
         let what = origin.display().to_string();
         let raw = Table::scan(raw_sessions, &what)?;
         let source_columns = raw.column_names();
-        let (sessions, dimensions) = match &map {
+        let (sessions, mut dimensions) = match &map {
             Some(map) => apply_map(raw, map, schema_file.expect("map implies a file"), &what)?,
             None => normalize(raw, &what)?,
         };
+        if !product.is_shop() {
+            // The product's dimensions first, in its order.
+            let order = product.dimension_names();
+            dimensions.sort_by_key(|d| order.iter().position(|k| k == d).unwrap_or(usize::MAX));
+        }
         Ok(Self {
             origin,
             brief,
@@ -251,12 +279,27 @@ impl Dataset {
             rollup,
             context,
             dimensions,
+            product,
+            sources,
             source_columns,
             schema_file: schema_file.map(Path::to_path_buf),
             cube: None,
             mix_dimensions: map.as_ref().and_then(|m| m.mix_dimensions.clone()),
             date_range: OnceCell::new(),
         })
+    }
+
+    /// A second source of truth by name (`orders`, `server_events`, `billing`).
+    pub fn source(&self, name: &str) -> Option<&Table> {
+        if name == "orders" && self.orders.is_some() {
+            return self.orders.as_ref();
+        }
+        self.sources.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+    }
+
+    /// The metric registry of this data's product.
+    pub fn metrics(&self) -> &'static [crate::query::Metric] {
+        self.product.metric_registry()
     }
 
     /// Opens `--cube FILE` (see [`crate::cube`]) as a dataset whose only table is the cube.
@@ -283,6 +326,8 @@ impl Dataset {
             rollup: Some(table),
             context: Vec::new(),
             dimensions: info.dimensions.clone(),
+            product: crate::product::Product::shop(),
+            sources: Vec::new(),
             source_columns,
             schema_file: None,
             cube: Some(info),

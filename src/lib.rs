@@ -16,6 +16,7 @@ pub mod experiment;
 pub mod generate;
 pub mod output;
 pub mod plot;
+pub mod product;
 pub mod query;
 pub mod report;
 pub mod scenario;

@@ -17,7 +17,7 @@ use crate::generate::Truth;
 use crate::generate::truth::CauseTruth;
 use crate::generate::{self, Options, model::mix_seed};
 use crate::output::{self, Format};
-use crate::scenario::{self, Action, Difficulty, Family, Scenario, Stage, catalogue};
+use crate::scenario::{self, Action, Difficulty, Family, Scenario, catalogue};
 use crate::suggest;
 
 use super::emit;
@@ -313,14 +313,49 @@ fn pick_scenario(args: &StartArgs, seed: u64) -> anyhow::Result<(Scenario, bool)
     Ok((candidates[index].clone(), false))
 }
 
+/// A product scenario (not the shop) named by `--scenario`, or drawn for a `--family` of
+/// another product.
+fn pick_product_scenario(
+    args: &StartArgs,
+    seed: u64,
+) -> anyhow::Result<Option<crate::product::scenario::ProductScenario>> {
+    use crate::product::scenario::ProductScenario;
+    if let Some(name) = &args.scenario {
+        return ProductScenario::find(name).transpose().map_err(anyhow::Error::from);
+    }
+    let Some(family) = &args.family else { return Ok(None) };
+    if !crate::product::scenario::families().contains_key(family.trim()) {
+        return Ok(None);
+    }
+    let candidates: Vec<ProductScenario> = ProductScenario::all()?
+        .into_iter()
+        .filter(|s| s.causes.first().is_some_and(|c| c.family == family.trim()))
+        .filter(|s| args.difficulty.is_none_or(|d| s.difficulty == d))
+        .collect();
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let index = (mix_seed(&[seed, 0x5CE]) % candidates.len() as u64) as usize;
+    Ok(Some(candidates[index].clone()))
+}
+
 fn start(args: StartArgs) -> anyhow::Result<()> {
     let seed = args.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
-    let (scenario, named) = pick_scenario(&args, seed)?;
+    let product_scenario = pick_product_scenario(&args, seed)?;
     let dir = args.dir.clone().unwrap_or_else(|| workspace::home().join("drills").join(seed.to_string()));
     crate::generate::folder::check_target(&dir, args.force, "--dir")?;
     let options = Options { sessions: args.sessions, days: None, partitioned: false, force: args.force };
     let bar = Bar::new();
-    let generated = generate::generate(&scenario, seed, &dir, &options, &|d, t| bar.update(d, t));
+    let (generated, named) = match &product_scenario {
+        Some(scenario) => (
+            generate::product_engine::generate(scenario, seed, &dir, &options, &|d, t| bar.update(d, t)),
+            args.scenario.is_some(),
+        ),
+        None => {
+            let (scenario, named) = pick_scenario(&args, seed)?;
+            (generate::generate(&scenario, seed, &dir, &options, &|d, t| bar.update(d, t)), named)
+        }
+    };
     bar.finish();
     let generated = generated?;
     let mut progress = Progress::new();
@@ -524,7 +559,11 @@ fn take_hint(args: DirArgs) -> anyhow::Result<()> {
         hint::STAGES.len()
     );
     let truth = drill.truth()?;
-    let text = hint::hint(&drill.dir, &drill.brief, &truth, stage)?;
+    let text = if drill.brief.product == crate::product::DEFAULT {
+        hint::hint(&drill.dir, &drill.brief, &truth, stage)?
+    } else {
+        crate::drill::product_hint::hint(&drill.dir, &drill.brief, &truth, stage)?
+    };
     progress.hints += 1;
     progress.save(&drill.dir)?;
     emit_hint(args.format, stage, &hint::STAGES, grade::HINT_COSTS[stage], &text)
@@ -568,17 +607,20 @@ fn parse_claim(text: &ClaimText, drill: &Drill) -> anyhow::Result<Claim> {
         None => Vec::new(),
         Some(t) => scenario::parse_terms(t).map_err(|e| anyhow::anyhow!("--where '{t}': {e}"))?,
     };
+    let product = crate::product::Product::load(&drill.brief.product)?;
+    let dimensions: Vec<String> = product.dimension_names();
+    let dimension_refs: Vec<&str> = dimensions.iter().map(String::as_str).collect();
     for (dim, value) in &segment {
-        if !scenario::DIMENSIONS.contains(&dim.as_str()) {
-            let hint = suggest::nearest(dim, &scenario::DIMENSIONS)
+        if !dimension_refs.contains(&dim.as_str()) {
+            let hint = suggest::nearest(dim, &dimension_refs)
                 .map(|n| format!(" (did you mean '{n}'?)"))
                 .unwrap_or_default();
-            anyhow::bail!(
-                "--where: unknown dimension '{dim}'{hint}; dimensions: {}",
-                scenario::DIMENSIONS.join(", ")
-            );
+            anyhow::bail!("--where: unknown dimension '{dim}'{hint}; dimensions: {}", dimensions.join(", "));
         }
-        let values = evidence::dimension_values(&drill.dir, dim)?;
+        let values = match product.dimension(dim) {
+            Some(d) if !product.is_shop() => product.values_of(d),
+            _ => evidence::dimension_values(&drill.dir, dim)?,
+        };
         if !values.contains(value) {
             let refs: Vec<&str> = values.iter().map(String::as_str).collect();
             let hint =
@@ -591,9 +633,16 @@ fn parse_claim(text: &ClaimText, drill: &Drill) -> anyhow::Result<Claim> {
     }
     let stage = match &text.stage {
         None => None,
-        Some(t) => Some(Stage::parse(t.trim()).ok_or_else(|| {
-            anyhow::anyhow!("--stage '{t}' is not a funnel stage; choose view, cart, checkout or purchase")
-        })?),
+        Some(t) => {
+            let steps: Vec<&str> = product.steps.iter().map(|s| s.name.as_str()).collect();
+            anyhow::ensure!(
+                steps.contains(&t.trim()),
+                "--stage '{t}' is not a funnel stage of the {} product; choose {}",
+                product.name,
+                steps.join(", ")
+            );
+            Some(crate::scenario::Stage::new(t.trim()))
+        }
     };
     let start = match &text.start {
         None => None,
@@ -631,12 +680,17 @@ fn parse_impact(text: &str) -> anyhow::Result<f64> {
     Ok(value)
 }
 
-fn parse_monitor(names: &[String]) -> anyhow::Result<Vec<String>> {
+/// `--monitor` names, checked against the drill's product's metrics.
+fn parse_monitor(names: &[String], product: &crate::product::Product) -> anyhow::Result<Vec<String>> {
     names
         .iter()
         .map(|n| n.trim())
         .filter(|n| !n.is_empty())
-        .map(|n| crate::query::Metric::find(n).map(|m| m.name.to_string()).context("--monitor"))
+        .map(|n| {
+            crate::query::Metric::find_in(product.metric_registry(), n)
+                .map(|m| m.name.to_string())
+                .context("--monitor")
+        })
         .collect()
 }
 
@@ -715,7 +769,7 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
     let claims = texts.iter().map(|t| parse_claim(t, &drill)).collect::<anyhow::Result<Vec<Claim>>>()?;
     let impact = args.impact.as_deref().map(parse_impact).transpose()?;
     let action = args.action.as_deref().map(parse_action).transpose()?;
-    let monitor = parse_monitor(&args.monitor)?;
+    let monitor = parse_monitor(&args.monitor, crate::product::Product::load(&drill.brief.product)?)?;
 
     let truth = drill.truth()?;
     let truths = truth.causes();
@@ -723,6 +777,7 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
         log: progress.log.clone(),
         hints: progress.hints,
         evidence: evidence_records(&truths, &drill.dir),
+        start_tolerance: crate::drill::start_window::tolerances(&drill.dir, &truths),
     };
     let diagnosis = Diagnosis {
         claims: claims.clone(),
@@ -756,8 +811,10 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
         monitor,
     });
     progress.save(&drill.dir)?;
-    let card =
-        progress.interview.as_ref().map(|_| interview_card(&progress, &truth, &truths, &grade, &diagnosis));
+    let card = progress
+        .interview
+        .as_ref()
+        .map(|_| interview_card(&progress, &truth, &truths, &grade, &diagnosis, &drill.brief.product));
     match args.format {
         Format::Json => {
             if let Some(card) = card {
@@ -787,15 +844,23 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
 }
 
 /// The path an interviewer hopes to see for these causes.
-pub fn ideal_path(truth: &Truth, truths: &[CauseTruth]) -> Vec<String> {
+pub fn ideal_path(truth: &Truth, truths: &[CauseTruth], product: &str) -> Vec<String> {
+    let product = crate::product::Product::load(product).unwrap_or_else(|_| crate::product::Product::shop());
+    let registry = product.metric_registry();
     let mut path = vec![
         "dropcase drill ask definition   (confirm what the metric counts)".to_string(),
         "dropcase drill ask window   (same weekdays? a complete last day?)".to_string(),
-        "dropcase query trend --metric backend_conversion --grain day   (second source)".to_string(),
-        "dropcase query trend --metric sessions_per_user --grain day   (duplicates)".to_string(),
-        "dropcase query funnel   (which step)".to_string(),
-        "dropcase query compare --by platform   (segments)".to_string(),
     ];
+    // The product's second source, and (where it has one) a per-user count for duplicates.
+    if let Some(m) = registry.iter().find(|m| m.measures().iter().any(|x| x.source().is_some())) {
+        path.push(format!("dropcase query trend --metric {} --grain day   (second source)", m.name));
+    }
+    if let Some(m) = registry.iter().find(|m| m.denominator == Some(crate::query::metric::Measure::Users)) {
+        path.push(format!("dropcase query trend --metric {} --grain day   (duplicates)", m.name));
+    }
+    path.push("dropcase query funnel   (which step)".to_string());
+    let by = product.dimension_names().into_iter().next().unwrap_or_else(|| "platform".into());
+    path.push(format!("dropcase query compare --by {by}   (segments)"));
     for t in truths {
         path.push(t.evidence_command.clone());
     }
@@ -817,7 +882,13 @@ pub fn ideal_path(truth: &Truth, truths: &[CauseTruth]) -> Vec<String> {
         })
         .collect();
     let best = truths.first().map(|t| t.actions()[0].name()).unwrap_or("no_action");
-    let monitor = truths.first().map(|t| t.family.monitors()[0]).unwrap_or("conversion");
+    let monitor = truths
+        .first()
+        .and_then(|t| {
+            let monitors = t.family.monitors();
+            monitors.iter().find(|m| registry.iter().any(|x| x.name == **m)).or(monitors.first()).copied()
+        })
+        .unwrap_or("conversion");
     path.push(format!(
         "dropcase drill answer {} --impact {:.0} --action {best} --monitor {monitor} --note \"...\"",
         claims.join(" "),
@@ -832,13 +903,14 @@ fn interview_card(
     truths: &[CauseTruth],
     grade: &Grade,
     diagnosis: &Diagnosis,
+    product: &str,
 ) -> InterviewCard {
     let interview = progress.interview.clone().expect("an interview");
     InterviewCard {
         lines: grade::scorecard(grade, diagnosis),
         minutes_allowed: interview.minutes,
         minutes_used: (Utc::now() - progress.started_at).num_minutes(),
-        ideal_path: ideal_path(truth, truths),
+        ideal_path: ideal_path(truth, truths, product),
         your_path: progress.log.iter().map(|e| e.command.clone()).collect(),
     }
 }
@@ -857,7 +929,8 @@ pub fn card_of(dir: &Path) -> anyhow::Result<Option<InterviewCard>> {
         monitor: answer.monitor.clone(),
         note: answer.note.clone(),
     };
-    let mut card = interview_card(&progress, &truth, &truths, &answer.grade, &diagnosis);
+    let mut card =
+        interview_card(&progress, &truth, &truths, &answer.grade, &diagnosis, &drill.brief.product);
     card.minutes_used = (answer.at - progress.started_at).num_minutes();
     Ok(Some(card))
 }
@@ -927,7 +1000,8 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
     }
     // What the diagnose engine reads in the same data, as the reveal's explanation; a
     // failure to run it does not hide the truth.
-    let engine = hint::engine(&drill.dir).ok();
+    let engine =
+        if drill.brief.product == crate::product::DEFAULT { hint::engine(&drill.dir).ok() } else { None };
     let causes = truth.causes();
     if args.format == Format::Json {
         #[derive(Serialize)]

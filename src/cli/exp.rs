@@ -10,8 +10,10 @@ use serde::Serialize;
 
 use crate::drill::workspace::{self, Progress};
 use crate::experiment::brief::ExperimentBrief;
+use crate::experiment::criteria;
 use crate::experiment::grade::{self, ExperimentAnswer, ExperimentProcess};
 use crate::experiment::hint;
+use crate::experiment::metrics::Metric;
 use crate::experiment::workspace::{DecisionRecord, ExperimentDrill};
 use crate::experiment::{Decision, ExpFamily, ExperimentScenario, Reason};
 use crate::generate::model::mix_seed;
@@ -134,6 +136,17 @@ pub struct DecideArgs {
     /// multiple_comparisons, outlier, carryover, telemetry.
     #[arg(long, value_name = "REASON[,REASON]", required = true)]
     pub reason: String,
+    /// The metric the decision rests on, e.g. conversion or server_conversion (graded).
+    #[arg(long, value_name = "METRIC")]
+    pub primary: Option<String>,
+    /// The guardrail metrics you watch (comma-separated or repeated), e.g. aov,refund_rate (graded).
+    #[arg(long, value_name = "METRIC[,METRIC]", value_delimiter = ',')]
+    pub guardrail: Vec<String>,
+    /// The ship rule you commit to, as clauses joined by 'and', e.g. "ship if conversion
+    /// lift \> 0 at 95% and no guardrail drops more than 1%"; checks such as "srm passes" or
+    /// "planned sample reached" count where the case needs them (graded).
+    #[arg(long, value_name = "RULE")]
+    pub criteria: Option<String>,
     /// Your reasoning, kept with the decision.
     #[arg(long)]
     pub note: Option<String>,
@@ -271,7 +284,7 @@ fn render_brief(brief: &ExperimentBrief, dir: &std::path::Path, replay: Option<&
         out.push_str(&format!("  {:<24} {}\n", d.metric, d.definition));
     }
     out.push_str("\nSuggested first commands:\n  dropcase ab analyze\n  dropcase ab daily\n  dropcase ab segments --by platform\n");
-    out.push_str("\nWhen ready: dropcase exp decide --ship|--dont-ship|--extend|--fix-and-rerun|--ship-segment SEG --reason REASON[,REASON]\nStuck? dropcase exp hint (costs points)\n");
+    out.push_str("\nWhen ready: dropcase exp decide --ship|--dont-ship|--extend|--fix-and-rerun|--ship-segment SEG --reason REASON[,REASON] --primary METRIC --guardrail METRIC[,METRIC] --criteria \"ship if ...\"\nStuck? dropcase exp hint (costs points)\n");
     if let Some(replay) = replay {
         out.push_str(&format!("Replay this case: {replay}\n"));
     }
@@ -349,6 +362,22 @@ fn parse_reasons(text: &str) -> anyhow::Result<Vec<Reason>> {
     Ok(reasons)
 }
 
+fn parse_metric(flag: &str, text: &str) -> anyhow::Result<Metric> {
+    Metric::parse(&text.trim().to_ascii_lowercase())
+        .ok_or_else(|| anyhow::anyhow!("{flag}: {}", nearest_error("metric", text.trim(), &Metric::names())))
+}
+
+fn parse_guardrails(values: &[String]) -> anyhow::Result<Vec<Metric>> {
+    let mut out = Vec::new();
+    for text in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        let metric = parse_metric("--guardrail", text)?;
+        if !out.contains(&metric) {
+            out.push(metric);
+        }
+    }
+    Ok(out)
+}
+
 fn decide(args: DecideArgs) -> anyhow::Result<()> {
     let drill = ExperimentDrill::open(args.dir.as_deref())?;
     let progress = super::record::load_progress(&drill.dir)?;
@@ -364,6 +393,9 @@ fn decide(args: DecideArgs) -> anyhow::Result<()> {
         );
     }
     let reasons = parse_reasons(&args.reason)?;
+    let primary = args.primary.as_deref().map(|p| parse_metric("--primary", p)).transpose()?;
+    let guardrails = parse_guardrails(&args.guardrail)?;
+    let criteria = args.criteria.as_deref().map(criteria::parse).transpose()?;
     let data = drill.data()?;
     let platforms: Vec<&str> = data.dim_values[0].iter().map(String::as_str).collect();
     let decision = if args.ship {
@@ -399,10 +431,10 @@ fn decide(args: DecideArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let truth = drill.truth()?;
+    let truth = drill.truth()?.with_design_defaults(&drill.brief.design);
     let commands = progress.investigations().filter_map(|e| e.parsed.clone()).collect();
     let process = ExperimentProcess { commands, hints: progress.hints };
-    let answer = ExperimentAnswer { decision, reasons, segment };
+    let answer = ExperimentAnswer { decision, reasons, segment, primary, guardrails, criteria };
     let grade = grade::grade(&truth, &answer, &process, &platforms);
     drill.save_decision(&DecisionRecord { at: Utc::now(), answer, grade: grade.clone() })?;
     match args.format {
@@ -430,7 +462,7 @@ fn decide(args: DecideArgs) -> anyhow::Result<()> {
 fn reveal(args: DirArgs) -> anyhow::Result<()> {
     let drill = ExperimentDrill::open(args.dir.as_deref())?;
     let mut progress = drill.progress()?;
-    let truth = drill.truth()?;
+    let truth = drill.truth()?.with_design_defaults(&drill.brief.design);
     progress.revealed = true;
     progress.save(&drill.dir)?;
     let decision = drill.decision()?;
@@ -441,6 +473,14 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
         reasons: &'a [Reason],
         segment: Option<&'a str>,
         explanation: &'a str,
+        /// The metric to decide on, the guardrails that matter and the checks the ship
+        /// rule needs (absent in a drill sealed before they were graded).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        primary: Option<Metric>,
+        #[serde(skip_serializing_if = "<[Metric]>::is_empty")]
+        guardrails: &'a [Metric],
+        #[serde(skip_serializing_if = "<[criteria::Check]>::is_empty")]
+        criteria: &'a [criteria::Check],
     }
     #[derive(Serialize)]
     struct Revealed<'a> {
@@ -455,6 +495,9 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
             reasons: &truth.reasons,
             segment: truth.segment.as_deref(),
             explanation: &truth.explanation,
+            primary: truth.primary,
+            guardrails: &truth.guardrails,
+            criteria: &truth.criteria,
         },
         evidence: &truth.evidence,
         your_decision: decision.as_ref(),
@@ -471,6 +514,19 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
         truth.explanation,
         truth.evidence
     );
+    if let Some(primary) = truth.primary {
+        text.push_str(&format!(
+            "\nDecide on {primary}; the guardrails that matter: {}.",
+            truth.guardrails.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+        ));
+        if !truth.criteria.is_empty() {
+            text.push_str(&format!(
+                " The ship rule must also require: {}{}.",
+                truth.criteria.iter().map(|c| format!("'{}'", c.example())).collect::<Vec<_>>().join(", "),
+                truth.criteria_why.as_deref().map(|w| format!(" ({w})")).unwrap_or_default()
+            ));
+        }
+    }
     if let Some(d) = &decision {
         text.push_str(&format!("\nYour decision: {} ({:.0}/100)", d.answer.decision, d.grade.score));
     }

@@ -79,7 +79,6 @@ impl Default for Progress {
 }
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
-    let scenario = Scenario::load(&args.scenario)?;
     let options = Options {
         sessions: args.sessions,
         days: args.days,
@@ -87,12 +86,21 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         force: args.force,
     };
     let progress = Progress::new();
-    let generated =
-        generate::generate(&scenario, args.seed, &args.out, &options, &|d, t| progress.update(d, t));
+    let generated = match crate::product::scenario::ProductScenario::find(&args.scenario) {
+        Some(scenario) => {
+            generate::product_engine::generate(&scenario?, args.seed, &args.out, &options, &|d, t| {
+                progress.update(d, t)
+            })
+        }
+        None => {
+            let scenario = Scenario::load(&args.scenario)?;
+            generate::generate(&scenario, args.seed, &args.out, &options, &|d, t| progress.update(d, t))
+        }
+    };
     progress.finish();
     let generated = generated?;
     eprintln!(
-        "wrote {} ({} sessions, {} orders){}",
+        "wrote {} ({} rows, {} in the second source){}",
         generated.dir.display(),
         crate::output::thousands(generated.sessions),
         crate::output::thousands(generated.orders),

@@ -4,10 +4,17 @@ use clap::Args;
 
 use super::emit;
 use crate::output::{self, Format};
-use crate::query::{METRICS, Measure};
+use crate::query::Measure;
 
 #[derive(Debug, Args)]
 pub struct MetricsArgs {
+    /// A drill folder whose product's metrics to list (default: the shop's, which own data
+    /// reads as).
+    #[arg(long)]
+    pub data: Option<std::path::PathBuf>,
+    /// A product by name (`shop`, `engagement_app`, `saas`) or a product file.
+    #[arg(long, conflicts_with = "data")]
+    pub product: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -18,8 +25,20 @@ fn measure_name(m: Option<Measure>) -> String {
 }
 
 pub fn run(args: MetricsArgs) -> anyhow::Result<()> {
+    let product = match (&args.data, &args.product) {
+        (Some(dir), _) if dir.join(crate::schema::files::BRIEF).is_file() => {
+            crate::product::Product::load(&crate::brief::product_of(dir)?)?
+        }
+        (Some(dir), _) => {
+            anyhow::ensure!(dir.exists(), "--data {}: no such file or folder", dir.display());
+            crate::product::Product::shop()
+        }
+        (None, Some(name)) => crate::product::Product::load(name)?,
+        (None, None) => crate::product::Product::shop(),
+    };
+    let metrics = product.metric_registry();
     let header = ["name", "kind", "numerator", "denominator", "definition"];
-    let rows: Vec<Vec<String>> = METRICS
+    let rows: Vec<Vec<String>> = metrics
         .iter()
         .map(|m| {
             vec![
@@ -35,7 +54,7 @@ pub fn run(args: MetricsArgs) -> anyhow::Result<()> {
         })
         .collect();
     let text = match args.format {
-        Format::Json => output::json(&METRICS),
+        Format::Json => output::json(&metrics),
         Format::Csv => output::csv(&header, &rows),
         Format::Table => {
             // Definitions wrap; the numerator and denominator (which the definition restates)

@@ -190,7 +190,7 @@ fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
         .clone()
         .or_else(|| ds.brief.as_ref().map(|b| b.metric.clone()))
         .unwrap_or_else(|| "conversion".into());
-    let metric = Metric::find(&name)?;
+    let metric = Metric::find_in(ds.metrics(), &name)?;
     let (baseline, current) = windows(&ds, &args.slice)?;
     let spec = CompareSpec { metric, by: args.by, filter, baseline, current, top: args.top };
     let comparison = compare_segments(&ds, &spec)?;
@@ -200,9 +200,9 @@ fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
 
 fn run_trend(args: TrendArgs) -> anyhow::Result<()> {
     let filter = Filter::parse_all(&args.filter)?;
-    let metric = Metric::find(&args.metric)?;
     let time = if args.grain == Grain::Hour { crate::cube::Time::Hours } else { crate::cube::Time::Days };
     let ds = args.source.open_at(time)?;
+    let metric = Metric::find_in(ds.metrics(), &args.metric)?;
     let spec = TrendSpec { metric, by: args.by, filter, grain: args.grain, window: args.window };
     let trend = trend(&ds, &spec)?;
     let marker = revealed_start(&ds);
@@ -239,7 +239,10 @@ struct Style {
 
 impl Style {
     fn of(metric: &Metric) -> Self {
-        Self { proportion: metric.is_proportion(), count: metric.kind == Kind::Count }
+        Self {
+            proportion: metric.is_proportion(),
+            count: matches!(metric.kind, Kind::Count | Kind::ActiveUsers),
+        }
     }
 
     fn value(self, x: Option<f64>) -> String {

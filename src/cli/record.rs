@@ -208,7 +208,7 @@ fn query_tables(metrics: &[String]) -> Vec<String> {
     let mut tables = vec![TABLE_SESSIONS.to_string()];
     let orders = metrics
         .iter()
-        .filter_map(|m| Metric::find(m).ok())
+        .filter_map(|m| Metric::find_any(m))
         .any(|m| m.measures().iter().any(|measure| measure.from_orders()));
     if orders {
         tables.push(TABLE_ORDERS.to_string());

@@ -52,6 +52,8 @@ pub struct FamilyEntry {
     pub mechanisms: Vec<&'static str>,
     pub lookalike: String,
     pub actions: Vec<String>,
+    /// The metrics that confirm a fix (`drill answer --monitor`), best first.
+    pub monitors: Vec<&'static str>,
     pub signature: String,
 }
 
@@ -67,6 +69,7 @@ pub fn family_entries() -> Vec<FamilyEntry> {
                 mechanisms: def.mechanisms.iter().map(|t| t.mechanism.name()).collect(),
                 lookalike: def.lookalike.clone(),
                 actions: def.actions.clone(),
+                monitors: f.monitors().to_vec(),
                 signature: def.signature.clone(),
             }
         })
@@ -77,9 +80,9 @@ pub fn family_entries() -> Vec<FamilyEntry> {
 #[derive(Debug, Serialize)]
 pub struct ScenarioEntry {
     pub name: String,
-    pub kind: &'static str,
-    /// The product the case is about (`shop`, `engagement_app`, ...).
+    /// The product the scenario is about (`shop`, `engagement_app`, `saas`).
     pub product: String,
+    pub kind: &'static str,
     pub family: Vec<String>,
     pub difficulty: &'static str,
     pub title: String,
@@ -87,8 +90,8 @@ pub struct ScenarioEntry {
 
 pub fn entries() -> anyhow::Result<Vec<ScenarioEntry>> {
     let experiments = catalogue::experiments()?.into_iter().map(|s| ScenarioEntry {
+        product: crate::product::DEFAULT.to_string(),
         kind: "experiment",
-        product: "shop".into(),
         family: vec![s.family.name().to_string()],
         difficulty: s.difficulty.name(),
         title: s.title.clone(),
@@ -108,6 +111,14 @@ pub fn entries() -> anyhow::Result<Vec<ScenarioEntry>> {
             name: s.name,
         })
         .collect();
+    entries.extend(crate::product::scenario::ProductScenario::all()?.into_iter().map(|s| ScenarioEntry {
+        product: s.product.clone(),
+        kind: "drop",
+        family: s.families(),
+        difficulty: s.difficulty.name(),
+        title: s.title.clone(),
+        name: s.name,
+    }));
     entries.extend(experiments);
     Ok(entries)
 }
@@ -180,6 +191,26 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
                 output::thousands(d.users),
                 d.primary,
                 d.mde * 100.0,
+                s.name
+            ))
+        }
+        ScenariosCommand::Show { name }
+            if crate::product::scenario::ProductScenario::find(&name).is_some() =>
+        {
+            let s = crate::product::scenario::ProductScenario::find(&name).expect("just found")?;
+            let p = s.product();
+            super::emit(&format!(
+                "{} — {}\nproduct: {} ({}), kind: drop, difficulty: {}\nperiod: {} days (the dates come from the seed), about {} rows a day\ncompares: the last {} days against the {} before on {}\n(the cause is hidden: start a drill with `dropcase drill start --scenario {}`)",
+                s.name,
+                s.title,
+                p.name,
+                p.title,
+                s.difficulty.name(),
+                p.period.days,
+                output::thousands(s.rows_per_day.unwrap_or(p.rows_per_day).round() as u64),
+                p.period.current_days,
+                p.period.baseline_days,
+                s.metric,
                 s.name
             ))
         }
@@ -259,6 +290,20 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
                 }
             };
             super::emit(&text)
+        }
+        ScenariosCommand::Check { file }
+            if crate::product::scenario::ProductScenario::find(&file.display().to_string()).is_some() =>
+        {
+            let s = crate::product::scenario::ProductScenario::find(&file.display().to_string())
+                .expect("just found")?;
+            super::emit(&format!(
+                "{}: ok ({} — {}, product {}, {})",
+                file.display(),
+                s.name,
+                s.title,
+                s.product,
+                s.families().join(", ")
+            ))
         }
         ScenariosCommand::Check { file } => {
             let text = std::fs::read_to_string(&file).unwrap_or_default();

@@ -668,6 +668,15 @@ pub fn diagnose_dataset(
     settings: &Settings,
     extra_events: Vec<Event>,
 ) -> Result<DrillDiagnosis> {
+    if !ds.product.is_shop() {
+        let by = ds.dimensions.iter().take(2).cloned().collect::<Vec<_>>().join(",");
+        let metric = ds.brief.as_ref().map(|b| b.metric.clone()).unwrap_or_else(|| "dau".into());
+        anyhow::bail!(
+            "diagnose localises the shop's four-step purchase funnel, and {} holds the {} product: its drills are investigated with the queries for now (`dropcase query compare --metric {metric} --by {by}`, `dropcase query funnel`, `dropcase query trend --metric {metric}`)",
+            ds.origin.display(),
+            ds.product.name
+        );
+    }
     let drill = ds.brief.as_ref().filter(|_| ds.cube.is_none()).map(|b| (ds.origin.as_path(), b));
     let metric = spec.metric;
     let leaves = funnel_leaves(ds, spec)?;
@@ -880,6 +889,20 @@ fn segment_onset(
     let new_segment = !everyone
         && days.iter().filter(|(d, _)| brief.baseline.contains(*d)).all(|(_, [_, n, _, _])| *n <= 0.0);
     Ok(onset::detect(&series, direction, new_segment))
+}
+
+/// When the change of `segment` at the funnel steps `first..=last` (indices into
+/// [`STEPS`]) began, dated exactly as a localised root cause's onset is: for a known
+/// segment (the grader's start-date tolerance reads the true cause's).
+pub fn segment_step_onset(
+    dir: &Path,
+    brief: &Brief,
+    segment: &BTreeMap<String, String>,
+    (first, last): (usize, usize),
+    direction: f64,
+) -> Result<Option<Onset>> {
+    anyhow::ensure!(first <= last && last < STEPS.len(), "steps {first}..={last} are outside the funnel");
+    segment_onset(dir, brief, segment, segment, (first, last), direction)
 }
 
 /// When a mix shift began: the segment's daily sessions against everyone's (its share).

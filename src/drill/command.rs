@@ -355,10 +355,10 @@ impl CommandRecord {
                 let measures: Vec<Measure> = self
                     .metrics
                     .iter()
-                    .filter_map(|m| Metric::find(m).ok())
+                    .filter_map(|m| Metric::find_any(m))
                     .flat_map(|m| m.measures())
                     .collect();
-                if measures.contains(&Measure::Orders) {
+                if measures.iter().any(|m| m.source().is_some()) {
                     return Some(QualityCheck::SecondSource);
                 }
                 if measures.contains(&Measure::Users) {

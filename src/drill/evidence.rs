@@ -119,6 +119,26 @@ pub fn by_dimension(dir: &Path, brief: &Brief, dim: &str) -> PolarsResult<Vec<(S
 }
 
 /// The values of every dimension present in a drill (for validating answers).
+/// Each dimension of a drill's product with the values its data hold: the shop's from the
+/// rollup, another product's from its definition (its drills have no rollup).
+pub fn drill_dimension_values(dir: &Path) -> Vec<(String, Vec<String>)> {
+    let product = Brief::read(dir)
+        .ok()
+        .and_then(|b| crate::product::Product::load(&b.product).ok())
+        .unwrap_or_else(crate::product::Product::shop);
+    product
+        .dimension_names()
+        .into_iter()
+        .map(|name| {
+            let values = match product.dimension(&name) {
+                Some(d) if !product.is_shop() => product.values_of(d),
+                _ => dimension_values(dir, &name).unwrap_or_default(),
+            };
+            (name, values)
+        })
+        .collect()
+}
+
 pub fn dimension_values(dir: &Path, dim: &str) -> PolarsResult<Vec<String>> {
     let df = scan(dir, files::ROLLUP, "rollup")?
         .select([col(dim).cast(DataType::String)])

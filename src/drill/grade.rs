@@ -47,7 +47,45 @@ pub struct Process {
     pub log: Vec<LogEntry>,
     pub hints: u32,
     pub evidence: Vec<Option<CommandRecord>>,
+    /// How closely the data dates each true cause's start (empty or `None`: within a day,
+    /// the tolerance of a crisp step).
+    pub start_tolerance: Vec<Option<StartTolerance>>,
 }
+
+/// The claimed start dates that earn the start line in full: a day either side of the true
+/// start for a crisp step, wider where the data cannot date the change more closely (a
+/// cause that ramps up, a segment whose daily series leaves the change-point uncertain).
+/// Half credit reaches two days beyond it; further off earns nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartTolerance {
+    pub full: [NaiveDate; 2],
+    /// Why it is wider than a day either side (`None` for a crisp step).
+    pub why: Option<String>,
+}
+
+impl StartTolerance {
+    /// A crisp step: the day it began, or the day either side.
+    pub fn crisp(start: NaiveDate) -> Self {
+        StartTolerance {
+            full: [start - chrono::Duration::days(1), start + chrono::Duration::days(1)],
+            why: None,
+        }
+    }
+
+    /// Days from `date` to the full-credit window (0 inside it).
+    pub fn days_outside(&self, date: NaiveDate) -> i64 {
+        if date < self.full[0] {
+            (self.full[0] - date).num_days()
+        } else if date > self.full[1] {
+            (date - self.full[1]).num_days()
+        } else {
+            0
+        }
+    }
+}
+
+/// Days beyond the full-credit window that still earn half the start line.
+pub const START_HALF_CREDIT_DAYS: i64 = 2;
 
 /// The interview rubric's headings, under which the scorecard groups the lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -164,7 +202,12 @@ impl Component {
 }
 
 /// The content lines of one claim against one true cause, each scaled by `share`.
-fn claim_lines(truth: &CauseTruth, claim: Option<&Claim>, share: f64) -> Vec<Component> {
+fn claim_lines(
+    truth: &CauseTruth,
+    claim: Option<&Claim>,
+    share: f64,
+    tolerance: Option<&StartTolerance>,
+) -> Vec<Component> {
     let rc = Rubric::RootCause;
     let Some(answer) = claim else {
         let why = format!("not named: {} was a cause", truth.family);
@@ -281,16 +324,28 @@ fn claim_lines(truth: &CauseTruth, claim: Option<&Claim>, share: f64) -> Vec<Com
     });
 
     let points = START_POINTS * share;
+    let crisp = StartTolerance::crisp(truth.start);
+    let tolerance = tolerance.unwrap_or(&crisp);
     parts.push(match answer.start {
         Some(date) => {
             let off = (date - truth.start).num_days().abs();
-            if off <= 1 {
-                line("start", rc, points, points, "start date within a day")
-            } else if off <= 3 {
-                line("start", rc, points * 0.5, points, format!("start date {off} days off"))
-            } else {
-                line("start", rc, 0.0, points, format!("start date {off} days off"))
-            }
+            let outside = tolerance.days_outside(date);
+            let [lo, hi] = tolerance.full;
+            let (earned, verdict) = match (outside, &tolerance.why) {
+                (0, None) => (points, "start date within a day".to_string()),
+                (0, Some(why)) => {
+                    (points, format!("start date within the data's tolerance ({lo} – {hi}): {why}"))
+                }
+                (o, why) => (
+                    if o <= START_HALF_CREDIT_DAYS { points * 0.5 } else { 0.0 },
+                    format!(
+                        "start date {off} days off {} (full credit {lo} – {hi}{})",
+                        truth.start,
+                        why.as_deref().map(|w| format!(": {w}")).unwrap_or_default()
+                    ),
+                ),
+            };
+            line("start", rc, earned, points, verdict)
         }
         None if truth.family == Family::Noise => line("start", rc, points, points, "right: nothing started"),
         None => line("start", rc, 0.0, points, "no start date named"),
@@ -306,10 +361,22 @@ fn earned(lines: &[Component]) -> f64 {
 /// content points: `result[t]` is the claim matched to true cause `t`. Brute force over
 /// injective assignments: a case has a handful of causes at most.
 pub fn best_assignment(truths: &[CauseTruth], claims: &[Claim]) -> Vec<Option<usize>> {
+    best_assignment_within(truths, claims, &[])
+}
+
+fn best_assignment_within(
+    truths: &[CauseTruth],
+    claims: &[Claim],
+    tolerances: &[Option<StartTolerance>],
+) -> Vec<Option<usize>> {
     let share = 1.0 / truths.len().max(1) as f64;
     let value: Vec<Vec<f64>> = truths
         .iter()
-        .map(|t| claims.iter().map(|c| earned(&claim_lines(t, Some(c), share))).collect())
+        .enumerate()
+        .map(|(i, t)| {
+            let tolerance = tolerances.get(i).and_then(Option::as_ref);
+            claims.iter().map(|c| earned(&claim_lines(t, Some(c), share, tolerance))).collect()
+        })
         .collect();
     fn search(
         t: usize,
@@ -623,8 +690,19 @@ fn path_lines(truths: &[CauseTruth], process: &Process) -> Vec<Component> {
         before_answer.iter().filter(|(_, r)| r.kind.is_investigation()).collect();
     let n = commands.len();
     let structure = Rubric::Structure;
+    // Two queries that look from two angles (which step: a funnel; which segment: a cut)
+    // are a full investigation; two of one kind are not.
+    let funnel = commands.iter().any(|(_, r)| r.kind == CommandKind::Query(QueryKind::Funnel));
+    let cut = commands.iter().any(|(_, r)| segments(r));
     out.push(match n {
         0 => line("investigation", structure, 0.0, EFFORT_POINTS, "answered before running any query"),
+        2 if funnel && cut => line(
+            "investigation",
+            structure,
+            EFFORT_POINTS,
+            EFFORT_POINTS,
+            "2 queries from both angles: the step (a funnel) and the segment (a cut)",
+        ),
         1..=2 => line(
             "investigation",
             structure,
@@ -654,10 +732,11 @@ pub fn grade(
 ) -> Grade {
     let mut parts = Vec::new();
     let share = 1.0 / truths.len().max(1) as f64;
-    let assignment = best_assignment(truths, &answer.claims);
+    let assignment = best_assignment_within(truths, &answer.claims, &process.start_tolerance);
     for (t, truth) in truths.iter().enumerate() {
         let claim = assignment[t].map(|c| &answer.claims[c]);
-        for mut c in claim_lines(truth, claim, share) {
+        let tolerance = process.start_tolerance.get(t).and_then(Option::as_ref);
+        for mut c in claim_lines(truth, claim, share, tolerance) {
             if truths.len() > 1 {
                 c.cause = Some(t + 1);
             }
@@ -782,6 +861,7 @@ mod tests {
             start,
             start_time: start.and_hms_opt(0, 0, 0).unwrap(),
             end_time: None,
+            ramp_days: 0.0,
             explanation: String::new(),
             evidence_command: "dropcase query compare --by app_version --metric purchase_rate".into(),
             impact: Some(impact),
@@ -844,7 +924,7 @@ mod tests {
     }
 
     fn process(log: Vec<LogEntry>) -> Process {
-        Process { log, hints: 0, evidence: vec![Some(evidence())] }
+        Process { log, hints: 0, evidence: vec![Some(evidence())], start_tolerance: vec![] }
     }
 
     fn impact(value: f64) -> ImpactTruth {
@@ -1049,6 +1129,38 @@ mod tests {
         assert_eq!(g.breakdown.last().unwrap().earned, -6.0);
     }
 
+    #[test]
+    fn the_start_line_follows_the_tolerance_the_data_allow() {
+        let t = [cause(Family::ReleaseBug, &SEG, Some(Stage::Purchase), 74.0)];
+        let start = |on: (i32, u32, u32), tolerance: Option<StartTolerance>| {
+            let answer = Diagnosis {
+                claims: vec![claim(Family::ReleaseBug, &SEG, Some(Stage::Purchase), Some(on))],
+                ..full_answer()
+            };
+            let p = Process { start_tolerance: vec![tolerance], ..process(framework_log()) };
+            component(&grade(&t, Some(&impact(74.0)), &answer, &p), "start").clone()
+        };
+        // A crisp step (the truth starts 2026-03-23): a day either side, half to three days.
+        assert_eq!(start((2026, 3, 24), None).earned, START_POINTS);
+        assert_eq!(start((2026, 3, 25), None).earned, START_POINTS * 0.5);
+        assert_eq!(start((2026, 3, 27), None).earned, 0.0);
+        let crisp = Some(StartTolerance::crisp(NaiveDate::from_ymd_opt(2026, 3, 23).unwrap()));
+        assert_eq!(start((2026, 3, 25), crisp).earned, START_POINTS * 0.5);
+        // A ramp the data cannot date more closely than 2026-03-22 – 26.
+        let ramp = Some(StartTolerance {
+            full: [
+                NaiveDate::from_ymd_opt(2026, 3, 22).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 3, 26).unwrap(),
+            ],
+            why: Some("the effect grew over 6 days".into()),
+        });
+        let late = start((2026, 3, 26), ramp.clone());
+        assert_eq!(late.earned, START_POINTS);
+        assert!(late.why.contains("grew over 6 days"), "{}", late.why);
+        assert_eq!(start((2026, 3, 28), ramp.clone()).earned, START_POINTS * 0.5);
+        assert_eq!(start((2026, 3, 29), ramp).earned, 0.0);
+    }
+
     fn two_causes() -> [CauseTruth; 2] {
         [
             cause(Family::ReleaseBug, &SEG, Some(Stage::Purchase), 60.0),
@@ -1112,8 +1224,9 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let segment =
-            |c: &Claim| points(&Grade { score: 0.0, breakdown: claim_lines(&t, Some(c), 1.0) }, "segment");
+        let segment = |c: &Claim| {
+            points(&Grade { score: 0.0, breakdown: claim_lines(&t, Some(c), 1.0, None) }, "segment")
+        };
         let with_ua = claim(
             Family::BotTraffic,
             &[("country", "BR"), ("traffic_source", "affiliate"), ("browser", "chrome")],

@@ -7,6 +7,8 @@ pub mod command;
 pub mod evidence;
 pub mod grade;
 pub mod hint;
+pub mod product_hint;
+pub mod start_window;
 pub mod state;
 pub mod workspace;
 

@@ -15,6 +15,7 @@ use crate::schema::files;
 
 use super::analysis::{self, Totals};
 use super::brief::{Design, ExperimentBrief, Phase};
+use super::criteria::Check;
 use super::data::ExperimentData;
 use super::family::{Decision, ExpFamily, Reason};
 use super::metrics::Metric;
@@ -40,6 +41,34 @@ pub struct ExperimentTruth {
     /// The command that shows the signature.
     pub evidence: String,
     pub scenario: String,
+    /// The metric the decision should rest on (absent in a drill sealed before the primary,
+    /// guardrails and ship rule were graded).
+    #[serde(default)]
+    pub primary: Option<Metric>,
+    /// Defensible second choices for the primary.
+    #[serde(default)]
+    pub primary_also: Vec<Metric>,
+    /// The guardrails that matter in this case (a guardrail regression: the one that broke).
+    #[serde(default)]
+    pub guardrails: Vec<Metric>,
+    /// Checks the ship rule must hold in this case, beyond the primary's bar and a guardrail
+    /// allowance, and why.
+    #[serde(default)]
+    pub criteria: Vec<Check>,
+    #[serde(default)]
+    pub criteria_why: Option<String>,
+}
+
+impl ExperimentTruth {
+    /// A truth sealed before primaries, guardrails and ship rules were graded takes the
+    /// design's primary and guardrails (what the new grade would default to) and no checks.
+    pub fn with_design_defaults(mut self, design: &super::brief::Design) -> Self {
+        if self.primary.is_none() {
+            self.primary = Some(design.primary);
+            self.guardrails = design.guardrails.clone();
+        }
+        self
+    }
 }
 
 pub struct Generated {
@@ -367,5 +396,14 @@ fn truth(scenario: &ExperimentScenario, p: &Params) -> ExperimentTruth {
         explanation,
         evidence: p.family.evidence_command().to_string(),
         scenario: scenario.name.clone(),
+        primary: Some(scenario.grading.primary.unwrap_or(primary)),
+        primary_also: scenario.grading.primary_also.clone(),
+        guardrails: if p.family == ExpFamily::GuardrailRegression {
+            vec![p.guardrail]
+        } else {
+            scenario.grading.guardrails.clone().unwrap_or_else(|| scenario.design.guardrails.clone())
+        },
+        criteria: scenario.grading.criteria.clone(),
+        criteria_why: scenario.grading.why.clone(),
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod brief;
+pub mod criteria;
 pub mod data;
 pub mod family;
 pub mod generate;

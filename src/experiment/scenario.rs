@@ -31,6 +31,34 @@ pub struct ExperimentScenario {
     pub design: DesignSpec,
     #[serde(default)]
     pub truth: TruthSpec,
+    /// What `exp decide --primary/--guardrail/--criteria` is graded against.
+    #[serde(default)]
+    pub grading: GradingSpec,
+}
+
+/// What a careful analyst judges this experiment on: the metric the decision rests on, the
+/// guardrails that matter and the checks the ship rule must hold for this case (an SRM
+/// case: the split; a peeked test: the planned sample). Absent keys fall back to the
+/// design: its primary and its guardrails, and no checks beyond the bars.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GradingSpec {
+    /// The metric to judge on (default: `design.primary`).
+    #[serde(default)]
+    pub primary: Option<Metric>,
+    /// Defensible second choices for the primary (half credit).
+    #[serde(default)]
+    pub primary_also: Vec<Metric>,
+    /// The guardrails that matter (default: `design.guardrails`). For a
+    /// `guardrail_regression` case the guardrail the seed broke is the one that matters.
+    #[serde(default)]
+    pub guardrails: Option<Vec<Metric>>,
+    /// Checks the ship rule must hold, beyond the primary's bar and a guardrail allowance.
+    #[serde(default)]
+    pub criteria: Vec<super::criteria::Check>,
+    /// Why, in a sentence the grade quotes when the rule misses a check.
+    #[serde(default)]
+    pub why: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -175,6 +203,25 @@ impl ExperimentScenario {
                 d.primary.name().to_string(),
                 "a metric not also listed as secondary or guardrail",
             );
+        }
+        let grading = Some(("grading", None));
+        let all_metrics: Vec<Metric> = std::iter::once(d.primary)
+            .chain(d.secondary.iter().copied())
+            .chain(d.guardrails.iter().copied())
+            .collect();
+        for (key, metrics) in [
+            ("primary", self.grading.primary.into_iter().collect::<Vec<_>>()),
+            ("primary_also", self.grading.primary_also.clone()),
+            ("guardrails", self.grading.guardrails.clone().unwrap_or_default()),
+        ] {
+            if let Some(m) = metrics.iter().find(|m| !all_metrics.contains(m)) {
+                bad(
+                    loc.key(grading, key),
+                    &format!("grading.{key}"),
+                    m.name().to_string(),
+                    "a metric of the design (its primary, secondary or guardrails)",
+                );
+            }
         }
         let truth = Some(("truth", None));
         for (key, range) in [("lift", self.truth.lift), ("exposed_share", self.truth.exposed_share)] {

@@ -8,6 +8,7 @@ pub mod context;
 pub mod folder;
 pub mod model;
 mod pages;
+pub mod product_engine;
 mod sample;
 pub mod seal;
 pub mod truth;
@@ -227,6 +228,7 @@ pub fn brief(case: &Case, seed: u64, counts: &[DayCounts]) -> Brief {
     ];
     Brief {
         kind: DrillKind::Drop,
+        product: crate::product::DEFAULT.to_string(),
         prompt,
         metric: "conversion".into(),
         baseline: case.baseline,

@@ -23,6 +23,9 @@ pub struct Truth {
     pub start: NaiveDate,
     pub start_time: NaiveDateTime,
     pub end_time: Option<NaiveDateTime>,
+    /// Days over which the cause grew to full size (0: a step).
+    #[serde(default, skip_serializing_if = "is_step")]
+    pub ramp_days: f64,
     pub size: f64,
     pub scenario: String,
     pub title: String,
@@ -66,12 +69,19 @@ pub struct CauseTruth {
     pub start: NaiveDate,
     pub start_time: NaiveDateTime,
     pub end_time: Option<NaiveDateTime>,
+    /// Days over which the cause grew to full size (0: a step).
+    #[serde(default, skip_serializing_if = "is_step")]
+    pub ramp_days: f64,
     pub explanation: String,
     pub evidence_command: String,
     pub impact: Option<f64>,
     #[serde(default)]
     pub orders_impact: Option<f64>,
     pub actions: Vec<Action>,
+}
+
+fn is_step(ramp_days: &f64) -> bool {
+    *ramp_days <= 0.0
 }
 
 impl CauseTruth {
@@ -117,6 +127,7 @@ impl Truth {
             start: self.start,
             start_time: self.start_time,
             end_time: self.end_time,
+            ramp_days: self.ramp_days,
             explanation: self.explanation.clone(),
             evidence_command: self.evidence_command.clone(),
             impact: self.impact,
@@ -274,6 +285,7 @@ impl Truth {
             start: cause.start.date(),
             start_time: cause.start,
             end_time: cause.end,
+            ramp_days: cause.ramp_days,
             size: cause.size,
             scenario: case.scenario.name.clone(),
             title: case.scenario.title.clone(),

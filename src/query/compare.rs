@@ -286,7 +286,8 @@ fn effect_sd(metric: &Metric, a: &Stat, b: &Stat, (s0, s1): (f64, f64), new_segm
             metric.sum_sq?;
             a.sum_sq + b.sum_sq
         }
-        Kind::Percentile => return None,
+        // Distinct users over windows overlap day to day: no honest variance from counts.
+        Kind::Percentile | Kind::ActiveUsers => return None,
     };
     (variance.is_finite() && variance >= 0.0).then(|| variance.sqrt())
 }
@@ -303,7 +304,7 @@ fn row(metric: &Metric, segment: Segment, a: &Stat, b: &Stat, days: (f64, f64)) 
             )
         }),
         Kind::Count => count_rate_p(a.num, days.0, b.num, days.1),
-        Kind::Sum | Kind::Percentile => None,
+        Kind::Sum | Kind::Percentile | Kind::ActiveUsers => None,
     };
     // An empty side gives no evidence either way.
     let p_value = p_value.filter(|_| a.n > 0.0 && b.n > 0.0);

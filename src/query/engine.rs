@@ -16,7 +16,7 @@ use super::metric::Measure;
 use crate::brief::Window;
 use crate::cube::{self, CubeInfo, Time};
 use crate::dataset::{Dataset, Table};
-use crate::schema::{orders as o, rollup as r, sessions as s};
+use crate::schema::{rollup as r, sessions as s};
 
 /// Environment variable that forces queries onto raw sessions (to check the rollup).
 pub const NO_ROLLUP_ENV: &str = "DROPCASE_NO_ROLLUP";
@@ -98,10 +98,13 @@ pub fn aggregate(ds: &Dataset, req: &Request) -> anyhow::Result<Aggregates> {
             &format!(" in --where\n{}", req.filter.point_at(condition)),
         )?;
     }
-    let session_measures: Vec<(usize, Measure)> =
-        req.measures.iter().copied().enumerate().filter(|(_, m)| !m.from_orders()).collect();
-    let order_measures: Vec<(usize, Measure)> =
-        req.measures.iter().copied().enumerate().filter(|(_, m)| m.from_orders()).collect();
+    let session_measures: Vec<(usize, Measure)> = req
+        .measures
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, m)| m.source().is_none() && !matches!(m, Measure::ActiveUsers(_)))
+        .collect();
 
     let mut out = Aggregates::default();
     if !session_measures.is_empty() {
@@ -120,27 +123,44 @@ pub fn aggregate(ds: &Dataset, req: &Request) -> anyhow::Result<Aggregates> {
         let df = run(table, exprs, &session_measures, req, time, "sessions")?;
         merge(&mut out, &df, req, &session_measures)?;
     }
-    if !order_measures.is_empty() {
-        let orders = ds.orders.as_ref().with_context(|| {
+    let mut sources: Vec<&'static str> = req.measures.iter().filter_map(|m| m.source()).collect();
+    sources.dedup();
+    for source in sources {
+        let source_measures: Vec<(usize, Measure)> =
+            req.measures.iter().copied().enumerate().filter(|(_, m)| m.source() == Some(source)).collect();
+        let table = ds.source(source).with_context(|| {
             format!(
-                "{} needs a backend orders table (orders.parquet in a drill folder), which {} does not have",
+                "{} needs the table {source} ({source}.parquet in a drill folder), which {} does not have",
                 req.needed_by,
                 ds.origin.display()
             )
         })?;
         for dim in req.by.iter().map(String::as_str).chain(req.filter.dimensions()) {
-            if !orders.has(dim) {
+            if !table.has(dim) {
+                let dims: Vec<String> =
+                    table.column_names().into_iter().filter(|c| ds.dimensions.contains(c)).collect();
                 bail!(
-                    "{} reads the orders table, which has no '{dim}': orders can be cut by {}",
+                    "{} reads the {source} table, which has no '{dim}': {source} can be cut by {}",
                     req.needed_by,
-                    [o::PLATFORM, o::COUNTRY, o::PAYMENT_METHOD].join(", ")
+                    dims.join(", ")
                 );
             }
         }
         let exprs =
-            order_measures.iter().map(|(i, _)| len().cast(DataType::Float64).alias(slot(*i))).collect();
-        let df = run(orders, exprs, &order_measures, req, TimeColumns::Full, "orders")?;
-        merge(&mut out, &df, req, &order_measures)?;
+            source_measures.iter().map(|(i, _)| len().cast(DataType::Float64).alias(slot(*i))).collect();
+        let df = run(table, exprs, &source_measures, req, TimeColumns::Full, source)?;
+        merge(&mut out, &df, req, &source_measures)?;
+    }
+    for (i, measure) in req.measures.iter().enumerate() {
+        if let Measure::ActiveUsers(days) = measure {
+            for (cell, value) in super::active::active_users(ds, *days, req)? {
+                let values = out.cells.entry(cell).or_default();
+                if values.len() <= i {
+                    values.resize(i + 1, 0.0);
+                }
+                values[i] = value;
+            }
+        }
     }
     // Measures missing from one table's side of a cell are zero counts there.
     let width = req.measures.len();
@@ -216,7 +236,7 @@ fn choose_session_source<'a>(
         return Ok((table, true));
     }
     if let Some(rollup) = &ds.rollup {
-        let usable = measures.iter().all(|(_, m)| m.in_rollup())
+        let usable = measures.iter().all(|(_, m)| m.rollup_column().is_some_and(|c| rollup.has(&c)))
             && !hourly
             && req.by.iter().map(String::as_str).chain(req.filter.dimensions()).all(|d| rollup.has(d))
             && std::env::var_os(NO_ROLLUP_ENV).is_none_or(|v| v.is_empty() || v == "0");
@@ -239,28 +259,25 @@ fn measure_expr(ds: &Dataset, measure: Measure, from_rollup: bool, needed_by: &s
         Ok(col(name).sum())
     };
     let expr = match (measure, from_rollup) {
-        (Measure::Sessions, true) => col(r::SESSIONS).sum(),
-        (Measure::Sessions, false) => len(),
-        (Measure::ViewedProduct, _) => flag(s::VIEWED_PRODUCT)?,
-        (Measure::AddedToCart, _) => flag(s::ADDED_TO_CART)?,
-        (Measure::ReachedCheckout, _) => flag(s::REACHED_CHECKOUT)?,
-        (Measure::Purchased, _) => flag(s::PURCHASED)?,
-        (Measure::Revenue, _) => flag(s::REVENUE)?,
-        (Measure::RevenueSq, true) => col(r::REVENUE_SQ).sum(),
-        (Measure::RevenueSq, false) => {
-            ds.require(s::REVENUE, needed_by)?;
-            (col(s::REVENUE) * col(s::REVENUE)).sum()
+        (Measure::Rows(_), true) => col(r::SESSIONS).sum(),
+        (Measure::Rows(_), false) => len(),
+        (Measure::Flag(column) | Measure::Sum(column), _) => flag(column)?,
+        (Measure::SumSq(column), true) => col(format!("{column}_sq")).sum(),
+        (Measure::SumSq(column), false) => {
+            ds.require(column, needed_by)?;
+            (col(column) * col(column)).sum()
         }
         (Measure::Users, _) => {
             ds.require(s::USER_ID, needed_by)?;
             col(s::USER_ID).n_unique()
         }
-        (Measure::PageLoadP50 | Measure::PageLoadP75, _) => {
-            ds.require(s::PAGE_LOAD_MS, needed_by)?;
-            let q = if measure == Measure::PageLoadP50 { 0.5 } else { 0.75 };
-            col(s::PAGE_LOAD_MS).quantile(lit(q), QuantileMethod::Linear)
+        (Measure::Quantile { column, percent, .. }, _) => {
+            ds.require(column, needed_by)?;
+            col(column).quantile(lit(f64::from(percent) / 100.0), QuantileMethod::Linear)
         }
-        (Measure::Orders, _) => len(),
+        (Measure::Source(_) | Measure::ActiveUsers(_), _) => {
+            unreachable!("source and active-user measures are computed apart")
+        }
     };
     Ok(expr.cast(DataType::Float64))
 }

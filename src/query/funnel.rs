@@ -50,16 +50,21 @@ pub struct FunnelStep {
     pub p_value: Option<f64>,
 }
 
-const STEPS: [(Measure, &str); 5] = [
-    (Measure::Sessions, "sessions"),
-    (Measure::ViewedProduct, "viewed_product"),
-    (Measure::AddedToCart, "added_to_cart"),
-    (Measure::ReachedCheckout, "reached_checkout"),
-    (Measure::Purchased, "purchased"),
-];
+/// The funnel's rows: the row count, then each step's flag, in the product's order.
+fn steps(ds: &Dataset) -> Vec<(Measure, &'static str)> {
+    let product = ds.product;
+    let rows = crate::product::registry::intern(&product.rows);
+    let mut out = vec![(Measure::Rows(rows), rows)];
+    for step in &product.steps {
+        let column = crate::product::registry::intern(&step.column);
+        out.push((Measure::Flag(column), column));
+    }
+    out
+}
 
 pub fn funnel(ds: &Dataset, spec: &FunnelSpec) -> anyhow::Result<Funnel> {
-    let measures: Vec<Measure> = STEPS.iter().map(|(m, _)| *m).collect();
+    let funnel_steps = steps(ds);
+    let measures: Vec<Measure> = funnel_steps.iter().map(|(m, _)| *m).collect();
     let request = Request {
         measures: &measures,
         by: &spec.by,
@@ -72,12 +77,12 @@ pub fn funnel(ds: &Dataset, spec: &FunnelSpec) -> anyhow::Result<Funnel> {
     if keys.is_empty() && spec.by.is_empty() {
         keys.push(Vec::new());
     }
-    let zeros = [0.0; STEPS.len()];
+    let zeros = vec![0.0; funnel_steps.len()];
     let mut steps = Vec::new();
     for key in &keys {
         let before = aggregates.get(0, key).unwrap_or(&zeros);
         let after = aggregates.get(1, key).unwrap_or(&zeros);
-        for (i, (_, name)) in STEPS.iter().enumerate() {
+        for (i, (_, name)) in funnel_steps.iter().enumerate() {
             let (c0, c1) = (before[i], after[i]);
             let rate = |counts: &[f64]| (i > 0 && counts[i - 1] > 0.0).then(|| counts[i] / counts[i - 1]);
             let (r0, r1) = (rate(before), rate(after));

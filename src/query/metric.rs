@@ -1,77 +1,101 @@
 //! The metric registry: every metric an analyst asks about, defined once by the measures
-//! it divides and the kind of statistic it is. Queries compute measures (sums, counts,
-//! quantiles per segment) and the registry turns them into values and tests.
+//! it divides and the kind of statistic it is. The metrics come from the product's file
+//! (`products/*.toml`, see [`crate::product::registry`]); queries compute measures (sums,
+//! counts, quantiles per segment) and the registry turns them into values and tests.
 
 use serde::Serialize;
 
-/// A per-segment aggregate a metric is built from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+use crate::product::Product;
+
+/// A per-segment aggregate a metric is built from. Columns are named by the product;
+/// names are interned so a measure stays `Copy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Measure {
-    Sessions,
-    ViewedProduct,
-    AddedToCart,
-    ReachedCheckout,
-    Purchased,
-    Revenue,
-    /// Σ revenue² (for the variance of revenue means).
-    RevenueSq,
+    /// Rows of the main table (sessions, user-days), named as the product names them.
+    Rows(&'static str),
+    /// Rows whose boolean column is true.
+    Flag(&'static str),
+    /// Σ of a numeric column.
+    Sum(&'static str),
+    /// Σ of a numeric column squared (for the variance of means).
+    SumSq(&'static str),
     /// Distinct `user_id`.
     Users,
-    /// Rows of the backend orders table.
-    Orders,
-    PageLoadP50,
-    PageLoadP75,
+    /// Distinct `user_id` over the trailing this many days, per day (a window: the mean of
+    /// its days).
+    ActiveUsers(u16),
+    /// Rows of a second source table (`orders`, `server_events`).
+    Source(&'static str),
+    /// A percentile (0–100) of a column, named like its metric.
+    Quantile { name: &'static str, column: &'static str, percent: u8 },
 }
 
+#[allow(non_upper_case_globals)]
 impl Measure {
+    // The shop's measures by their old names.
+    pub const Sessions: Measure = Measure::Rows("sessions");
+    pub const ViewedProduct: Measure = Measure::Flag("viewed_product");
+    pub const AddedToCart: Measure = Measure::Flag("added_to_cart");
+    pub const ReachedCheckout: Measure = Measure::Flag("reached_checkout");
+    pub const Purchased: Measure = Measure::Flag("purchased");
+    pub const Revenue: Measure = Measure::Sum("revenue");
+    pub const RevenueSq: Measure = Measure::SumSq("revenue");
+    pub const Orders: Measure = Measure::Source("orders");
+
+    /// The name `dropcase metrics` shows.
+    pub fn name(self) -> String {
+        match self {
+            Measure::Rows(n) | Measure::Flag(n) | Measure::Sum(n) | Measure::Source(n) => n.to_string(),
+            Measure::SumSq(n) => format!("{n}_sq"),
+            Measure::Users => "users".into(),
+            Measure::ActiveUsers(days) => format!("active_users_{days}d"),
+            Measure::Quantile { name, .. } => name.to_string(),
+        }
+    }
+
     /// Whether segment values add up to the whole (distinct counts and quantiles do not).
     pub fn is_additive(self) -> bool {
-        !matches!(self, Measure::Users | Measure::PageLoadP50 | Measure::PageLoadP75)
+        !matches!(self, Measure::Users | Measure::ActiveUsers(_) | Measure::Quantile { .. })
     }
 
-    /// Whether `rollup.parquet` holds this measure.
-    pub fn in_rollup(self) -> bool {
-        matches!(
-            self,
-            Measure::Sessions
-                | Measure::ViewedProduct
-                | Measure::AddedToCart
-                | Measure::ReachedCheckout
-                | Measure::Purchased
-                | Measure::Revenue
-                | Measure::RevenueSq
-        )
-    }
-
-    /// The column of `rollup.parquet` and of a cube that sums this measure, if any.
+    /// The column a rollup table must hold for this measure (`None`: never from a rollup).
     pub fn rollup_column(self) -> Option<&'static str> {
-        use crate::cube::columns as c;
-        Some(match self {
-            Measure::Sessions => c::SESSIONS,
-            Measure::ViewedProduct => c::VIEWED_PRODUCT,
-            Measure::AddedToCart => c::ADDED_TO_CART,
-            Measure::ReachedCheckout => c::REACHED_CHECKOUT,
-            Measure::Purchased => c::PURCHASED,
-            Measure::Revenue => c::REVENUE,
-            Measure::RevenueSq => c::REVENUE_SQ,
-            Measure::Users | Measure::Orders | Measure::PageLoadP50 | Measure::PageLoadP75 => return None,
-        })
+        match self {
+            Measure::Rows(_) => Some(crate::cube::columns::SESSIONS),
+            Measure::Flag(c) | Measure::Sum(c) => Some(c),
+            Measure::SumSq(c) => Some(crate::product::registry::intern(&format!("{c}_sq"))),
+            _ => None,
+        }
+    }
+
+    /// The second source this measure counts rows of, if any.
+    pub fn source(self) -> Option<&'static str> {
+        match self {
+            Measure::Source(name) => Some(name),
+            _ => None,
+        }
     }
 
     /// What the measure is, for messages.
     pub fn describe(self) -> &'static str {
         match self {
             Measure::Users => "distinct users",
-            Measure::Orders => "the backend orders table",
-            Measure::PageLoadP50 | Measure::PageLoadP75 => "a percentile of page_load_ms",
+            Measure::ActiveUsers(_) => "distinct users over trailing days",
+            Measure::Source(_) => "a second source table (a backend ledger)",
+            Measure::Quantile { .. } => "a percentile",
             _ => "a sum",
         }
     }
 
-    /// Whether this measure comes from the orders table rather than sessions.
+    /// Whether this measure comes from a second source rather than the main table.
     pub fn from_orders(self) -> bool {
-        self == Measure::Orders
+        self.source().is_some()
+    }
+}
+
+impl Serialize for Measure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
     }
 }
 
@@ -87,8 +111,11 @@ pub enum Kind {
     Rate,
     /// A mean per denominator unit (Welch's t from count, sum and sum of squares).
     Mean,
-    /// A percentile of a per-session value (no decomposition, no test).
+    /// A percentile of a per-row value (no decomposition, no test).
     Percentile,
+    /// Distinct users over trailing days (DAU, WAU, MAU): per day, or a window's daily mean
+    /// (no decomposition, no test).
+    ActiveUsers,
 }
 
 /// One entry of the registry.
@@ -105,72 +132,29 @@ pub struct Metric {
     pub definition: &'static str,
 }
 
-const fn metric(
-    name: &'static str,
-    kind: Kind,
-    numerator: Measure,
-    denominator: Option<Measure>,
-    definition: &'static str,
-) -> Metric {
-    Metric { name, kind, numerator, denominator, sum_sq: None, definition }
+/// The shop's metrics, in the order `dropcase metrics` lists them (from `products/shop.toml`).
+pub fn shop_metrics() -> &'static [Metric] {
+    Product::shop().metric_registry()
 }
 
-use Measure as M;
-
-/// Every metric, in the order `dropcase metrics` lists them.
-pub const METRICS: [Metric; 15] = [
-    metric("sessions", Kind::Count, M::Sessions, None, "number of sessions"),
-    metric("users", Kind::Count, M::Users, None, "distinct user_id with a session"),
-    metric("orders", Kind::Count, M::Orders, None, "rows of the backend orders table"),
-    metric("conversion", Kind::Rate, M::Purchased, Some(M::Sessions), "purchased / sessions"),
-    metric("view_rate", Kind::Rate, M::ViewedProduct, Some(M::Sessions), "viewed_product / sessions"),
-    metric("cart_rate", Kind::Rate, M::AddedToCart, Some(M::ViewedProduct), "added_to_cart / viewed_product"),
-    metric(
-        "checkout_rate",
-        Kind::Rate,
-        M::ReachedCheckout,
-        Some(M::AddedToCart),
-        "reached_checkout / added_to_cart",
-    ),
-    metric(
-        "purchase_rate",
-        Kind::Rate,
-        M::Purchased,
-        Some(M::ReachedCheckout),
-        "purchased / reached_checkout",
-    ),
-    Metric {
-        sum_sq: Some(M::RevenueSq),
-        ..metric(
-            "aov",
-            Kind::Mean,
-            M::Revenue,
-            Some(M::Purchased),
-            "average order value: revenue / purchased sessions",
-        )
-    },
-    metric("revenue", Kind::Sum, M::Revenue, None, "sum of session revenue"),
-    Metric {
-        sum_sq: Some(M::RevenueSq),
-        ..metric("revenue_per_session", Kind::Mean, M::Revenue, Some(M::Sessions), "revenue / sessions")
-    },
-    metric(
-        "backend_conversion",
-        Kind::Rate,
-        M::Orders,
-        Some(M::Sessions),
-        "backend orders / sessions (orders from the orders table)",
-    ),
-    metric("sessions_per_user", Kind::Mean, M::Sessions, Some(M::Users), "sessions / distinct users"),
-    metric("page_load_p50", Kind::Percentile, M::PageLoadP50, None, "median page_load_ms"),
-    metric("page_load_p75", Kind::Percentile, M::PageLoadP75, None, "75th percentile of page_load_ms"),
-];
-
 impl Metric {
-    /// Looks a metric up by name; the error lists the names and suggests the nearest.
+    /// Looks a shop metric up by name (own data reads as the shop).
     pub fn find(name: &str) -> anyhow::Result<&'static Metric> {
-        METRICS.iter().find(|m| m.name == name).ok_or_else(|| {
-            let names: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
+        Metric::find_in(shop_metrics(), name)
+    }
+
+    /// A metric of any embedded product by name, the shop's first (for records of commands
+    /// whose data is gone).
+    pub fn find_any(name: &str) -> Option<&'static Metric> {
+        Metric::find(name).ok().or_else(|| {
+            Product::all().ok()?.into_iter().find_map(|p| p.metric_registry().iter().find(|m| m.name == name))
+        })
+    }
+
+    /// Looks a metric up in a registry; the error lists the names and suggests the nearest.
+    pub fn find_in(registry: &'static [Metric], name: &str) -> anyhow::Result<&'static Metric> {
+        registry.iter().find(|m| m.name == name).ok_or_else(|| {
+            let names: Vec<&str> = registry.iter().map(|m| m.name).collect();
             anyhow::anyhow!(
                 "unknown metric '{name}'{}; metrics: {} (see `dropcase metrics`)",
                 super::did_you_mean(name, names.iter().copied()),
@@ -189,7 +173,8 @@ impl Metric {
 
     /// Whether the metric splits exactly into per-segment mix and rate effects.
     pub fn is_decomposable(&self) -> bool {
-        self.kind != Kind::Percentile && self.measures().iter().all(|m| m.is_additive())
+        !matches!(self.kind, Kind::Percentile | Kind::ActiveUsers)
+            && self.measures().iter().all(|m| m.is_additive())
     }
 
     /// Whether values read as proportions (printed as percentages).
@@ -204,9 +189,9 @@ mod tests {
 
     #[test]
     fn names_are_unique_and_found() {
-        for m in &METRICS {
+        for m in shop_metrics() {
             assert_eq!(Metric::find(m.name).unwrap().name, m.name);
-            assert_eq!(METRICS.iter().filter(|n| n.name == m.name).count(), 1);
+            assert_eq!(shop_metrics().iter().filter(|n| n.name == m.name).count(), 1);
         }
     }
 
@@ -224,5 +209,84 @@ mod tests {
         assert!(!Metric::find("sessions_per_user").unwrap().is_decomposable());
         assert!(!Metric::find("users").unwrap().is_decomposable());
         assert!(!Metric::find("page_load_p50").unwrap().is_decomposable());
+    }
+
+    /// The shop's registry read from `products/shop.toml` is the registry dropcase had as
+    /// a Rust constant before products were data (session 4's `METRICS`, copied here).
+    #[test]
+    fn the_shop_registry_is_the_old_constant() {
+        use Measure as M;
+        let p50 = M::Quantile { name: "page_load_p50", column: "page_load_ms", percent: 50 };
+        let p75 = M::Quantile { name: "page_load_p75", column: "page_load_ms", percent: 75 };
+        let old: [(&str, Kind, Measure, Option<Measure>, Option<Measure>, &str); 15] = [
+            ("sessions", Kind::Count, M::Sessions, None, None, "number of sessions"),
+            ("users", Kind::Count, M::Users, None, None, "distinct user_id with a session"),
+            ("orders", Kind::Count, M::Orders, None, None, "rows of the backend orders table"),
+            ("conversion", Kind::Rate, M::Purchased, Some(M::Sessions), None, "purchased / sessions"),
+            ("view_rate", Kind::Rate, M::ViewedProduct, Some(M::Sessions), None, "viewed_product / sessions"),
+            (
+                "cart_rate",
+                Kind::Rate,
+                M::AddedToCart,
+                Some(M::ViewedProduct),
+                None,
+                "added_to_cart / viewed_product",
+            ),
+            (
+                "checkout_rate",
+                Kind::Rate,
+                M::ReachedCheckout,
+                Some(M::AddedToCart),
+                None,
+                "reached_checkout / added_to_cart",
+            ),
+            (
+                "purchase_rate",
+                Kind::Rate,
+                M::Purchased,
+                Some(M::ReachedCheckout),
+                None,
+                "purchased / reached_checkout",
+            ),
+            (
+                "aov",
+                Kind::Mean,
+                M::Revenue,
+                Some(M::Purchased),
+                Some(M::RevenueSq),
+                "average order value: revenue / purchased sessions",
+            ),
+            ("revenue", Kind::Sum, M::Revenue, None, None, "sum of session revenue"),
+            (
+                "revenue_per_session",
+                Kind::Mean,
+                M::Revenue,
+                Some(M::Sessions),
+                Some(M::RevenueSq),
+                "revenue / sessions",
+            ),
+            (
+                "backend_conversion",
+                Kind::Rate,
+                M::Orders,
+                Some(M::Sessions),
+                None,
+                "backend orders / sessions (orders from the orders table)",
+            ),
+            ("sessions_per_user", Kind::Mean, M::Sessions, Some(M::Users), None, "sessions / distinct users"),
+            ("page_load_p50", Kind::Percentile, p50, None, None, "median page_load_ms"),
+            ("page_load_p75", Kind::Percentile, p75, None, None, "75th percentile of page_load_ms"),
+        ];
+        let now = shop_metrics();
+        assert_eq!(now.len(), old.len());
+        for (m, (name, kind, num, den, sq, definition)) in now.iter().zip(old) {
+            assert_eq!(
+                (m.name, m.kind, m.numerator, m.denominator, m.sum_sq, m.definition),
+                (name, kind, num, den, sq, definition)
+            );
+        }
+        let json = serde_json::to_value(now).unwrap();
+        assert_eq!(json[13]["numerator"], "page_load_p50");
+        assert_eq!(json[8]["numerator"], "revenue");
     }
 }

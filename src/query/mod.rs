@@ -2,6 +2,7 @@
 //! change with a mix/rate decomposition and tests), `trend`, `funnel` and `sql`. Results
 //! are plain serde structs; the CLI renders them as tables, CSV or JSON.
 
+pub mod active;
 pub mod compare;
 pub mod decompose;
 pub mod engine;
@@ -19,7 +20,7 @@ pub use compare::{CompareSpec, Comparison, SegmentChange, compare_segments};
 pub use engine::Grain;
 pub use filter::Filter;
 pub use funnel::{Funnel, FunnelSpec, FunnelStep, funnel};
-pub use metric::{Kind, METRICS, Measure, Metric};
+pub use metric::{Kind, Measure, Metric, shop_metrics};
 pub use trend::{Trend, TrendPoint, TrendSpec, trend};
 
 /// `" (did you mean 'x'?)"`, or nothing when no candidate is near.
@@ -74,7 +75,7 @@ pub(crate) fn layout(metric: &Metric) -> (Vec<Measure>, Layout) {
         })
     };
     let n_measure = match metric.kind {
-        Kind::Count => metric.numerator,
+        Kind::Count | Kind::ActiveUsers => metric.numerator,
         Kind::Rate | Kind::Mean => metric.denominator.expect("ratios have a denominator"),
         Kind::Sum | Kind::Percentile => Measure::Sessions,
     };
@@ -124,7 +125,7 @@ impl Stat {
     /// The metric's value; `None` when undefined (an empty segment of a ratio).
     pub fn value(&self, metric: &Metric) -> Option<f64> {
         match metric.kind {
-            Kind::Count | Kind::Sum => Some(self.num),
+            Kind::Count | Kind::Sum | Kind::ActiveUsers => Some(self.num),
             Kind::Rate | Kind::Mean => (self.den > 0.0).then(|| self.num / self.den),
             Kind::Percentile => (self.present && self.num.is_finite()).then_some(self.num),
         }
@@ -135,7 +136,7 @@ impl Stat {
     pub fn base(&self, metric: &Metric) -> f64 {
         match metric.kind {
             Kind::Rate | Kind::Mean => self.den,
-            Kind::Count | Kind::Sum => self.num,
+            Kind::Count | Kind::Sum | Kind::ActiveUsers => self.num,
             Kind::Percentile => self.n,
         }
     }

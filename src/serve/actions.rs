@@ -67,8 +67,10 @@ fn each_line(words: &mut Vec<String>, fields: &Fields, name: &str) {
 /// pickers `where_DIM` (one value each), joined.
 fn answer_segment(fields: &Fields) -> Option<String> {
     let mut terms: Vec<String> = values(fields, "where");
-    for dim in crate::scenario::DIMENSIONS {
-        if let Some(value) = field(fields, &format!("where_{dim}")) {
+    // The pickers are named by the drill's product's dimensions (`where_platform`, ...).
+    for key in fields.keys() {
+        let Some(dim) = key.strip_prefix("where_") else { continue };
+        if let Some(value) = field(fields, key) {
             terms.push(format!("{dim}={value}"));
         }
     }
@@ -199,7 +201,9 @@ pub fn words(drill: &DrillRef, action: &str, fields: &Fields, json: bool) -> Res
                 return Err(BadAction::Input("--reason: give at least one reason, e.g. --reason srm".into()));
             }
             push_flag(&mut words, "reason", &reasons.join(","));
-            flag(&mut words, fields, "note");
+            for name in ["primary", "guardrail", "criteria", "note"] {
+                flag(&mut words, fields, name);
+            }
             data = false;
         }
         (Kind::Experiment, "reveal") => {
@@ -266,7 +270,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             w.join(" "),
-            "drill answer --cause release_bug --where platform=android,app_version=5.2.0 --stage purchase --dir /h/drills/7 --format json"
+            "drill answer --cause release_bug --where app_version=5.2.0,platform=android --stage purchase --dir /h/drills/7 --format json"
         );
         let w = words(&d, "sql", &form(&[("query", "-- hi\nSELECT 1")]), false).unwrap();
         assert_eq!(w, ["sql", "--data", "/h/drills/7", "--", "-- hi\nSELECT 1"]);
@@ -293,6 +297,27 @@ mod tests {
         assert_eq!(
             w.join(" "),
             "exp decide --ship-segment platform=ios --reason heterogeneous --dir /h/drills/7"
+        );
+        // Issue #17: the metric, guardrails and ship rule go through as typed.
+        let w = words(
+            &e,
+            "decide",
+            &form(&[
+                ("decision", "ship"),
+                ("reason", "clear_win"),
+                ("primary", "conversion"),
+                ("guardrail", "aov,refund_rate"),
+                ("criteria", "ship if conversion lift > 0 at 95%"),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            w,
+            "exp decide --ship --reason clear_win --primary conversion --guardrail aov,refund_rate --criteria"
+                .split(' ')
+                .chain(["ship if conversion lift > 0 at 95%", "--dir", "/h/drills/7"])
+                .collect::<Vec<_>>()
         );
         let Err(BadAction::Input(message)) = words(&e, "decide", &form(&[("decision", "ship")]), false)
         else {

@@ -510,12 +510,7 @@ impl App {
         if let Some(v) = lock(&self.values).get(dir) {
             return v.clone();
         }
-        let values: DimensionValues = crate::scenario::DIMENSIONS
-            .iter()
-            .map(|dim| {
-                (dim.to_string(), crate::drill::evidence::dimension_values(dir, dim).unwrap_or_default())
-            })
-            .collect();
+        let values: DimensionValues = crate::drill::evidence::drill_dimension_values(dir);
         let values = Arc::new(values);
         lock(&self.values).insert(dir.to_path_buf(), values.clone());
         values

@@ -442,8 +442,11 @@ pub fn drill(
     if let Some(o) = outcome {
         b.push_str(&outcome_html(o));
     }
-    let dims: Vec<&str> = crate::scenario::DIMENSIONS.to_vec();
-    let metrics: Vec<String> = crate::query::METRICS.iter().map(|m| m.name.to_string()).collect();
+    let product =
+        crate::product::Product::load(&brief.product).unwrap_or_else(|_| crate::product::Product::shop());
+    let dim_names = product.dimension_names();
+    let dims: Vec<&str> = dim_names.iter().map(String::as_str).collect();
+    let metrics: Vec<String> = product.metric_registry().iter().map(|m| m.name.to_string()).collect();
     b.push_str("<h2>Investigate</h2><div class=\"grid\">");
     b.push_str(&form(
         context,
@@ -485,8 +488,11 @@ pub fn drill(
             select("by", &dims.iter().map(|d| d.to_string()).collect::<Vec<_>>(), None, Some("(no split)")),
         ),
     ));
-    let mut sql = String::from(
-        "<h3>SQL</h3><label for=\"query\">tables: sessions, orders, rollup and the context tables</label><textarea name=\"query\" id=\"query\" rows=\"5\">SELECT platform, COUNT(*) AS sessions, AVG(CAST(purchased AS DOUBLE)) AS conversion\nFROM sessions GROUP BY platform ORDER BY sessions DESC</textarea><button type=\"submit\">Run SQL</button>",
+    // The example query names the product's first dimension and last funnel step.
+    let first_dim = dims.first().copied().unwrap_or("date");
+    let last_step = product.steps.last().map(|s| s.column.as_str()).unwrap_or("purchased");
+    let mut sql = format!(
+        "<h3>SQL</h3><label for=\"query\">tables: sessions, the second sources and the context tables</label><textarea name=\"query\" id=\"query\" rows=\"5\">SELECT {first_dim}, COUNT(*) AS n, AVG(CAST({last_step} AS DOUBLE)) AS {last_step}_rate\nFROM sessions GROUP BY {first_dim} ORDER BY n DESC</textarea><button type=\"submit\">Run SQL</button>",
     );
     let tables = context_tables(drill);
     if !tables.is_empty() {
@@ -536,8 +542,12 @@ pub fn drill(
     b.push_str("</div>");
 
     if progress.answer.is_none() && !progress.revealed {
-        let families: Vec<String> = crate::scenario::Family::names().into_iter().map(String::from).collect();
-        let stages: Vec<String> = crate::scenario::Stage::ALL.iter().map(|s| s.name().to_string()).collect();
+        let families: Vec<String> = crate::scenario::Family::all()
+            .into_iter()
+            .filter(|f| f.belongs_to(&product.name))
+            .map(|f| f.name().to_string())
+            .collect();
+        let stages: Vec<String> = product.steps.iter().map(|s| s.name.clone()).collect();
         let mut dates = Vec::new();
         let mut day = brief.data_from;
         while day <= brief.data_to {
@@ -738,10 +748,13 @@ pub fn experiment(
             &format!("{url}/decide"),
             " class=\"card\" id=\"decide\"",
             &format!(
-                "<label for=\"decision\">decision</label>{}<label for=\"segment\">segment (ship-segment only, e.g. platform=ios,web)</label>{}<label>reasons</label>{}<label for=\"note\">your reasoning</label><textarea name=\"note\" rows=\"2\"></textarea><button type=\"submit\">Decide</button>",
+                "<label for=\"decision\">decision</label>{}<label for=\"segment\">segment (ship-segment only, e.g. platform=ios,web)</label>{}<label>reasons</label>{}<label for=\"primary\">the metric you decide on</label>{}<label for=\"guardrail\">guardrails you watch (comma-separated)</label>{}<label for=\"criteria\">your ship rule, e.g. ship if conversion lift &gt; 0 at 95% and no guardrail drops more than 1%</label>{}<label for=\"note\">your reasoning</label><textarea name=\"note\" rows=\"2\"></textarea><button type=\"submit\">Decide</button>",
                 select("decision", &decisions, None, Some("(choose)")),
                 text_input("segment", "", ""),
-                checks("reason", &reasons)
+                checks("reason", &reasons),
+                text_input("primary", "", ""),
+                text_input("guardrail", "", ""),
+                text_input("criteria", "", "")
             ),
         ));
     }

@@ -516,3 +516,44 @@ fn an_interview_shows_a_clock_and_ends_with_a_scorecard() {
     assert_eq!(history["drills"].as_array().unwrap().len(), 1, "{history}");
     assert!(history["habits"].as_array().unwrap().iter().any(|h| h["line"] == "impact"));
 }
+
+/// The start line of a one-cause answer whose start is `days` off the truth's.
+fn start_line(sandbox: &Sandbox, dir: &str, days: i64) -> Value {
+    let truth = Drill::open(Some(&sandbox.join(dir))).unwrap().truth().unwrap();
+    let mut args = answer_args(&truth, truth.family);
+    let at = args.iter().position(|a| a == "--start").unwrap() + 1;
+    args[at] = (truth.start + chrono::Duration::days(days)).format("%Y-%m-%d").to_string();
+    args.extend(["--dir".into(), dir.into()]);
+    let grade = score(sandbox, &args);
+    grade["breakdown"].as_array().unwrap().iter().find(|c| c["component"] == "start").unwrap().clone()
+}
+
+/// Issue #18: the start line's tolerance follows what the data can date. A crisp step (the
+/// release bug as catalogued) keeps a day either side: two days late loses half the start
+/// points. The same case with the bug growing over 6 days accepts a start up to the ramp's
+/// midpoint, says why, and still halves a start three days early.
+#[test]
+fn the_start_tolerance_is_a_day_for_a_step_and_wider_for_a_ramp() {
+    let sandbox = Sandbox::new();
+    start(&sandbox, "app_release_bug", "5", "step");
+    let step = start_line(&sandbox, "step", 2);
+    assert_eq!(step["earned"], 2.5, "{step}");
+    assert!(step["why"].as_str().unwrap().contains("2 days off"), "{step}");
+    start(&sandbox, "app_release_bug", "5", "step_on_time");
+    let on_time = start_line(&sandbox, "step_on_time", 1);
+    assert_eq!(on_time["earned"], 5.0, "{on_time}");
+    assert_eq!(on_time["why"], "start date within a day");
+
+    let text = dropcase::scenario::catalogue::EMBEDDED
+        .iter()
+        .find(|(name, _)| *name == "app_release_bug")
+        .expect("in the catalogue")
+        .1;
+    std::fs::write(sandbox.join("ramp.toml"), format!("{}\nramp_days = 6\n", text.trim_end())).unwrap();
+    for (dir, days, earned) in [("ramp", 3, 5.0), ("ramp_early", -3, 2.5)] {
+        start(&sandbox, "ramp.toml", "5", dir);
+        let line = start_line(&sandbox, dir, days);
+        assert_eq!(line["earned"], earned, "{dir}: {line}");
+        assert!(line["why"].as_str().unwrap().contains("grew over 6 days"), "{dir}: {line}");
+    }
+}

@@ -103,6 +103,21 @@ fn check_signature(sandbox: &Sandbox, family: ExpFamily, readout: &Value) {
     }
 }
 
+/// The full answer: the decision and reasons, and the metric, guardrails and ship rule the
+/// case needs.
+fn full_answer_args(truth: &dropcase::experiment::generate::ExperimentTruth) -> Vec<String> {
+    let mut args = decision_args(&serde_json::to_value(truth).unwrap());
+    let primary = truth.primary.expect("a new drill seals its primary");
+    let guardrails: Vec<&str> = truth.guardrails.iter().map(|m| m.name()).collect();
+    let mut rule = format!("ship if {primary} lift > 0 at 95% and no guardrail drops more than 1%");
+    for check in &truth.criteria {
+        rule.push_str(&format!(" and {}", check.example()));
+    }
+    args.extend(["--primary".into(), primary.name().into(), "--guardrail".into(), guardrails.join(",")]);
+    args.extend(["--criteria".into(), rule]);
+    args
+}
+
 fn decision_args(truth: &Value) -> Vec<String> {
     let mut args = vec!["exp".to_string(), "decide".into()];
     match truth["decision"].as_str().unwrap() {
@@ -143,11 +158,13 @@ fn every_experiment_family_full_marks_for_the_right_call_low_for_the_wrong_one()
         check_signature(&sandbox, scenario.family, &readout);
         let truth = ExperimentDrill::open(Some(&sandbox.join("e"))).unwrap().truth().unwrap();
         assert_eq!(truth.family, scenario.family);
-        let truth_json = serde_json::to_value(&truth).unwrap();
-        let args = decision_args(&truth_json);
+        let args = full_answer_args(&truth);
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let grade = json(&sandbox, &refs);
         assert_eq!(grade["score"].as_f64().unwrap(), 100.0, "{}: {grade}", scenario.name);
+        for c in grade["breakdown"].as_array().unwrap() {
+            assert_eq!(c["earned"], c["possible"], "{}: {c}", scenario.name);
+        }
         let revealed = json(&sandbox, &["exp", "reveal", "--format", "json"]);
         assert_eq!(revealed["truth"]["family"], scenario.family.name());
         assert!(revealed["truth"]["explanation"].as_str().unwrap().len() > 40);
@@ -349,4 +366,96 @@ fn the_readout_fits_80_columns() {
             assert!(piped.lines().any(|l| l.chars().count() > 80) && !piped.contains("left out"), "{piped}");
         }
     }
+}
+
+/// Issue #17: `exp decide --primary --guardrail --criteria`, graded against the case. An SRM
+/// case needs the split check in the ship rule; the decision and reasons alone (the old
+/// invocation) still grade, with the new lines missed.
+#[test]
+fn primary_guardrails_and_the_ship_rule_are_graded_against_the_case() {
+    let sandbox = Sandbox::new();
+    start(&sandbox, "exp_payment_page_redesign", "e");
+    sandbox.cmd(&["ab", "analyze"]).assert().success();
+    let grade = json(
+        &sandbox,
+        &[
+            "exp",
+            "decide",
+            "--fix-and-rerun",
+            "--reason",
+            "srm",
+            "--primary",
+            "conversion",
+            "--guardrail",
+            "aov",
+            "--guardrail",
+            "page_load_ms,refund_rate",
+            "--criteria",
+            "ship if conversion lift > 0 at 95% and no guardrail drops more than 1%",
+            "--format",
+            "json",
+        ],
+    );
+    let line = |name: &str| {
+        grade["breakdown"].as_array().unwrap().iter().find(|c| c["component"] == name).unwrap().clone()
+    };
+    assert_eq!(line("primary")["earned"], 5.0);
+    assert_eq!(line("guardrails")["earned"], 5.0);
+    // The rule misses the check this case needs: a third of the criteria points is lost.
+    let criteria = line("criteria");
+    let earned = criteria["earned"].as_f64().unwrap();
+    assert!((earned - 10.0 * 2.0 / 3.0).abs() < 1e-9, "{criteria}");
+    assert!(criteria["why"].as_str().unwrap().contains("srm passes"), "{criteria}");
+    for c in grade["breakdown"].as_array().unwrap() {
+        for key in ["component", "earned", "possible", "why"] {
+            assert!(c.get(key).is_some(), "{key} missing in {c}");
+        }
+    }
+    // The reveal names what the case is judged on; the decision keeps what was committed to.
+    let revealed = json(&sandbox, &["exp", "reveal", "--format", "json"]);
+    assert_eq!(revealed["truth"]["primary"], "conversion");
+    assert_eq!(revealed["truth"]["criteria"][0], "srm");
+    assert_eq!(revealed["your_decision"]["primary"], "conversion");
+    assert_eq!(revealed["your_decision"]["guardrails"].as_array().unwrap().len(), 3);
+
+    // The old invocation: decision and reasons only.
+    start(&sandbox, "exp_payment_page_redesign", "old");
+    sandbox.cmd(&["ab", "analyze"]).assert().success();
+    let grade = json(&sandbox, &["exp", "decide", "--fix-and-rerun", "--reason", "srm", "--format", "json"]);
+    let breakdown = grade["breakdown"].as_array().unwrap();
+    let missed: Vec<&str> = breakdown
+        .iter()
+        .filter(|c| c["earned"] == 0.0 && c["possible"].as_f64().unwrap() > 0.0)
+        .map(|c| c["component"].as_str().unwrap())
+        .collect();
+    assert_eq!(missed, ["primary", "guardrails", "criteria", "daily_trend", "segments"], "{grade}");
+    assert_eq!(grade["score"].as_f64().unwrap(), 70.0, "{grade}");
+}
+
+#[test]
+fn unreadable_primary_guardrail_or_criteria_is_refused_with_examples() {
+    let sandbox = Sandbox::new();
+    start(&sandbox, "exp_one_click_checkout", "e");
+    let refused = |extra: &[&str], needles: &[&str]| {
+        let mut args = vec!["exp", "decide", "--ship", "--reason", "clear_win"];
+        args.extend(extra);
+        let out = sandbox.cmd(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {stderr}");
+        for n in needles {
+            assert!(stderr.contains(n), "{extra:?}: {n:?} missing from {stderr}");
+        }
+    };
+    refused(
+        &["--primary", "convresion"],
+        &["--primary", "unknown metric 'convresion'", "did you mean 'conversion'"],
+    );
+    refused(&["--guardrail", "aov,latency"], &["--guardrail", "unknown metric 'latency'"]);
+    refused(
+        &["--criteria", "ship when it looks good"],
+        &["--criteria: cannot read", "it looks good", "no guardrail drops more than 1%", "srm passes"],
+    );
+    refused(&["--criteria", "conversion lift > 2"], &["write a percentage, e.g. 2%"]);
+    // Nothing was recorded: the right decision can still be made.
+    sandbox.cmd(&["exp", "decide", "--ship", "--reason", "clear_win"]).assert().success();
 }

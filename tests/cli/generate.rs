@@ -222,33 +222,62 @@ fn scenarios_list_json_describes_the_catalogue() {
     let list = list.as_array().expect("a JSON array");
     let names: Vec<&str> = list.iter().map(|e| e["name"].as_str().expect("name")).collect();
     let catalogue: Vec<&str> = dropcase::scenario::catalogue::EMBEDDED.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names.len(), catalogue.len());
-    for name in &catalogue {
+    let product_scenarios: Vec<&str> =
+        dropcase::product::scenario::EMBEDDED.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names.len(), catalogue.len() + product_scenarios.len());
+    for name in catalogue.iter().chain(&product_scenarios) {
         assert!(names.contains(name), "{name} missing from the list");
     }
-    let mut drop_families = std::collections::BTreeSet::new();
+    // Drop families per product, and drops in all.
+    let mut drop_families: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
     let mut drops = 0;
     for entry in list {
         let kind = entry["kind"].as_str().expect("kind");
         assert!(["drop", "experiment"].contains(&kind), "{entry}");
         assert!(["easy", "medium", "hard"].contains(&entry["difficulty"].as_str().unwrap()), "{entry}");
         assert!(!entry["title"].as_str().unwrap().is_empty(), "{entry}");
-        assert_eq!(entry["product"], "shop", "{entry}");
+        let product = entry["product"].as_str().expect("product");
+        assert!(["shop", "engagement_app", "saas"].contains(&product), "{entry}");
         let family = entry["family"].as_array().expect("family is a list");
         assert!(!family.is_empty(), "{entry}");
         if kind == "drop" {
             drops += 1;
             for f in family {
                 let f = f.as_str().unwrap();
-                assert!(dropcase::scenario::Family::parse(f).is_some(), "unknown family {f}");
-                drop_families.insert(f.to_string());
+                let parsed =
+                    dropcase::scenario::Family::parse(f).unwrap_or_else(|| panic!("unknown family {f}"));
+                assert!(parsed.belongs_to(product), "{f} is not a family of {product}");
+                drop_families.entry(product.to_string()).or_default().insert(f.to_string());
             }
         }
     }
-    assert_eq!(drops, 33, "metric-drop scenarios");
-    // Every shop family of the catalogue has a scenario (noise included).
-    let shop = dropcase::scenario::Family::all().into_iter().filter(|f| f.belongs_to("shop")).count();
-    assert_eq!(drop_families.len(), shop, "a scenario for every shop family: {drop_families:?}");
+    // The breadth: at least 3 products, 30 drop families and 45 drop scenarios.
+    assert_eq!(drops, 49, "metric-drop scenarios");
+    assert_eq!(drop_families.len(), 3, "products with drop scenarios: {drop_families:?}");
+    let distinct: std::collections::BTreeSet<&String> = drop_families.values().flatten().collect();
+    assert!(distinct.len() >= 30, "{} drop families", distinct.len());
+    // Every family of the catalogue has a scenario in each of its products (noise included;
+    // a family of several products needs one in at least one of them).
+    for family in dropcase::scenario::Family::all() {
+        let products = &family.def().products;
+        let covered = if products.is_empty() {
+            drop_families.get("shop").is_some_and(|f| f.contains(family.name()))
+        } else {
+            products.iter().any(|p| drop_families.get(p).is_some_and(|f| f.contains(family.name())))
+        };
+        assert!(covered, "no scenario for the family {family}");
+        // Its monitors name metrics each of its products has (`drill answer --monitor`).
+        let owners: Vec<String> = if products.is_empty() { vec!["shop".into()] } else { products.clone() };
+        for p in owners {
+            let registry = dropcase::product::Product::load(&p).unwrap().metric_registry();
+            assert!(
+                family.monitors().iter().any(|m| registry.iter().any(|r| r.name == *m)),
+                "{family}: none of {:?} is a metric of {p}",
+                family.monitors()
+            );
+        }
+    }
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod integrity;
 mod metrics;
 mod pixels;
 mod plot;
+mod products;
 mod query;
 mod report;
 mod serve;

@@ -396,3 +396,25 @@ fn experiment_split_must_give_each_arm_a_share() {
         assert_message(&message, line_of(&bad, "weights = "), &["design.weights", "[1%, 99%]"]);
     }
 }
+
+#[test]
+fn experiment_grading_names_metrics_of_the_design_and_known_checks() {
+    // Issue #17: what `exp decide --primary/--guardrail/--criteria` is graded against.
+    use dropcase::experiment::scenario::ExperimentScenario;
+    let (_, text) = EMBEDDED.iter().find(|(n, _)| *n == "exp_dark_mode").expect("exp_dark_mode");
+    assert!(text.contains("criteria = [\"corrected\"]"));
+    let bad = format!("{}\nprimary = \"refund_rate_typo\"\n", text.trim_end());
+    let message = ExperimentScenario::parse(&bad, ORIGIN).map(|_| ()).unwrap_err().to_string();
+    assert!(message.contains("refund_rate_typo"), "{message}");
+    let bad = text.replacen("criteria = [\"corrected\"]", "criteria = [\"corrected\", \"vibes\"]", 1);
+    let message = ExperimentScenario::parse(&bad, ORIGIN).map(|_| ()).unwrap_err().to_string();
+    assert!(message.contains("vibes") && message.contains("srm"), "{message}");
+    // A metric the design does not hold (heavy-tail's capped revenue is not in dark mode's).
+    let bad = format!("{}\nprimary = \"revenue_per_user_capped\"\n", text.trim_end());
+    let message = ExperimentScenario::parse(&bad, ORIGIN).map(|_| ()).unwrap_err().to_string();
+    assert_message(
+        &message,
+        line_of(&bad, "primary = \"revenue_per_user_capped\""),
+        &["grading.primary", "a metric of the design"],
+    );
+}
