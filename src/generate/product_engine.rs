@@ -138,6 +138,14 @@ impl CompiledCause {
     }
 }
 
+/// A rollout on one platform: old code, new code, start day, adoption days, max share.
+type Rollout = (u8, u8, f64, f64, f64);
+
+/// One day's encoded row groups: the main table's (if any) and each source's.
+type EncodedDay = (Option<Vec<EncodedRowGroup>>, Vec<Vec<EncodedRowGroup>>);
+
+// A product has a handful of dimensions: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum DimKind {
     /// Drawn once per user, or per row; `cases` first (the first whose segment matches).
     Fixed {
@@ -150,7 +158,7 @@ enum DimKind {
     UserType,
     /// Per platform code: (old, new, first day of the rollout (model day), adoption days, max share).
     Rollout {
-        by_platform: Vec<Option<(u8, u8, f64, f64, f64)>>,
+        by_platform: Vec<Option<Rollout>>,
     },
 }
 
@@ -730,19 +738,18 @@ impl Engine {
                                 client[j..].fill(false)
                             }
                             Mechanism::Definition if !reached[j] && r.chance(p) => dropped = true,
+                            // Rows of a row-level segment (a channel ending).
                             Mechanism::Traffic
                                 if self.causes[c].terms.iter().any(|t| t.3 == Profile::Remove)
-                                    && r.chance(p) =>
+                                    && r.chance(p)
+                                    && !self.causes[c].target.iter().all(|&(slot, _)| {
+                                        matches!(
+                                            self.dims[slot],
+                                            DimKind::Fixed { per: Per::User, .. } | DimKind::UserType
+                                        )
+                                    }) =>
                             {
-                                // Rows of a row-level segment (a channel ending).
-                                if !self.causes[c].target.iter().all(|&(slot, _)| {
-                                    matches!(
-                                        self.dims[slot],
-                                        DimKind::Fixed { per: Per::User, .. } | DimKind::UserType
-                                    )
-                                }) {
-                                    dropped = true;
-                                }
+                                dropped = true
                             }
                             _ => {}
                         }
@@ -1218,7 +1225,7 @@ impl Engine {
                     done += tally.rows;
                     tallies.push(tally);
                 }
-                let encoded: Vec<(Option<Vec<EncodedRowGroup>>, Vec<Vec<EncodedRowGroup>>)> = work
+                let encoded: Vec<EncodedDay> = work
                     .into_par_iter()
                     .map(|(mut chunk, first, firsts)| -> anyhow::Result<_> {
                         let mut sources = Vec::new();

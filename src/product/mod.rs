@@ -563,8 +563,8 @@ impl Product {
                     let total: f64 = d.values.values().sum();
                     if d.values.is_empty()
                         || d.values.len() > 100
-                        || d.values.values().any(|v| !(*v > 0.0))
-                        || !(total > 0.0)
+                        || d.values.values().any(|v| v.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater))
+                        || total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
                     {
                         bad(
                             loc.key(Some(("dimension", Some(i))), "values"),
@@ -624,7 +624,9 @@ impl Product {
                     "a `derived = \"rollout\"` dimension and a value of `platform`",
                 );
             }
-            if !(r.adoption_days > 0.0) || !(0.0..=1.0).contains(&r.max_share) {
+            if r.adoption_days.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+                || !(0.0..=1.0).contains(&r.max_share)
+            {
                 bad(
                     loc.header("rollout", Some(i)),
                     "rollout.adoption_days",

@@ -236,7 +236,7 @@ fn choose_session_source<'a>(
         return Ok((table, true));
     }
     if let Some(rollup) = &ds.rollup {
-        let usable = measures.iter().all(|(_, m)| m.rollup_column().is_some_and(|c| rollup.has(&c)))
+        let usable = measures.iter().all(|(_, m)| m.rollup_column().is_some_and(|c| rollup.has(c)))
             && !hourly
             && req.by.iter().map(String::as_str).chain(req.filter.dimensions()).all(|d| rollup.has(d))
             && std::env::var_os(NO_ROLLUP_ENV).is_none_or(|v| v.is_empty() || v == "0");

@@ -218,7 +218,8 @@ mod tests {
         use Measure as M;
         let p50 = M::Quantile { name: "page_load_p50", column: "page_load_ms", percent: 50 };
         let p75 = M::Quantile { name: "page_load_p75", column: "page_load_ms", percent: 75 };
-        let old: [(&str, Kind, Measure, Option<Measure>, Option<Measure>, &str); 15] = [
+        type Entry<'a> = (&'a str, Kind, Measure, Option<Measure>, Option<Measure>, &'a str);
+        let old: [Entry; 15] = [
             ("sessions", Kind::Count, M::Sessions, None, None, "number of sessions"),
             ("users", Kind::Count, M::Users, None, None, "distinct user_id with a session"),
             ("orders", Kind::Count, M::Orders, None, None, "rows of the backend orders table"),
