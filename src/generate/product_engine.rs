@@ -1935,7 +1935,7 @@ mod tests {
     /// Solvability of every product scenario on seeds 1–5 (how many draws each needs and
     /// the headline), printed for tuning: `cargo test --lib solvability_table -- --ignored --nocapture`.
     #[test]
-    #[ignore]
+    #[ignore = "a tuning table that prints solvability per product scenario and seed; run by hand"]
     fn solvability_table() {
         use crate::product::scenario::ProductScenario;
         use rand::SeedableRng;
