@@ -769,7 +769,9 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
     let claims = texts.iter().map(|t| parse_claim(t, &drill)).collect::<anyhow::Result<Vec<Claim>>>()?;
     let impact = args.impact.as_deref().map(parse_impact).transpose()?;
     let action = args.action.as_deref().map(parse_action).transpose()?;
-    let monitor = parse_monitor(&args.monitor, crate::product::Product::load(&drill.brief.product)?)?;
+    let product = crate::product::Product::load(&drill.brief.product)?;
+    let metrics: Vec<String> = product.metric_registry().iter().map(|m| m.name.to_string()).collect();
+    let monitor = parse_monitor(&args.monitor, product)?;
 
     let truth = drill.truth()?;
     let truths = truth.causes();
@@ -778,6 +780,7 @@ fn answer(mut args: AnswerArgs) -> anyhow::Result<()> {
         hints: progress.hints,
         evidence: evidence_records(&truths, &drill.dir),
         start_tolerance: crate::drill::start_window::tolerances(&drill.dir, &truths),
+        metrics,
     };
     let diagnosis = Diagnosis {
         claims: claims.clone(),

@@ -50,6 +50,9 @@ pub struct Process {
     /// How closely the data dates each true cause's start (empty or `None`: within a day,
     /// the tolerance of a crisp step).
     pub start_tolerance: Vec<Option<StartTolerance>>,
+    /// The metric names of the drill's product: a family of several products lists monitors
+    /// of each, and only this product's are offered (empty: every monitor counts).
+    pub metrics: Vec<String>,
 }
 
 /// The claimed start dates that earn the start line in full: a day either side of the true
@@ -501,9 +504,14 @@ fn action_line(truths: &[CauseTruth], primary: usize, claimed: Option<Action>) -
     }
 }
 
-fn monitor_line(truths: &[CauseTruth], claimed: &[String]) -> Component {
+fn monitor_line(truths: &[CauseTruth], claimed: &[String], metrics: &[String]) -> Component {
     let rec = Rubric::Recommendation;
-    let good: Vec<&str> = truths.iter().flat_map(|t| t.family.monitors().iter().copied()).collect();
+    let mut good: Vec<&str> = Vec::new();
+    for m in truths.iter().flat_map(|t| t.family.monitors().iter().copied()) {
+        if !good.contains(&m) && (metrics.is_empty() || metrics.iter().any(|x| x == m)) {
+            good.push(m);
+        }
+    }
     if claimed.is_empty() {
         return line(
             "monitor",
@@ -768,7 +776,7 @@ pub fn grade(
         .unwrap_or(0);
     if !truths.is_empty() {
         parts.push(action_line(truths, primary, answer.action));
-        parts.push(monitor_line(truths, &answer.monitor));
+        parts.push(monitor_line(truths, &answer.monitor, &process.metrics));
     }
     parts.extend(path_lines(truths, process));
 
@@ -924,7 +932,7 @@ mod tests {
     }
 
     fn process(log: Vec<LogEntry>) -> Process {
-        Process { log, hints: 0, evidence: vec![Some(evidence())], start_tolerance: vec![] }
+        Process { log, hints: 0, evidence: vec![Some(evidence())], start_tolerance: vec![], metrics: vec![] }
     }
 
     fn impact(value: f64) -> ImpactTruth {
@@ -947,6 +955,24 @@ mod tests {
             monitor: vec!["purchase_rate".into()],
             note: Some("android 5.2.0 breaks the purchase step; roll back and watch purchase_rate".into()),
         }
+    }
+
+    #[test]
+    fn a_family_of_two_products_offers_only_the_drills_products_monitors() {
+        // sdk_event_loss belongs to the engagement app and SaaS; its catalogue monitors are
+        // client_coverage, server_events (the engagement app's) and billing (SaaS's).
+        let family = Family::parse("sdk_event_loss").expect("in the catalogue");
+        assert!(family.monitors().contains(&"billing"), "{:?}", family.monitors());
+        let t = [cause(family, &SEG, Some(Stage::new("engage")), 10.0)];
+        let engagement: Vec<String> = ["dau", "client_coverage", "server_events"].map(String::from).to_vec();
+        let line = monitor_line(&t, &[], &engagement);
+        assert!(line.why.contains("client_coverage") && !line.why.contains("billing"), "{}", line.why);
+        let line = monitor_line(&t, &["billing".into()], &engagement);
+        assert_eq!(line.earned, 0.0, "{}", line.why);
+        let line = monitor_line(&t, &["client_coverage".into()], &engagement);
+        assert_eq!(line.earned, line.possible);
+        // Without the product's metrics (an old drill), every monitor counts.
+        assert_eq!(monitor_line(&t, &["billing".into()], &[]).earned, MONITOR_POINTS);
     }
 
     #[test]

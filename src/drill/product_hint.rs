@@ -127,14 +127,13 @@ pub fn hint(dir: &Path, brief: &Brief, truth: &Truth, stage: usize) -> anyhow::R
             )
         }
         3 => {
-            let entry = crate::product::scenario::families().get(truth.family.name());
             let dim = truth
                 .segment
                 .keys()
                 .find(|d| d.as_str() != "platform")
                 .or(truth.segment.keys().next())
                 .cloned()
-                .or_else(|| entry.and_then(|e| e.hint_by.clone()))
+                .or_else(|| truth.family.def().hint_by.clone())
                 .unwrap_or_else(|| product.dimension_names().first().cloned().unwrap_or_default());
             let metric = truth
                 .stage

@@ -34,18 +34,20 @@ pub enum Mechanism {
 }
 
 impl Mechanism {
-    pub fn parse(name: &str) -> Option<Mechanism> {
-        Some(match name {
-            "step_rate" => Mechanism::StepRate,
-            "traffic" => Mechanism::Traffic,
-            "return_rate" => Mechanism::ReturnRate,
-            "logging_loss" => Mechanism::LoggingLoss,
-            "definition" => Mechanism::Definition,
-            "late_data" => Mechanism::LateData,
-            "latency" => Mechanism::Latency,
-            "price" => Mechanism::Price,
-            "calendar" => Mechanism::Calendar,
-            _ => return None,
+    /// The catalogue's mechanism, when this generator implements it.
+    pub fn from_catalogue(mechanism: crate::scenario::family::Mechanism) -> Option<Mechanism> {
+        use crate::scenario::family::Mechanism as M;
+        Some(match mechanism {
+            M::StepRate => Mechanism::StepRate,
+            M::Traffic => Mechanism::Traffic,
+            M::ReturnRate => Mechanism::ReturnRate,
+            M::LoggingLoss => Mechanism::LoggingLoss,
+            M::Definition => Mechanism::Definition,
+            M::LateData => Mechanism::LateData,
+            M::Latency => Mechanism::Latency,
+            M::Price => Mechanism::Price,
+            M::Calendar => Mechanism::Calendar,
+            M::Mix | M::Duplication | M::Timezone | M::Attribution => return None,
         })
     }
 
@@ -882,16 +884,36 @@ pub struct Tally {
     pub sums: Vec<f64>,
     pub sources: Vec<u64>,
     pub active: Vec<u32>,
-    /// Rows of the first cause's target, and its signature step's counts (step, step before).
-    pub target_rows: u64,
-    pub target_num: u64,
-    pub target_den: u64,
-    /// The rest of the rows' signature step counts.
+    /// One per real cause, in the case's order: what its solvability check reads.
+    pub targets: Vec<TargetTally>,
+}
+
+/// A real cause's target in one day (or window): its rows and its signature step's counts.
+#[derive(Debug, Clone, Default)]
+pub struct TargetTally {
+    pub rows: u64,
+    /// The signature step's count (`num`) and the step before's (`den`), inside the target.
+    pub num: u64,
+    pub den: u64,
+    /// The same counts over the rest of the rows.
     pub rest_num: u64,
     pub rest_den: u64,
-    pub target_active: u64,
-    /// Rows of the first cause's target whose user is new that day (`user_type` = new).
-    pub target_new_rows: u64,
+    /// Distinct users of the target.
+    pub active: u64,
+    /// Rows of the target whose user is new that day (`user_type` = new).
+    pub new_rows: u64,
+}
+
+impl TargetTally {
+    fn add(&mut self, other: &TargetTally) {
+        self.rows += other.rows;
+        self.num += other.num;
+        self.den += other.den;
+        self.rest_num += other.rest_num;
+        self.rest_den += other.rest_den;
+        self.active += other.active;
+        self.new_rows += other.new_rows;
+    }
 }
 
 impl Engine {
@@ -916,8 +938,7 @@ impl Engine {
 
     /// The signature step of the first real cause: its own, or the first step its terms name.
     pub fn signature_step(&self) -> Option<usize> {
-        let cause = self.case.causes.iter().find(|c| !c.decoy)?;
-        cause.step.or_else(|| cause.terms.iter().find_map(|t| t.step))
+        self.case.causes.iter().find(|c| !c.decoy).and_then(signature_step)
     }
 
     pub fn tally(&self, chunk: &DayChunk) -> Tally {
@@ -939,40 +960,46 @@ impl Engine {
             t.flags.push(cohort.iter().filter(|f| **f).count() as u64);
             t.flags.push(retained.iter().filter(|f| **f).count() as u64);
         }
-        let real = self.case.causes.iter().position(|c| !c.decoy);
-        if let Some(c) = real {
+        let user_type = self.dims.iter().position(|d| matches!(d, DimKind::UserType));
+        for (c, spec) in self.case.causes.iter().enumerate().filter(|(_, c)| !c.decoy) {
             let cause = &self.causes[c];
-            let step = self.signature_step();
-            let user_type = self.dims.iter().position(|d| matches!(d, DimKind::UserType));
+            let step = signature_step(spec);
+            let mut target = TargetTally::default();
             let mut seen: HashSet<u64> = HashSet::new();
             for row in 0..chunk.len() {
                 let codes = &chunk.codes[row * slots..(row + 1) * slots];
                 let hit = cause.hits(codes);
                 if hit {
-                    t.target_rows += 1;
+                    target.rows += 1;
                     // Code 0 of the derived user type is `new` (see `user_codes`).
                     if user_type.is_some_and(|slot| codes[slot] == 0) {
-                        t.target_new_rows += 1;
+                        target.new_rows += 1;
                     }
                     if seen.insert(chunk.user_id[row]) {
-                        t.target_active += 1;
+                        target.active += 1;
                     }
                 }
                 if let Some(j) = step {
                     let den = if j == 0 { true } else { chunk.flags[j - 1][row] };
                     let num = chunk.flags[j][row];
                     if hit {
-                        t.target_den += u64::from(den);
-                        t.target_num += u64::from(num);
+                        target.den += u64::from(den);
+                        target.num += u64::from(num);
                     } else {
-                        t.rest_den += u64::from(den);
-                        t.rest_num += u64::from(num);
+                        target.rest_den += u64::from(den);
+                        target.rest_num += u64::from(num);
                     }
                 }
             }
+            t.targets.push(target);
         }
         t
     }
+}
+
+/// A cause's signature step: its own, or the first step its terms name.
+fn signature_step(cause: &ProductCause) -> Option<usize> {
+    cause.step.or_else(|| cause.terms.iter().find_map(|t| t.step))
 }
 
 /// A metric's value over a window from the day tallies (what the queries compute from
@@ -1302,9 +1329,8 @@ impl Engine {
             else {
                 continue;
             };
-            let field = |k: &str| line.get(k).and_then(|v| v.as_str()).unwrap_or_default();
-            let (table, subject, text) = (field("table"), field("subject"), field("text"));
-            match table {
+            let (subject, text) = (line.subject.as_deref().unwrap_or_default(), line.text.as_str());
+            match line.table.as_str() {
                 "releases" => releases.push(vec![
                     date,
                     subject.to_string(),
@@ -1352,13 +1378,12 @@ fn window_sum(engine: &Engine, tallies: &[Tally], window: &Window) -> Tally {
             continue;
         }
         sum.rows += t.rows;
-        sum.target_rows += t.target_rows;
-        sum.target_num += t.target_num;
-        sum.target_den += t.target_den;
-        sum.rest_num += t.rest_num;
-        sum.rest_den += t.rest_den;
-        sum.target_active += t.target_active;
-        sum.target_new_rows += t.target_new_rows;
+        if sum.targets.len() < t.targets.len() {
+            sum.targets.resize(t.targets.len(), TargetTally::default());
+        }
+        for (a, b) in sum.targets.iter_mut().zip(&t.targets) {
+            a.add(b);
+        }
         if sum.sources.len() < t.sources.len() {
             sum.sources.resize(t.sources.len(), 0);
         }
@@ -1370,7 +1395,7 @@ fn window_sum(engine: &Engine, tallies: &[Tally], window: &Window) -> Tally {
 }
 
 /// `Ok` if the case is fit to hand out: its headline lies in the scenario's range and the
-/// first cause's signature is statistically visible; otherwise why not.
+/// signature of every real cause is statistically visible; otherwise why not.
 pub fn solvable(
     engine: &Engine,
     metric: &Metric,
@@ -1388,19 +1413,39 @@ pub fn solvable(
             high * 100.0
         ));
     }
-    let Some(cause) = engine.case.causes.iter().find(|c| !c.decoy) else { return Ok(()) };
     let case = &engine.case;
     let (b, c) = (window_sum(engine, tallies, &case.baseline), window_sum(engine, tallies, &case.current));
+    let real: Vec<&ProductCause> = case.causes.iter().filter(|c| !c.decoy).collect();
+    for (k, cause) in real.iter().enumerate() {
+        cause_visible(engine, tallies, cause, k, &b, &c).map_err(|why| {
+            if real.len() > 1 { format!("cause {} ({}): {why}", k + 1, cause.family) } else { why }
+        })?;
+    }
+    Ok(())
+}
+
+/// Whether real cause `k` (in the case's order) shows its signature: the statistical check
+/// of its mechanism against the baseline `b` and the current window `c`.
+fn cause_visible(
+    engine: &Engine,
+    tallies: &[Tally],
+    cause: &ProductCause,
+    k: usize,
+    b: &Tally,
+    c: &Tally,
+) -> Result<(), String> {
+    let case = &engine.case;
+    let (bt, ct) = (&b.targets[k], &c.targets[k]);
     let uses = |m: Mechanism| cause.terms.iter().any(|t| t.mechanism == m);
-    if engine.signature_step().is_some()
+    if signature_step(cause).is_some()
         && (uses(Mechanism::StepRate) || uses(Mechanism::LoggingLoss) || uses(Mechanism::LateData))
     {
         // Late data shows on the last day alone: compare it with the window before.
         let (x0, n0, x1, n1) = if uses(Mechanism::LateData) {
-            let last = tallies.last().expect("days");
-            (b.target_num, b.target_den, last.target_num, last.target_den)
+            let last = &tallies.last().expect("days").targets[k];
+            (bt.num, bt.den, last.num, last.den)
         } else {
-            (b.target_num, b.target_den, c.target_num, c.target_den)
+            (bt.num, bt.den, ct.num, ct.den)
         };
         let p = super::check::two_proportion_p(x0, n0, x1, n1);
         let fell = (x1 as f64 / n1.max(1) as f64) < (x0 as f64 / n0.max(1) as f64);
@@ -1408,7 +1453,7 @@ pub fn solvable(
             return Err(format!("the target's step rate did not fall visibly (p = {p:.2e})"));
         }
     }
-    let share = |t: &Tally| t.target_rows as f64 / t.rows.max(1) as f64;
+    let share = |t: &Tally| t.targets[k].rows as f64 / t.rows.max(1) as f64;
     // New users who never arrive (a store de-listing) show first among the new: their
     // share of rows falls long before the target's whole share does.
     let removes_users = cause
@@ -1425,8 +1470,8 @@ pub fn solvable(
         } else {
             b.clone()
         };
-        let new_share = |t: &Tally| t.target_new_rows as f64 / t.rows.max(1) as f64;
-        let ratio = new_share(&c) / new_share(&before).max(1e-12);
+        let new_share = |t: &Tally| t.targets[k].new_rows as f64 / t.rows.max(1) as f64;
+        let ratio = new_share(c) / new_share(&before).max(1e-12);
         if ratio > 0.8 {
             return Err(format!("the target's new users' share of rows moved only ×{ratio:.3}"));
         }
@@ -1440,14 +1485,14 @@ pub fn solvable(
                 .iter()
                 .any(|t| t.mechanism == Mechanism::Traffic && t.profile.as_deref() == Some("remove")))
     {
-        let ratio = share(&c) / share(&b).max(1e-12);
+        let ratio = share(c) / share(b).max(1e-12);
         if ratio > 0.97 {
             return Err(format!("the target's share of rows moved only ×{ratio:.3}"));
         }
     }
     if uses(Mechanism::Definition) {
         let coverage = |t: &Tally| t.rows as f64 / t.sources.first().copied().unwrap_or(0).max(1) as f64;
-        let ratio = coverage(&c) / coverage(&b);
+        let ratio = coverage(c) / coverage(b);
         if ratio > 0.99 {
             return Err(format!("client rows per server row moved only ×{ratio:.3}"));
         }
@@ -1636,10 +1681,12 @@ pub fn truth(
     let (b, c) = (window_sum(engine, tallies, &case.baseline), window_sum(engine, tallies, &case.current));
     let rate = |x: u64, n: u64| if n == 0 { f64::NAN } else { x as f64 / n as f64 };
     let stage = engine.signature_step();
-    let target_rate = stage.map(|_| (rate(b.target_num, b.target_den), rate(c.target_num, c.target_den)));
+    let first = |t: &Tally| t.targets.first().cloned().unwrap_or_default();
+    let (bt, ct) = (first(&b), first(&c));
+    let target_rate = stage.map(|_| (rate(bt.num, bt.den), rate(ct.num, ct.den)));
     let headline = headline_change(engine, metric, tallies);
     let mut explanation =
-        format!("The cause was {} ({} group): {}.", cause.family, entry.group, entry.signature);
+        format!("The cause was {} ({} group): {}.", cause.family, entry.group.name(), entry.signature);
     let step_name = stage.map(|i| product.steps[i].name.clone());
     if !cause.target.is_empty() {
         explanation.push_str(&format!(" It hit {}", target_text(&cause.target)));
@@ -1710,7 +1757,7 @@ pub fn truth(
             format!(
                 "The cause was {} ({} group): {}. It hit {}{} from {}.",
                 c.family,
-                families()[&c.family].group,
+                families()[&c.family].group.name(),
                 families()[&c.family].signature,
                 if c.target.is_empty() { "everyone".into() } else { target_text(&c.target) },
                 step.as_deref().map(|s| format!(" at the {s} step")).unwrap_or_default(),

@@ -4,6 +4,8 @@
 //! mechanisms say what it does to the data; drawing a scenario with a seed fixes every
 //! choice (the calendar too: the period's first Monday comes from the seed).
 
+use std::collections::BTreeMap;
+
 use chrono::{Duration, NaiveDate, NaiveTime};
 use rand::Rng;
 use serde::Deserialize;
@@ -11,6 +13,7 @@ use serde::Deserialize;
 use super::{Product, ProductError};
 use crate::brief::Window;
 use crate::generate::product_engine::{Mechanism, ProductCase, ProductCause, Term};
+use crate::scenario::family::{Family, FamilyDef, Mechanism as CatalogueMechanism};
 use crate::scenario::locate::Locator;
 use crate::scenario::{Difficulty, Problem, parse_terms};
 
@@ -84,73 +87,15 @@ fn drop_kind() -> String {
     "drop".into()
 }
 
-/// One family of the catalogue, in the catalogue's format (`products/families.toml`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FamilyEntry {
-    pub group: String,
-    #[serde(default)]
-    pub products: Vec<String>,
-    pub mechanisms: Vec<TermEntry>,
-    pub lookalike: String,
-    pub signature: String,
-    pub evidence: String,
-    #[serde(default)]
-    pub actions: Vec<String>,
-    #[serde(default)]
-    pub monitor: Vec<String>,
-    #[serde(default = "yes")]
-    pub segment: bool,
-    #[serde(default)]
-    pub needs_stage: bool,
-    #[serde(default)]
-    pub step: Option<String>,
-    #[serde(default)]
-    pub volume: Option<String>,
-    #[serde(default)]
-    pub hint_by: Option<String>,
-    #[serde(default)]
-    pub context: Option<toml::Value>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TermEntry {
-    pub mechanism: String,
-    #[serde(default)]
-    pub step: Option<String>,
-    #[serde(default = "one")]
-    pub weight: f64,
-    #[serde(default)]
-    pub profile: Option<String>,
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-/// The families of the new products (`products/families.toml`, only the entries whose
-/// `products` name a product other than the shop).
-pub fn families() -> &'static std::collections::BTreeMap<String, FamilyEntry> {
-    static FAMILIES: std::sync::OnceLock<std::collections::BTreeMap<String, FamilyEntry>> =
-        std::sync::OnceLock::new();
-    FAMILIES.get_or_init(|| {
-        #[derive(Deserialize)]
-        struct File {
-            family: std::collections::BTreeMap<String, toml::Value>,
-        }
-        let text = super::EMBEDDED.iter().find(|(n, _)| *n == "families").map(|(_, t)| *t).unwrap_or("");
-        let Ok(file) = toml::from_str::<File>(text) else { return Default::default() };
-        file.family
-            .into_iter()
-            .filter_map(|(name, value)| value.try_into::<FamilyEntry>().ok().map(|f| (name, f)))
-            .filter(|(_, f)| f.products.iter().any(|p| p != super::DEFAULT))
-            .collect()
-    })
+/// The catalogue's families of the products other than the shop. There is one catalogue
+/// (`products/families.toml`, parsed and checked by `scenario::family`); this is its view
+/// for the product generator.
+pub fn families() -> BTreeMap<String, &'static FamilyDef> {
+    Family::all()
+        .into_iter()
+        .filter(|f| f.def().products.iter().any(|p| p != super::DEFAULT))
+        .map(|f| (f.name().to_string(), f.def()))
+        .collect()
 }
 
 impl ProductScenario {
@@ -274,11 +219,11 @@ impl ProductScenario {
                             );
                         }
                         for t in &f.mechanisms {
-                            if Mechanism::parse(&t.mechanism).is_none() {
+                            if Mechanism::from_catalogue(t.mechanism).is_none() {
                                 bad(
                                     at("family"),
                                     &format!("{table}.family"),
-                                    format!("{:?} uses {}", c.family, t.mechanism),
+                                    format!("{:?} uses {}", c.family, t.mechanism.name()),
                                     format!("families whose mechanisms are {}", Mechanism::NAMES),
                                 );
                             }
@@ -286,8 +231,8 @@ impl ProductScenario {
                         let stage = c
                             .stage
                             .clone()
-                            .or(f.step.clone())
-                            .or(f.mechanisms.iter().find_map(|t| t.step.clone()));
+                            .or(f.step.map(|s| s.name().to_string()))
+                            .or(f.mechanisms.iter().find_map(|t| t.step.map(|s| s.name().to_string())));
                         if f.needs_stage && stage.is_none() {
                             bad(
                                 at("stage"),
@@ -376,10 +321,10 @@ impl ProductScenario {
             let stage = spec
                 .stage
                 .clone()
-                .or(family.step.clone())
-                .or(family.mechanisms.iter().find_map(|t| t.step.clone()));
+                .or(family.step.map(|s| s.name().to_string()))
+                .or(family.mechanisms.iter().find_map(|t| t.step.map(|s| s.name().to_string())));
             let step = stage.and_then(|s| product.step(&s).map(|(i, _)| i));
-            let late = family.mechanisms.iter().any(|t| t.mechanism == "late_data");
+            let late = family.mechanisms.iter().any(|t| t.mechanism == CatalogueMechanism::LateData);
             let day = if late {
                 (end - current.from).num_days()
             } else {
@@ -399,8 +344,8 @@ impl ProductScenario {
                 .mechanisms
                 .iter()
                 .map(|t| Term {
-                    mechanism: Mechanism::parse(&t.mechanism).expect("validated"),
-                    step: t.step.as_deref().and_then(|s| product.step(s).map(|(i, _)| i)),
+                    mechanism: Mechanism::from_catalogue(t.mechanism).expect("validated"),
+                    step: t.step.and_then(|s| product.step(s.name()).map(|(i, _)| i)),
                     weight: t.weight,
                     profile: t.profile.clone(),
                 })

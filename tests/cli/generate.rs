@@ -232,6 +232,7 @@ fn scenarios_list_json_describes_the_catalogue() {
     let mut drop_families: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
         Default::default();
     let mut drops = 0;
+    let mut several_causes: std::collections::BTreeSet<String> = Default::default();
     for entry in list {
         let kind = entry["kind"].as_str().expect("kind");
         assert!(["drop", "experiment"].contains(&kind), "{entry}");
@@ -243,6 +244,9 @@ fn scenarios_list_json_describes_the_catalogue() {
         assert!(!family.is_empty(), "{entry}");
         if kind == "drop" {
             drops += 1;
+            if family.len() > 1 {
+                several_causes.insert(product.to_string());
+            }
             for f in family {
                 let f = f.as_str().unwrap();
                 let parsed =
@@ -253,8 +257,10 @@ fn scenarios_list_json_describes_the_catalogue() {
         }
     }
     // The breadth: at least 3 products, 30 drop families and 45 drop scenarios.
-    assert_eq!(drops, 49, "metric-drop scenarios");
+    assert_eq!(drops, 51, "metric-drop scenarios");
     assert_eq!(drop_families.len(), 3, "products with drop scenarios: {drop_families:?}");
+    // Every product has a case with two things going wrong at once.
+    assert_eq!(several_causes.len(), 3, "products with a two-cause scenario: {several_causes:?}");
     let distinct: std::collections::BTreeSet<&String> = drop_families.values().flatten().collect();
     assert!(distinct.len() >= 30, "{} drop families", distinct.len());
     // Every family of the catalogue has a scenario in each of its products (noise included;

@@ -221,3 +221,66 @@ fn every_drop_scenario_scores_at_least_80_with_the_truth() {
     let low = scores.iter().copied().fold(f64::INFINITY, f64::min);
     eprintln!("{} drills answered with the truth: lowest score {low}", scores.len());
 }
+
+/// Two causes in one case of another product (issue 14, "a two-cause case gets credit per
+/// cause"): the engagement app's slowdown on one platform and an SDK's lost events on the
+/// other. The reveal lists both causes with their own segment and impact; an answer naming
+/// one earns that cause's credit and none for the other; naming both earns both.
+#[test]
+fn a_two_cause_engagement_case_gets_credit_per_cause() {
+    let sandbox = Sandbox::new();
+    let cause_points = |graded: &Value| -> Vec<f64> {
+        graded["breakdown"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["component"] == "cause")
+            .map(|c| c["earned"].as_f64().unwrap())
+            .collect()
+    };
+    start(&sandbox, "feed_slowdown_and_sdk_loss", "3", "twin", "200000");
+    let reveal = json_of(&mut sandbox.cmd(&[
+        "drill",
+        "reveal",
+        "--dir",
+        sandbox.join("twin").to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    let causes = reveal["truth"]["causes"].as_array().expect("causes").clone();
+    let families: Vec<&str> = causes.iter().map(|c| c["family"].as_str().unwrap()).collect();
+    assert_eq!(families, ["cdn_regression", "sdk_event_loss"], "{reveal}");
+    assert_eq!(causes[0]["where"]["platform"], "android");
+    assert_eq!(causes[1]["where"]["platform"], "ios");
+    for cause in &causes {
+        assert!(cause["impact"].as_f64().unwrap() > 0.0, "{cause}");
+    }
+    // One cause named: its credit, and nothing for the one missed.
+    start(&sandbox, "feed_slowdown_and_sdk_loss", "3", "one", "200000");
+    let one = sandbox.join("one");
+    let first = &causes[0];
+    let graded = json_of(&mut sandbox.cmd(&[
+        "drill",
+        "answer",
+        "--dir",
+        one.to_str().unwrap(),
+        "--cause",
+        "cdn_regression",
+        "--where",
+        "platform=android",
+        "--start",
+        first["start"].as_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    let points = cause_points(&graded);
+    assert_eq!(points.len(), 2, "{graded}");
+    assert!(points[0] > 0.0 && points[1] == 0.0, "{points:?} {graded}");
+    // Both named: both credited.
+    start(&sandbox, "feed_slowdown_and_sdk_loss", "3", "both", "200000");
+    let both = sandbox.join("both");
+    let graded = answer(&sandbox, &reveal["truth"], both.to_str().unwrap());
+    let points = cause_points(&graded);
+    assert!(points.len() == 2 && points.iter().all(|p| *p == points[0] && *p > 0.0), "{points:?} {graded}");
+    assert!(graded["score"].as_f64().unwrap() > 70.0, "{graded}");
+}
