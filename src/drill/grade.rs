@@ -603,7 +603,7 @@ fn path_lines(truths: &[CauseTruth], process: &Process) -> Vec<Component> {
     let check_at =
         before_answer.iter().position(|(_, r)| r.kind.is_investigation() && r.quality_check().is_some());
     let check_name = |r: &CommandRecord| match r.quality_check() {
-        Some(QualityCheck::SecondSource) => "the second source (backend orders)",
+        Some(QualityCheck::SecondSource) => "the second source (a backend count beside the client's)",
         Some(QualityCheck::Duplicates) => "duplicates (sessions per user)",
         Some(QualityCheck::PartialDay) => "a partial day (the hours, the last timestamp)",
         None => "",
@@ -632,7 +632,7 @@ fn path_lines(truths: &[CauseTruth], process: &Process) -> Vec<Component> {
                 Rubric::DataQualityInstinct,
                 0.0,
                 QUALITY_POINTS,
-                "no command checked backend orders, duplicates or a partial day before the answer",
+                "no command checked a second source (backend orders, a server log), duplicates or a partial day before the answer",
             ),
         }
         .earned_by(first_check.map(|(e, _)| *e)),
