@@ -207,6 +207,19 @@ struct Users {
     upto: Vec<usize>,
 }
 
+impl Users {
+    /// Gives back the growth slack of the columns (up to half their memory at 100M rows).
+    fn shrink_to_fit(&mut self) {
+        self.signup.shrink_to_fit();
+        self.end.shrink_to_fit();
+        self.propensity.shrink_to_fit();
+        self.adopt.shrink_to_fit();
+        self.intent.shrink_to_fit();
+        self.codes.shrink_to_fit();
+        self.key.shrink_to_fit();
+    }
+}
+
 fn u01(x: u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
@@ -490,6 +503,7 @@ impl Engine {
             }
         }
         users.upto = (0..days).map(|d| users.signup.partition_point(|&s| s <= d)).collect();
+        users.shrink_to_fit();
         self.users = users;
     }
 
@@ -590,6 +604,30 @@ impl Engine {
 
     /// Simulates one day.
     pub fn simulate(&self, day: u32) -> DayChunk {
+        self.simulate_users(day, 0..self.users.upto[day as usize])
+    }
+
+    /// The day's users split into parts of about [`ROWS_PER_PART`] rows, so a big day is
+    /// simulated, tallied and encoded a slice at a time (memory stays bounded at any volume).
+    /// A user's rows depend only on the seed, the user and the day, so the parts concatenated
+    /// in order are the whole day.
+    pub fn day_parts(&self, day: u32) -> Vec<std::ops::Range<usize>> {
+        let users = self.users.upto[day as usize];
+        let parts = ((self.case.rows_per_day / ROWS_PER_PART as f64).ceil() as usize).clamp(1, users.max(1));
+        (0..parts).map(|k| k * users / parts..(k + 1) * users / parts).collect()
+    }
+
+    /// The day's tally, simulated part by part.
+    pub fn day_tally(&self, day: u32) -> Tally {
+        let mut tally = Tally::default();
+        for users in self.day_parts(day) {
+            tally.merge(self.tally(&self.simulate_users(day, users)));
+        }
+        tally
+    }
+
+    /// Simulates the rows of users `users` (indices in signup order) on one day.
+    pub fn simulate_users(&self, day: u32, users: std::ops::Range<usize>) -> DayChunk {
         let product = self.product();
         let d = day as i32;
         let date = self.case.date(day);
@@ -623,7 +661,7 @@ impl Engine {
             .iter()
             .map(|s| s.amount.as_ref().and_then(|a| product.measures.iter().position(|m| &m.name == a)))
             .collect();
-        for u in 0..self.users.upto[day as usize] {
+        for u in users {
             if !self.active(u, d) {
                 continue;
             }
@@ -902,6 +940,34 @@ pub struct TargetTally {
     pub active: u64,
     /// Rows of the target whose user is new that day (`user_type` = new).
     pub new_rows: u64,
+}
+
+/// Rows a day is simulated in at a time (see [`Engine::day_parts`]).
+pub const ROWS_PER_PART: usize = 250_000;
+
+impl Tally {
+    /// Adds the tally of another part of the same day (its users are others).
+    pub fn merge(&mut self, other: Tally) {
+        fn add<T: Copy + std::ops::AddAssign + Default>(a: &mut Vec<T>, b: &[T]) {
+            if a.len() < b.len() {
+                a.resize(b.len(), T::default());
+            }
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += *y;
+            }
+        }
+        self.rows += other.rows;
+        add(&mut self.flags, &other.flags);
+        add(&mut self.sums, &other.sums);
+        add(&mut self.sources, &other.sources);
+        self.active.extend(other.active);
+        if self.targets.len() < other.targets.len() {
+            self.targets.resize(other.targets.len(), TargetTally::default());
+        }
+        for (a, b) in self.targets.iter_mut().zip(&other.targets) {
+            a.add(b);
+        }
+    }
 }
 
 impl TargetTally {
@@ -1219,20 +1285,24 @@ impl Engine {
         }
         let source_encoders: Vec<Encoder> = source_writers.iter().map(Encoder::new).collect();
         let threads = rayon::current_num_threads().max(1);
-        let days: Vec<u32> = (0..self.days()).collect();
-        let mut tallies = Vec::with_capacity(days.len());
+        let days: Vec<(u32, usize, std::ops::Range<usize>)> = (0..self.days())
+            .flat_map(|day| {
+                self.day_parts(day).into_iter().enumerate().map(move |(k, users)| (day, k, users))
+            })
+            .collect();
+        let mut tallies: Vec<Tally> = Vec::with_capacity(self.days() as usize);
         let (mut next_row, mut next_source, mut done) = (1u64, vec![1u64; product.sources.len()], 0u64);
         std::thread::scope(|scope| -> anyhow::Result<()> {
-            let (tx, rx) = mpsc::sync_channel::<Vec<(DayChunk, Tally)>>(1);
+            let (tx, rx) = mpsc::sync_channel::<Vec<(DayChunk, Tally, usize)>>(1);
             let days_ref = &days;
             scope.spawn(move || {
                 for batch in days_ref.chunks(threads) {
-                    let produced: Vec<(DayChunk, Tally)> = batch
+                    let produced: Vec<(DayChunk, Tally, usize)> = batch
                         .par_iter()
-                        .map(|&day| {
-                            let chunk = self.simulate(day);
+                        .map(|(day, part, users)| {
+                            let chunk = self.simulate_users(*day, users.clone());
                             let tally = self.tally(&chunk);
-                            (chunk, tally)
+                            (chunk, tally, *part)
                         })
                         .collect();
                     if tx.send(produced).is_err() {
@@ -1242,19 +1312,22 @@ impl Engine {
             });
             for produced in rx {
                 let mut work = Vec::with_capacity(produced.len());
-                for (chunk, tally) in produced {
+                for (chunk, tally, part) in produced {
                     let firsts: Vec<u64> = chunk.sources.iter().zip(&next_source).map(|(_, f)| *f).collect();
                     for (s, rows) in chunk.sources.iter().enumerate() {
                         next_source[s] += rows.len() as u64;
                     }
-                    work.push((chunk, next_row, firsts));
+                    work.push((chunk, next_row, firsts, part));
                     next_row += tally.rows;
                     done += tally.rows;
-                    tallies.push(tally);
+                    match tallies.last_mut() {
+                        Some(day) if part > 0 => day.merge(tally),
+                        _ => tallies.push(tally),
+                    }
                 }
                 let encoded: Vec<EncodedDay> = work
                     .into_par_iter()
-                    .map(|(mut chunk, first, firsts)| -> anyhow::Result<_> {
+                    .map(|(mut chunk, first, firsts, part)| -> anyhow::Result<_> {
                         let mut sources = Vec::new();
                         let day = chunk.day;
                         for (s, rows) in chunk.sources.iter_mut().enumerate() {
@@ -1270,7 +1343,7 @@ impl Engine {
                                     dir.join("sessions").join(format!("date={}", date.format("%Y-%m-%d")));
                                 std::fs::create_dir_all(&folder)?;
                                 let mut frame = frame.drop(crate::schema::sessions::DATE)?;
-                                write_frame(&folder.join("part-0.parquet"), &mut frame)?;
+                                write_frame(&folder.join(format!("part-{part}.parquet")), &mut frame)?;
                                 None
                             }
                         };
@@ -1567,7 +1640,7 @@ pub fn brief(engine: &Engine, metric: &Metric, seed: u64, tallies: &[Tally], pro
 
 /// Every day's tally without writing anything (the solvability check of a draw).
 pub fn tallies(engine: &Engine) -> Vec<Tally> {
-    (0..engine.days()).into_par_iter().map(|d| engine.tally(&engine.simulate(d))).collect()
+    (0..engine.days()).into_par_iter().map(|d| engine.day_tally(d)).collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1633,8 +1706,7 @@ pub fn counterfactual_impact(
     let lookback = |m: Measure| if let Measure::ActiveUsers(n) = m { u32::from(n) } else { 0 };
     let back = lookback(metric.numerator).max(metric.denominator.map(lookback).unwrap_or(0));
     let from = first.saturating_sub(back);
-    let simulated: Vec<Tally> =
-        (from..=last).into_par_iter().map(|d| world.tally(&world.simulate(d))).collect();
+    let simulated: Vec<Tally> = (from..=last).into_par_iter().map(|d| world.day_tally(d)).collect();
     let mut other = vec![Tally::default(); from as usize];
     other.extend(simulated);
     other.resize(tallies.len(), Tally::default());
@@ -1924,6 +1996,32 @@ mod tests {
         let a = engine.simulate(30);
         let b = again.simulate(30);
         assert_eq!((a.user_id, a.ts, a.codes), (b.user_id, b.ts, b.codes));
+    }
+
+    /// A day simulated in slices of its users is the whole day: the rows concatenate to the
+    /// same rows, and the slices' merged tally is the day's.
+    #[test]
+    fn a_day_in_parts_is_the_whole_day() {
+        let engine = Engine::new(quiet_case("engagement_app", 3000.0, 7)).unwrap();
+        let users = engine.users.upto[30];
+        let whole = engine.simulate(30);
+        let (mut user_id, mut ts, mut codes) = (Vec::new(), Vec::new(), Vec::new());
+        let mut merged = Tally::default();
+        for range in [0..users / 3, users / 3..users / 2, users / 2..users] {
+            let part = engine.simulate_users(30, range);
+            user_id.extend_from_slice(&part.user_id);
+            ts.extend_from_slice(&part.ts);
+            codes.extend_from_slice(&part.codes);
+            merged.merge(engine.tally(&part));
+        }
+        assert!(whole.len() > 1000);
+        assert_eq!((&user_id, &ts, &codes), (&whole.user_id, &whole.ts, &whole.codes));
+        let tally = engine.tally(&whole);
+        assert_eq!((merged.rows, &merged.flags, &merged.sources), (tally.rows, &tally.flags, &tally.sources));
+        assert_eq!(merged.active, tally.active);
+        for (a, b) in merged.sums.iter().zip(&tally.sums) {
+            assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} vs {b}");
+        }
     }
 
     /// A drawn case written to a folder reads back through the query layer with the
