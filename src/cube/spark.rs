@@ -190,7 +190,12 @@ fn run(session: &SparkSession, engine: &Engine, request: &Request) -> anyhow::Re
             (SOURCE_VIEW.to_string(), format!("{} read by {}", path.display(), engine.url))
         }
     };
-    let columns = source_columns(session, &relation, &what)?;
+    let columns = source_columns(session, &relation, &what).map_err(|e| match request.source {
+        Source::Table(name) if e.to_string().contains("TABLE_OR_VIEW_NOT_FOUND") => anyhow::anyhow!(
+            "{e:#}; check --table {name} (SHOW TABLES on the server lists its tables; qualify a name as SCHEMA.NAME or CATALOG.SCHEMA.NAME)"
+        ),
+        _ => e,
+    })?;
     let by = match request.by {
         Some(by) => by.to_vec(),
         None => dimensions_of(&columns, request.map),
@@ -251,8 +256,23 @@ fn register_files(session: &SparkSession, engine: &Engine, path: &Path) -> anyho
 /// Runs one query on the engine and collects its Arrow batches; the server's message on
 /// failure.
 fn collect(session: &SparkSession, sql: &str) -> Result<Vec<RecordBatch>, String> {
-    let frame = session.sql(sql).map_err(|e| e.to_string())?;
-    frame.collect_record_batches().map_err(|e| e.to_string())
+    let frame = session.sql(sql).map_err(|e| server_message(&e.to_string()))?;
+    frame.collect_record_batches().map_err(|e| server_message(&e.to_string()))
+}
+
+/// A Spark error as a user reads it: the message up to its `SQLSTATE` code, without the
+/// logical plan Spark appends after it.
+fn server_message(text: &str) -> String {
+    const CODE: &str = "SQLSTATE: ";
+    match text.find(CODE) {
+        Some(at) => {
+            let code_end = text[at + CODE.len()..]
+                .find(|c: char| !c.is_ascii_alphanumeric())
+                .map_or(text.len(), |n| at + CODE.len() + n);
+            text[..code_end].trim_end().to_string()
+        }
+        None => text.trim_end().to_string(),
+    }
 }
 
 /// The source's columns and their Arrow types, from a query that returns no rows.
@@ -452,6 +472,16 @@ mod tests {
             let err = Engine::parse(bad).unwrap_err().to_string();
             assert!(err.contains(says) && err.contains(bad), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn spark_messages_stop_at_their_sqlstate() {
+        let text = "[TABLE_OR_VIEW_NOT_FOUND] The table or view `t` cannot be found. SQLSTATE: 42P01; line 1 pos 14;\n'GlobalLimit 0\n+- 'UnresolvedRelation [t]";
+        assert_eq!(
+            server_message(text),
+            "[TABLE_OR_VIEW_NOT_FOUND] The table or view `t` cannot be found. SQLSTATE: 42P01"
+        );
+        assert_eq!(server_message("connection reset\n"), "connection reset");
     }
 
     #[test]
