@@ -111,10 +111,11 @@ impl SparkServer {
             .get_or_create()
             .unwrap_or_else(|e| panic!("a Spark Connect session on {}: {e}", self.url()));
         for statement in statements {
-            let done = session.sql(statement).and_then(|frame| frame.collect_record_batches());
-            if let Err(e) = done {
-                panic!("Spark refused `{statement}`: {e}\n{}", self.logs());
-            }
+            let refused = |e: spark_connect::SparkError| -> ! {
+                panic!("Spark refused `{statement}`: {e}\n{}", self.logs())
+            };
+            let frame = session.sql(statement).unwrap_or_else(|e| refused(e));
+            frame.collect_record_batches().unwrap_or_else(|e| refused(e));
         }
         let _ = session.stop();
     }
