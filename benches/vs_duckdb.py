@@ -7,7 +7,7 @@ package, query time after `import duckdb`) on the same drill's sessions.parquet.
 Prints the median wall time of RUNS runs (default 5) for each of issue 16's queries, and
 for the hourly trend also from an hourly cube (`dropcase cube --grain hour`, built once).
 """
-import os, statistics, subprocess, sys, tempfile, time
+import os, statistics, subprocess, sys, tempfile, time, tomllib
 
 import duckdb
 
@@ -15,7 +15,12 @@ drill = os.path.abspath(sys.argv[1])
 binary = sys.argv[2] if len(sys.argv) > 2 else "dropcase"
 runs = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 parquet = os.path.join(drill, "sessions.parquet")
-baseline, current = ("2026-03-16", "2026-03-22"), ("2026-03-23", "2026-03-29")
+# The drill's own windows (what dropcase's compare uses by default): the calendar moves
+# with the seed, so fixed dates would leave DuckDB's filters empty.
+with open(os.path.join(drill, "drill.toml"), "rb") as f:
+    brief = tomllib.load(f)
+baseline = (str(brief["baseline"]["from"]), str(brief["baseline"]["to"]))
+current = (str(brief["current"]["from"]), str(brief["current"]["to"]))
 
 
 def median(f):

@@ -9,7 +9,12 @@
 //! The client is Apache's Spark Connect crate (`apache-spark-connect`, synchronous). Its
 //! polars feature pins another polars, so the Arrow batches are decoded here. Before the
 //! first call the server's port is probed with a bounded TCP connect, because the client
-//! retries an unavailable server with exponential backoff for minutes.
+//! retries an unavailable server with exponential backoff for minutes. The client reattaches
+//! to a result stream that breaks, but not to one the server ends cleanly before the
+//! result is complete — which a Spark Connect server does to every stream open longer than
+//! `spark.connect.execute.reattachable.senderMaxStreamDuration` (2 minutes by default). A
+//! cube query slower than that comes back empty; [`run`] tells that apart from an empty
+//! source and says which server setting to raise.
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -121,6 +126,14 @@ pub struct Request<'a> {
     pub time: Time,
 }
 
+impl Request<'_> {
+    /// Whether the cube keeps only some rows (two windows), so that an empty cube of a
+    /// source with rows can be an honest answer.
+    fn time_filters_rows(&self) -> bool {
+        matches!(self.time, Time::Windows(..))
+    }
+}
+
 /// A cube built by the engine, read back.
 pub struct EngineCube {
     pub table: Table,
@@ -190,7 +203,12 @@ fn run(session: &SparkSession, engine: &Engine, request: &Request) -> anyhow::Re
             (SOURCE_VIEW.to_string(), format!("{} read by {}", path.display(), engine.url))
         }
     };
-    let columns = source_columns(session, &relation, &what)?;
+    let columns = source_columns(session, &relation, &what).map_err(|e| match request.source {
+        Source::Table(name) if e.to_string().contains("TABLE_OR_VIEW_NOT_FOUND") => anyhow::anyhow!(
+            "{e:#}; check --table {name} (SHOW TABLES on the server lists its tables; qualify a name as SCHEMA.NAME or CATALOG.SCHEMA.NAME)"
+        ),
+        _ => e,
+    })?;
     let by = match request.by {
         Some(by) => by.to_vec(),
         None => dimensions_of(&columns, request.map),
@@ -211,7 +229,21 @@ fn run(session: &SparkSession, engine: &Engine, request: &Request) -> anyhow::Re
     let frame =
         to_polars(&batches).with_context(|| format!("cannot read the cube Spark built from {what}"))?;
     if frame.height() == 0 {
-        bail!("{what} holds no rows: the cube is empty");
+        // An empty answer from a source with rows is a result stream the server closed
+        // before the end: this client does not reattach to a stream the server ends
+        // cleanly, which Spark does after `senderMaxStreamDuration` (2 minutes by default).
+        let has_rows = collect(session, &format!("SELECT 1 FROM {relation} LIMIT 1"))
+            .is_ok_and(|batches| batches.iter().any(|b| b.num_rows() > 0));
+        let cut = "Spark Connect ends a result stream after spark.connect.execute.reattachable.senderMaxStreamDuration, 2 minutes by default, and this client does not reattach to a stream ended that way; start the server with --conf spark.connect.execute.reattachable.senderMaxStreamDuration=30m, or give it more executors";
+        if has_rows && !request.time_filters_rows() {
+            bail!(
+                "Spark ({}) answered the cube of {what} with no rows although it has rows: the server closed the result stream before the query finished ({cut})",
+                engine.url
+            );
+        }
+        bail!(
+            "{what} holds no rows: the cube is empty (if it does hold rows, the query ran longer than the server keeps a result stream open: {cut})"
+        );
     }
     let (table, info) = super::from_frame(frame.clone().lazy(), &format!("the cube of {what}"))?;
     Ok(EngineCube { table, info, frame, what })
@@ -251,8 +283,23 @@ fn register_files(session: &SparkSession, engine: &Engine, path: &Path) -> anyho
 /// Runs one query on the engine and collects its Arrow batches; the server's message on
 /// failure.
 fn collect(session: &SparkSession, sql: &str) -> Result<Vec<RecordBatch>, String> {
-    let frame = session.sql(sql).map_err(|e| e.to_string())?;
-    frame.collect_record_batches().map_err(|e| e.to_string())
+    let frame = session.sql(sql).map_err(|e| server_message(&e.to_string()))?;
+    frame.collect_record_batches().map_err(|e| server_message(&e.to_string()))
+}
+
+/// A Spark error as a user reads it: the message up to its `SQLSTATE` code, without the
+/// logical plan Spark appends after it.
+fn server_message(text: &str) -> String {
+    const CODE: &str = "SQLSTATE: ";
+    match text.find(CODE) {
+        Some(at) => {
+            let code_end = text[at + CODE.len()..]
+                .find(|c: char| !c.is_ascii_alphanumeric())
+                .map_or(text.len(), |n| at + CODE.len() + n);
+            text[..code_end].trim_end().to_string()
+        }
+        None => text.trim_end().to_string(),
+    }
 }
 
 /// The source's columns and their Arrow types, from a query that returns no rows.
@@ -452,6 +499,16 @@ mod tests {
             let err = Engine::parse(bad).unwrap_err().to_string();
             assert!(err.contains(says) && err.contains(bad), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn spark_messages_stop_at_their_sqlstate() {
+        let text = "[TABLE_OR_VIEW_NOT_FOUND] The table or view `t` cannot be found. SQLSTATE: 42P01; line 1 pos 14;\n'GlobalLimit 0\n+- 'UnresolvedRelation [t]";
+        assert_eq!(
+            server_message(text),
+            "[TABLE_OR_VIEW_NOT_FOUND] The table or view `t` cannot be found. SQLSTATE: 42P01"
+        );
+        assert_eq!(server_message("connection reset\n"), "connection reset");
     }
 
     #[test]
