@@ -137,7 +137,13 @@ fn answer(sandbox: &Sandbox, truth: &Value, dir: &str) -> Value {
     // The grader holds the causes' impacts summed.
     let impact: f64 = causes.iter().map(|c| c["impact"].as_f64().expect("impact sealed")).sum();
     args.extend(["--impact".into(), format!("{impact:.1}")]);
-    args.extend(["--action".into(), truth["actions"][0].as_str().expect("an action").to_string()]);
+    // The grader asks for the action of the cause that costs the most.
+    let costliest = causes
+        .iter()
+        .max_by(|a, b| a["impact"].as_f64().unwrap().abs().total_cmp(&b["impact"].as_f64().unwrap().abs()))
+        .unwrap();
+    let actions = if costliest["actions"].is_array() { &costliest["actions"] } else { &truth["actions"] };
+    args.extend(["--action".into(), actions[0].as_str().expect("an action").to_string()]);
     let metrics = json_of(&mut sandbox.cmd(&["metrics", "--data", dir, "--format", "json"]));
     let names: Vec<&str> = metrics.as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
     let families = json_of(&mut sandbox.cmd(&["scenarios", "families", "--format", "json"]));
