@@ -39,6 +39,18 @@ fn start(sandbox: &Sandbox, scenario: &str, seed: &str, dir: &str, rows: &str) -
     ]))
 }
 
+/// `drill reveal --format json` of the drill in `dir` (a twin drill with the same seed).
+fn reveal_json(sandbox: &Sandbox, dir: &str) -> Value {
+    json_of(&mut sandbox.cmd(&[
+        "drill",
+        "reveal",
+        "--dir",
+        sandbox.join(dir).to_str().unwrap(),
+        "--format",
+        "json",
+    ]))
+}
+
 /// The WAU drill of the engagement app: `query trend --metric wau` has a point per day,
 /// `query compare --metric wau --by platform` gives the brief's headline, `metrics --data`
 /// lists the product's metrics, the server's log counts as the second source, and answering
@@ -83,14 +95,7 @@ fn a_wau_drop_on_the_engagement_app_end_to_end() {
     sandbox.cmd(&["drill", "hint"]).assert().success();
     // The same seed in another folder holds the same case: reveal there, answer here.
     start(&sandbox, "wau_push_outage", "3", "twin", "300000");
-    let reveal = json_of(&mut sandbox.cmd(&[
-        "drill",
-        "reveal",
-        "--dir",
-        sandbox.join("twin").to_str().unwrap(),
-        "--format",
-        "json",
-    ]));
+    let reveal = reveal_json(&sandbox, "twin");
     let truth = &reveal["truth"];
     assert_eq!(truth["family"], "notification_outage");
     let graded = answer(&sandbox, truth, data);
@@ -208,14 +213,7 @@ fn every_drop_scenario_scores_at_least_80_with_the_truth() {
             } else {
                 let twin = format!("{dir}-twin");
                 start(&sandbox, name, &seed, &twin, rows);
-                let reveal = json_of(&mut sandbox.cmd(&[
-                    "drill",
-                    "reveal",
-                    "--dir",
-                    sandbox.join(&twin).to_str().unwrap(),
-                    "--format",
-                    "json",
-                ]));
+                let reveal = reveal_json(&sandbox, &twin);
                 reveal["truth"].clone()
             };
             let graded = answer(&sandbox, &truth, &data);
@@ -245,14 +243,7 @@ fn a_two_cause_engagement_case_gets_credit_per_cause() {
             .collect()
     };
     start(&sandbox, "feed_slowdown_and_sdk_loss", "3", "twin", "200000");
-    let reveal = json_of(&mut sandbox.cmd(&[
-        "drill",
-        "reveal",
-        "--dir",
-        sandbox.join("twin").to_str().unwrap(),
-        "--format",
-        "json",
-    ]));
+    let reveal = reveal_json(&sandbox, "twin");
     let causes = reveal["truth"]["causes"].as_array().expect("causes").clone();
     let families: Vec<&str> = causes.iter().map(|c| c["family"].as_str().unwrap()).collect();
     assert_eq!(families, ["cdn_regression", "sdk_event_loss"], "{reveal}");
