@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::query::parse_window;
 use crate::brief::Window;
 use crate::dataset::Dataset;
-use crate::diagnose::drill::{DiagnoseSpec, DrillDiagnosis, Metric, diagnose_dataset};
+use crate::diagnose::drill::{DiagnoseSpec, DrillDiagnosis, diagnose_dataset};
 use crate::diagnose::events::{self, ChangeLog};
 use crate::diagnose::onset::Onset;
 use crate::diagnose::table_file::{self, Columns, LeafFile};
@@ -49,9 +49,11 @@ pub struct DiagnoseArgs {
     /// Keep only matching rows: dim=v, dim!=v, dim=a|b, comma-separated (repeatable).
     #[arg(long = "where", value_name = "FILTER", conflicts_with = "leaves")]
     pub filter: Vec<String>,
-    /// The metric to explain (drills).
-    #[arg(long, value_enum, default_value_t = Metric::Conversion, conflicts_with = "leaves")]
-    pub metric: Metric,
+    /// The metric to explain, by the product's name for it: a funnel rate (`conversion`,
+    /// `cart_rate`, `engagement_rate`) or a count of rows or active users (`sessions`, `dau`,
+    /// `wau`). Default: the drill's headline metric, else the widest funnel rate.
+    #[arg(long, value_name = "NAME", conflicts_with = "leaves")]
+    pub metric: Option<String>,
     /// A leaf table (CSV or Parquet): dimension columns plus --actual and --expected.
     #[arg(long, value_name = "FILE", requires_all = ["actual", "expected"])]
     pub leaves: Option<PathBuf>,
@@ -184,7 +186,7 @@ pub fn run(args: DiagnoseArgs) -> Result<()> {
         Some(file) => events::read_events_file(file, &ds.dimensions)?,
         None => Vec::new(),
     };
-    let spec = DiagnoseSpec { metric: args.metric, baseline, current, filter };
+    let spec = DiagnoseSpec { metric: args.metric.clone(), baseline, current, filter };
     let diagnosis = diagnose_dataset(&ds, &spec, args.algorithm, &settings, extra)?;
     super::emit(&match args.format {
         Format::Json => output::json(&diagnosis),
@@ -270,11 +272,13 @@ fn causes_csv(causes: &[RootCause]) -> String {
 }
 
 fn drill_text(d: &DrillDiagnosis) -> String {
+    let volume = d.localised == "volume";
+    let value = |v: f64| if volume { format!("{} a day", number(v)) } else { pct(v) };
     let mut out = output::prose(&format!(
         "{}: {} → {} ({}, p = {}), baseline {} vs current {}",
         d.metric,
-        pct(d.baseline_value),
-        pct(d.current_value),
+        value(d.baseline_value),
+        value(d.current_value),
         signed_pct(d.change),
         p_value(Some(d.p_value)),
         d.baseline,
@@ -284,7 +288,14 @@ fn drill_text(d: &DrillDiagnosis) -> String {
     for c in &d.checks {
         out.push_str(&output::prose(&format!("   [{}] {}: {}\n", c.status, c.name, c.detail)));
     }
-    out.push_str("\n2. Mix vs rate (conversion, by dimension; most mix-driven first)\n");
+    out.push_str(&if volume {
+        format!(
+            "\n2. Mix vs rate: not for a volume ({} counts rows; its segments are localised below)\n",
+            d.metric
+        )
+    } else {
+        format!("\n2. Mix vs rate ({}, by dimension; most mix-driven first)\n", d.metric)
+    });
     let mut mix = output::FitTable::new(&[
         ("dimension", Fit::Keep),
         ("mix effect", Fit::Keep),

@@ -118,7 +118,7 @@ pub fn summarise(cli: &Cli, args: &[String]) -> Option<Pending> {
             if a.leaves.is_some() || a.cube.is_some() {
                 (record, Source::File)
             } else {
-                record.metrics = vec![a.metric.name().to_string()];
+                record.metrics = a.metric.iter().cloned().collect();
                 (record, source_of(a.data.as_ref()))
             }
         }
@@ -216,8 +216,8 @@ fn query_tables(metrics: &[String]) -> Vec<String> {
     tables
 }
 
-/// Fills in what is known once the command has run: a compare's default metric (the
-/// brief's), and the tables a query or an SQL statement read (parsed only now, so a query
+/// Fills in what is known once the command has run: a compare's or diagnose's default
+/// metric (the brief's), and the tables a query or an SQL statement read (parsed only now, so a query
 /// that failed to run is never parsed twice).
 fn resolve(record: &mut CommandRecord, dir: &Path) {
     match record.kind {
@@ -231,11 +231,14 @@ fn resolve(record: &mut CommandRecord, dir: &Path) {
             record.tables = query_tables(&record.metrics);
         }
         CommandKind::Sql => record.tables = record.sql.as_deref().map(sql_tables).unwrap_or_default(),
-        CommandKind::Diagnose
-        | CommandKind::Ab(_)
-        | CommandKind::Metrics
-        | CommandKind::Drill(_)
-        | CommandKind::Exp(_) => {}
+        CommandKind::Diagnose => {
+            if record.metrics.is_empty()
+                && let Ok(brief) = Brief::read(dir)
+            {
+                record.metrics = vec![brief.metric];
+            }
+        }
+        CommandKind::Ab(_) | CommandKind::Metrics | CommandKind::Drill(_) | CommandKind::Exp(_) => {}
     }
 }
 

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use crate::brief::Brief;
-use crate::diagnose::drill::{DrillDiagnosis, Metric, diagnose_drill};
+use crate::diagnose::drill::{DrillDiagnosis, diagnose_drill};
 use crate::diagnose::{Algorithm, Settings};
 use crate::generate::Truth;
 use crate::generate::check::two_proportion_p;
@@ -143,9 +143,9 @@ fn segment_hint(dim: &str, rows: &[(String, Totals, Totals)], overall: &Totals) 
     }
 }
 
-/// Runs the engine on a drill with its defaults (conversion, the scan localiser).
+/// Runs the engine on a drill with its defaults (its headline metric, the scan localiser).
 pub fn engine(dir: &Path) -> anyhow::Result<DrillDiagnosis> {
-    diagnose_drill(dir, Metric::Conversion, Algorithm::Scan, &Settings::default())
+    diagnose_drill(dir, None, Algorithm::Scan, &Settings::default())
 }
 
 /// Hint number `stage` (0-based) for a drill.

@@ -13,7 +13,7 @@ use std::path::Path;
 use chrono::Duration;
 
 use crate::brief::Brief;
-use crate::diagnose::drill::{STEPS, segment_step_onset};
+use crate::diagnose::drill::{Funnel, Target, segment_step_onset};
 use crate::diagnose::onset::Onset;
 use crate::generate::truth::CauseTruth;
 use crate::scenario::{Family, Group};
@@ -53,12 +53,19 @@ pub fn tolerance(truth: &CauseTruth, onset: Option<&Onset>) -> StartTolerance {
     StartTolerance { full: [lo, hi], why: Some(reasons.join("; ")) }
 }
 
-/// The funnel steps (indices into [`STEPS`]) whose rate the cause moved: its stage, or the
-/// whole funnel when it is not tied to one.
-fn steps(truth: &CauseTruth) -> (usize, usize) {
-    match truth.stage.and_then(|s| STEPS.iter().position(|n| *n == s.name())) {
-        Some(i) => (i, i),
-        None => (0, STEPS.len() - 1),
+/// The funnel steps (indices into the drill product's steps) whose rate the cause moved:
+/// its stage, or the headline's steps when it is not tied to one; `None` for a headline that
+/// counts rows or users (the cause moved their volume).
+fn steps(brief: &Brief, truth: &CauseTruth) -> Option<(usize, usize)> {
+    let product =
+        crate::product::Product::load(&brief.product).unwrap_or_else(|_| crate::product::Product::shop());
+    let funnel = Funnel::of(product);
+    if let Some(i) = truth.stage.as_ref().and_then(|s| funnel.steps.iter().position(|n| n == s.name())) {
+        return Some((i, i));
+    }
+    match funnel.default_metric(product, Some(&brief.metric)).target {
+        Target::Rate { first, last } => Some((first, last)),
+        Target::Volume => None,
     }
 }
 
@@ -76,7 +83,7 @@ pub fn true_onset(dir: &Path, brief: &Brief, truth: &CauseTruth) -> Option<Onset
         return None;
     }
     let direction = if truth.impact.is_some_and(|i| i < 0.0) { 1.0 } else { -1.0 };
-    segment_step_onset(dir, brief, &truth.segment, steps(truth), direction).ok().flatten()
+    segment_step_onset(dir, brief, &truth.segment, steps(brief, truth), direction).ok().flatten()
 }
 
 /// The start tolerance of each true cause of the drill at `dir`.

@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use fixedbitset::FixedBitSet;
 
 use super::model::mix_seed;
 use super::sample::{Bits, Discrete, LogNormal};
@@ -559,18 +560,28 @@ impl Engine {
         if d < signup || d >= self.users.end[u] || d >= self.case.days as i32 {
             return false;
         }
-        if d == signup {
+        // A user's first day is the day they arrive; only a calendar effect (a holiday in
+        // their country) keeps some arrivals away, as it keeps returning users away.
+        let first_day = d == signup;
+        if first_day && !self.acts_on_returns {
             return true;
         }
         let users = &self.product().users;
         let age = d - signup;
         let returning = age >= users.new_days as i32;
-        let mut p =
-            if returning { f64::from(self.users.propensity[u]) } else { users.return_probability.new };
-        if self.users.intent[u] < 0.3 {
+        let mut p = if first_day {
+            1.0
+        } else if returning {
+            f64::from(self.users.propensity[u])
+        } else {
+            users.return_probability.new
+        };
+        if self.users.intent[u] < 0.3 && !first_day {
             p = 0.0; // bots do not come back
         }
-        p *= self.day_factor[d as usize];
+        if !first_day {
+            p *= self.day_factor[d as usize];
+        }
         if self.acts_on_returns {
             let noon = day_ms(self.case.date(d as u32)) + 43_200_000;
             let mut codes = [NULL; MAX_SLOTS];
@@ -578,7 +589,7 @@ impl Engine {
             for cause in &self.causes {
                 for &(mechanism, _, weight, _) in &cause.terms {
                     let applies = match mechanism {
-                        Mechanism::ReturnRate => returning,
+                        Mechanism::ReturnRate => returning && !first_day,
                         Mechanism::Calendar => true,
                         _ => false,
                     };
@@ -921,7 +932,9 @@ pub struct Tally {
     /// Per value measure, then the latency column: sums.
     pub sums: Vec<f64>,
     pub sources: Vec<u64>,
-    pub active: Vec<u32>,
+    /// The users active that day, by index: a bitset (an eighth of a byte per user of the
+    /// product, where a list of ids took four bytes per row of a user-day product).
+    pub active: FixedBitSet,
     /// One per real cause, in the case's order: what its solvability check reads.
     pub targets: Vec<TargetTally>,
 }
@@ -960,7 +973,7 @@ impl Tally {
         add(&mut self.flags, &other.flags);
         add(&mut self.sums, &other.sums);
         add(&mut self.sources, &other.sources);
-        self.active.extend(other.active);
+        self.active.union_with(&other.active);
         if self.targets.len() < other.targets.len() {
             self.targets.resize(other.targets.len(), TargetTally::default());
         }
@@ -1014,7 +1027,7 @@ impl Engine {
             flags: Vec::new(),
             sums: chunk.values.iter().map(|v| v.iter().sum()).collect(),
             sources: chunk.sources.iter().map(|s| s.len() as u64).collect(),
-            active: chunk.active.clone(),
+            active: active_set(&chunk.active),
             ..Tally::default()
         };
         t.sums.push(chunk.latency.iter().sum());
@@ -1092,9 +1105,11 @@ pub fn metric_value(engine: &Engine, metric: &Metric, tallies: &[Tally], window:
                 days.iter().map(|&d| tallies[d].sources[i] as f64).sum()
             }
             Measure::Users => {
-                let set: HashSet<u32> =
-                    days.iter().flat_map(|&d| tallies[d].active.iter().copied()).collect();
-                set.len() as f64
+                let mut set = FixedBitSet::new();
+                for &d in &days {
+                    set.union_with(&tallies[d].active);
+                }
+                set.count_ones(..) as f64
             }
             Measure::ActiveUsers(n) => {
                 let series = active_series(tallies, n);
@@ -1113,17 +1128,26 @@ pub fn metric_value(engine: &Engine, metric: &Metric, tallies: &[Tally], window:
     }
 }
 
+/// The set of user indices `users` (ids of one day's part, each once).
+fn active_set(users: &[u32]) -> FixedBitSet {
+    let mut set = FixedBitSet::with_capacity(users.iter().max().map_or(0, |&m| m as usize + 1));
+    for &u in users {
+        set.insert(u as usize);
+    }
+    set
+}
+
 /// Distinct users over the trailing `n` days, per day.
 pub fn active_series(tallies: &[Tally], n: u16) -> Vec<f64> {
-    let users = tallies.iter().flat_map(|t| t.active.iter()).max().map(|m| *m as usize + 1).unwrap_or(0);
+    let users = tallies.iter().filter_map(|t| t.active.maximum()).max().map_or(0, |m| m + 1);
     let mut last = vec![i64::MIN / 2; users];
     let mut change = vec![0i64; tallies.len() + usize::from(n) + 1];
     for (d, t) in tallies.iter().enumerate() {
-        for &u in &t.active {
-            let from = (last[u as usize] + i64::from(n)).max(d as i64) as usize;
+        for u in t.active.ones() {
+            let from = (last[u] + i64::from(n)).max(d as i64) as usize;
             change[from] += 1;
             change[d + usize::from(n)] -= 1;
-            last[u as usize] = d as i64;
+            last[u] = d as i64;
         }
     }
     let mut running = 0i64;
@@ -1656,6 +1680,21 @@ use crate::product::scenario::{ProductScenario, families};
 use crate::scenario::{Family, Stage};
 
 /// A product's step as the truth's stage.
+/// What every row a cause touched shares beyond its target: a cause that only makes
+/// returning users come back less never touches a new user's row, so its rows are all
+/// `user_type=returning` (the grader accepts the term, and diagnose may name it).
+fn fingerprint(product: &Product, cause: &ProductCause) -> BTreeMap<String, String> {
+    let returns_only =
+        !cause.terms.is_empty() && cause.terms.iter().all(|t| t.mechanism == Mechanism::ReturnRate);
+    let user_type = product.dimensions.iter().find(|d| d.derived == Some(Derived::UserType));
+    match user_type {
+        Some(dim) if returns_only && !cause.target.iter().any(|(d, _)| *d == dim.name) => {
+            BTreeMap::from([(dim.name.clone(), "returning".to_string())])
+        }
+        _ => BTreeMap::new(),
+    }
+}
+
 fn stage_of(name: &str) -> Stage {
     Stage::new(name)
 }
@@ -1839,7 +1878,7 @@ pub fn truth(
         causes.push(CauseTruth {
             family,
             segment: c.target.iter().cloned().collect(),
-            fingerprint: BTreeMap::new(),
+            fingerprint: fingerprint(product, c),
             stage: step.as_deref().map(stage_of),
             start: c.start.date(),
             start_time: c.start,

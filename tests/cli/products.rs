@@ -87,10 +87,20 @@ fn a_wau_drop_on_the_engagement_app_end_to_end() {
     let prompt = brief["prompt"].as_str().unwrap();
     assert!(prompt.contains(&format!("fell {:.1}%", change.abs() * 100.0)), "{prompt} vs {change}");
     sandbox.cmd(&["query", "funnel"]).assert().success();
-    // diagnose reads the shop's funnel only: it says so and points at the queries.
-    sandbox.cmd(&["diagnose"]).assert().code(1).stderr(
-        predicates::str::contains("engagement_app product")
-            .and(predicates::str::contains("query compare --metric wau")),
+    // diagnose follows the product: the headline wau is a count of users, localised on the
+    // rows' volume, and the server's log is the second source it checks first.
+    let diagnosis = json_of(&mut sandbox.cmd(&["diagnose", "--format", "json"]));
+    assert_eq!(diagnosis["metric"], "wau", "{diagnosis}");
+    assert_eq!(diagnosis["product"], "engagement_app");
+    assert_eq!(diagnosis["localised"], "volume");
+    let checks = diagnosis["checks"].as_array().unwrap();
+    let server = checks.iter().find(|c| c["name"] == "client vs server_events").expect("the second source");
+    assert_eq!(server["status"], "ok", "{server}");
+    let steps: Vec<&str> =
+        diagnosis["funnel"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["open", "feed_view", "post_view", "engage"]);
+    sandbox.cmd(&["diagnose", "--metric", "wua"]).assert().code(1).stderr(
+        predicates::str::contains("did you mean 'wau'").and(predicates::str::contains("engagement_app")),
     );
     sandbox.cmd(&["drill", "hint"]).assert().success();
     // The same seed in another folder holds the same case: reveal there, answer here.
@@ -98,6 +108,11 @@ fn a_wau_drop_on_the_engagement_app_end_to_end() {
     let reveal = reveal_json(&sandbox, "twin");
     let truth = &reveal["truth"];
     assert_eq!(truth["family"], "notification_outage");
+    // The engine's top cause is the truth's platform.
+    let top = &diagnosis["root_causes"][0];
+    for (dim, value) in truth["where"].as_object().unwrap() {
+        assert_eq!(&top["terms"][dim], value, "{top} vs {truth}");
+    }
     let graded = answer(&sandbox, truth, data);
     // 100 − 2 (one hint) − 5 (the family's evidence command, a compare of dau by
     // platform and user_type, was not run); the second source came before the cut.
