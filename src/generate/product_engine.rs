@@ -1900,7 +1900,7 @@ pub fn truth(
         causes: causes.clone(),
         family,
         segment: cause.target.iter().cloned().collect::<BTreeMap<_, _>>(),
-        fingerprint: BTreeMap::new(),
+        fingerprint: fingerprint(product, cause),
         stage: step_name.as_deref().map(stage_of),
         start: cause.start.date(),
         start_time: cause.start,
@@ -2209,6 +2209,53 @@ mod tests {
         }
         let families = crate::product::scenario::families();
         assert_eq!(checked.len(), families.len(), "checked {checked:?} of {:?}", families.keys());
+    }
+
+    /// A holiday in one country keeps some of that day's arrivals away, as it keeps returning
+    /// users away; arrivals elsewhere, and every arrival in the world without the holiday,
+    /// come on their first day.
+    #[test]
+    fn a_holiday_keeps_some_arrivals_away_in_its_country() {
+        use crate::product::scenario::ProductScenario;
+        use rand::SeedableRng;
+        let scenario = ProductScenario::find("holiday_one_country").unwrap().unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(mix_seed(&[5, 0xCA5E, 0]));
+        let mut case = scenario.draw(&mut rng, 5);
+        case.rows_per_day = 20_000.0;
+        let engine = Engine::new(case.clone()).unwrap();
+        let without = Engine::new(ProductCase { causes: Vec::new(), ..case.clone() }).unwrap();
+        let (index, holiday) = case.causes.iter().enumerate().find(|(_, c)| !c.decoy).unwrap();
+        let d = (holiday.start.date() - case.start).num_days() as i32 + 1;
+        let noon = day_ms(case.date(d as u32)) + 43_200_000;
+        let weight: f64 =
+            engine.causes[index].terms.iter().filter(|t| t.0 == Mechanism::Calendar).map(|t| t.2).sum();
+        let strength = engine.causes[index].strength(noon) * weight;
+        assert!(strength > 0.2, "the holiday acts on day {d}: {strength}");
+        let (mut inside, mut inside_came, mut outside, mut outside_came) = (0, 0, 0, 0);
+        for u in 0..engine.users.upto[d as usize] {
+            if engine.users.signup[u] != d {
+                continue;
+            }
+            assert!(without.active(u, d), "without the holiday every arrival comes");
+            let mut codes = [NULL; MAX_SLOTS];
+            engine.user_codes(u, d, &mut codes);
+            if engine.causes[index].hits(&codes) {
+                inside += 1;
+                inside_came += usize::from(engine.active(u, d));
+            } else {
+                outside += 1;
+                outside_came += usize::from(engine.active(u, d));
+            }
+        }
+        assert_eq!(outside_came, outside, "arrivals outside the holiday's country all come");
+        // Binomial: the share that comes is 1 − strength, within 4 standard errors.
+        let share = inside_came as f64 / inside as f64;
+        let se = (strength * (1.0 - strength) / inside as f64).sqrt();
+        assert!(inside > 100, "{inside} arrivals in the holiday's country");
+        assert!(
+            (share - (1.0 - strength)).abs() < 4.0 * se,
+            "{inside_came}/{inside} came; strength {strength}"
+        );
     }
 
     /// Solvability of every product scenario on seeds 1–5 (how many draws each needs and

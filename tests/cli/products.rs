@@ -108,7 +108,11 @@ fn a_wau_drop_on_the_engagement_app_end_to_end() {
     let reveal = reveal_json(&sandbox, "twin");
     let truth = &reveal["truth"];
     assert_eq!(truth["family"], "notification_outage");
-    // The engine's top cause is the truth's platform.
+    // Push notifications bring returning users back: every row the outage touched is a
+    // returning user's, and the truth says so.
+    assert_eq!(truth["fingerprint"]["user_type"], "returning", "{truth}");
+    assert_eq!(truth["causes"][0]["fingerprint"]["user_type"], "returning", "{truth}");
+    // The engine's top cause is the truth's platform (returning users may be named too).
     let top = &diagnosis["root_causes"][0];
     for (dim, value) in truth["where"].as_object().unwrap() {
         assert_eq!(&top["terms"][dim], value, "{top} vs {truth}");
