@@ -582,6 +582,12 @@ impl Engine {
         if !first_day {
             p *= self.day_factor[d as usize];
         }
+        // Causes only ever lower the probability, so a draw above it stays above it: most
+        // user-days end here without reading the user's segment.
+        let draw = u01(mix_seed(&[self.case.seed, 0xAC7, self.users.key[u], d as u64]));
+        if draw >= p {
+            return false;
+        }
         if self.acts_on_returns {
             let noon = day_ms(self.case.date(d as u32)) + 43_200_000;
             let mut codes = [NULL; MAX_SLOTS];
@@ -610,7 +616,7 @@ impl Engine {
                 }
             }
         }
-        u01(mix_seed(&[self.case.seed, 0xAC7, self.users.key[u], d as u64])) < p
+        draw < p
     }
 
     /// Simulates one day.
