@@ -273,10 +273,14 @@ fn causes_csv(causes: &[RootCause]) -> String {
 
 fn drill_text(d: &DrillDiagnosis) -> String {
     let volume = d.localised == "volume";
-    let value = |v: f64| if volume { format!("{} a day", number(v)) } else { pct(v) };
+    // A volume is localised on the rows (a user-day's row stands for an active user).
+    let rows = d.funnel_rows.as_str();
+    let value = |v: f64| if volume { format!("{} {rows} a day", number(v)) } else { pct(v) };
+    let headline =
+        if volume { format!("{} (localised on the {rows} volume)", d.metric) } else { d.metric.clone() };
     let mut out = output::prose(&format!(
         "{}: {} → {} ({}, p = {}), baseline {} vs current {}",
-        d.metric,
+        headline,
         value(d.baseline_value),
         value(d.current_value),
         signed_pct(d.change),
@@ -288,14 +292,14 @@ fn drill_text(d: &DrillDiagnosis) -> String {
     for c in &d.checks {
         out.push_str(&output::prose(&format!("   [{}] {}: {}\n", c.status, c.name, c.detail)));
     }
-    out.push_str(&if volume {
-        format!(
-            "\n2. Mix vs rate: not for a volume ({} counts rows; its segments are localised below)\n",
+    if volume {
+        out.push_str(&format!(
+            "\n2. Mix vs rate: not for a count ({} is one; the segments whose {rows} moved are localised below)\n",
             d.metric
-        )
+        ));
     } else {
-        format!("\n2. Mix vs rate ({}, by dimension; most mix-driven first)\n", d.metric)
-    });
+        out.push_str(&format!("\n2. Mix vs rate ({}, by dimension; most mix-driven first)\n", d.metric));
+    }
     let mut mix = output::FitTable::new(&[
         ("dimension", Fit::Keep),
         ("mix effect", Fit::Keep),
@@ -310,7 +314,10 @@ fn drill_text(d: &DrillDiagnosis) -> String {
             format!("{} ({:+.1} pp share)", m.top_mix_segment, m.top_mix_share_change * 100.0),
         ]);
     }
-    out.push_str(&format!("{mix}\n\n3. Funnel steps\n"));
+    if !volume {
+        out.push_str(&format!("{mix}\n"));
+    }
+    out.push_str("\n3. Funnel steps\n");
     let mut steps = output::table(&["step", "baseline", "current", "change", "p-value", "share of change"]);
     for s in &d.funnel {
         steps.add_row(vec![

@@ -722,6 +722,9 @@ pub struct DrillDiagnosis {
     /// What was localised: `step_rates` (each funnel step's rate, merged) or `volume` (the
     /// rows, for a count of rows or active users).
     pub localised: String,
+    /// The name of the rows the funnel starts from (`sessions`, `user_days`): a volume's
+    /// unit.
+    pub funnel_rows: String,
     pub baseline: Window,
     pub current: Window,
     /// The headline in both windows: a rate, or rows per day for a volume.
@@ -1029,6 +1032,7 @@ pub fn diagnose_dataset(
         metric: metric.name.clone(),
         product: ds.product.name.clone(),
         localised: if volume { "volume" } else { "step_rates" }.into(),
+        funnel_rows: funnel.counts[0].to_string(),
         baseline: spec.baseline,
         current: spec.current,
         baseline_value: v0,
