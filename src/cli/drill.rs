@@ -1003,8 +1003,7 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
     }
     // What the diagnose engine reads in the same data, as the reveal's explanation; a
     // failure to run it does not hide the truth.
-    let engine =
-        if drill.brief.product == crate::product::DEFAULT { hint::engine(&drill.dir).ok() } else { None };
+    let engine = hint::engine(&drill.dir).ok();
     let causes = truth.causes();
     if args.format == Format::Json {
         #[derive(Serialize)]
@@ -1019,6 +1018,10 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
             family: &'a str,
             #[serde(rename = "where")]
             segment: &'a std::collections::BTreeMap<String, String>,
+            /// What every row the cause touched shares beyond its segment (the bots' user
+            /// agent, `user_type=returning` for a cause of returns): terms an answer may add.
+            #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+            fingerprint: &'a std::collections::BTreeMap<String, String>,
             stage: Option<&'a str>,
             start: String,
             explanation: &'a str,
@@ -1032,6 +1035,8 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
             family: &'a str,
             #[serde(rename = "where")]
             segment: &'a std::collections::BTreeMap<String, String>,
+            #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+            fingerprint: &'a std::collections::BTreeMap<String, String>,
             stage: Option<&'a str>,
             start: String,
             explanation: &'a str,
@@ -1053,6 +1058,7 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
             truth: TruthJson {
                 family: truth.family.name(),
                 segment: &truth.segment,
+                fingerprint: &truth.fingerprint,
                 stage: truth.stage.map(|s| s.name()),
                 start: truth.start.format("%Y-%m-%d").to_string(),
                 explanation: &truth.explanation,
@@ -1067,6 +1073,7 @@ fn reveal(args: DirArgs) -> anyhow::Result<()> {
                     .map(|c| CauseJson {
                         family: c.family.name(),
                         segment: &c.segment,
+                        fingerprint: &c.fingerprint,
                         stage: c.stage.map(|s| s.name()),
                         start: c.start.format("%Y-%m-%d").to_string(),
                         explanation: &c.explanation,

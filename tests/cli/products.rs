@@ -112,6 +112,9 @@ fn a_wau_drop_on_the_engagement_app_end_to_end() {
     // returning user's, and the truth says so.
     assert_eq!(truth["fingerprint"]["user_type"], "returning", "{truth}");
     assert_eq!(truth["causes"][0]["fingerprint"]["user_type"], "returning", "{truth}");
+    // The reveal shows what diagnose reads in the same data, as it does for the shop.
+    assert_eq!(reveal["engine"]["kind"], "localised", "{reveal}");
+    assert_eq!(reveal["engine"]["agrees"], true, "{reveal}");
     // The engine's top cause is the truth's platform (returning users may be named too).
     let top = &diagnosis["root_causes"][0];
     for (dim, value) in truth["where"].as_object().unwrap() {
