@@ -71,6 +71,26 @@ pub fn parse(text: &str) -> Result<Vec<Record>, String> {
     Ok(records)
 }
 
+/// The records of CSV text that holds no quote character, as [`parse`] reads them (a BOM,
+/// CRLF and blank lines alike) but with every field a slice of the text: a leaf table of
+/// 20,000 rows is split without 140,000 small copies. `None` when the text has a quote
+/// (read it with [`parse`]).
+pub fn split_plain(text: &str) -> Option<Vec<(usize, Vec<&str>)>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.contains('"') {
+        return None;
+    }
+    Some(
+        text.split_inclusive('\n')
+            .enumerate()
+            .filter_map(|(i, line)| {
+                let line = line.strip_suffix("\r\n").or_else(|| line.strip_suffix('\n')).unwrap_or(line);
+                (!line.is_empty()).then(|| (i + 1, line.split(',').collect()))
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +112,29 @@ mod tests {
             ]
         );
         assert_eq!(records.iter().map(|r| r.line).collect::<Vec<_>>(), [1, 2, 4, 6]);
+    }
+
+    #[test]
+    fn text_without_quotes_splits_as_the_full_reader_reads_it() {
+        for text in [
+            "",
+            "a,b\n1,2\n",
+            "\u{feff}a,b\r\n1,2\r\n\r\n\n3,\n",
+            "a,b\n1,2",
+            "x\ry,z\n,\n,,\n",
+            "last\r",
+            "\n\n\na\n",
+        ] {
+            let full: Vec<(usize, Vec<String>)> =
+                parse(text).expect("parses").into_iter().map(|r| (r.line, r.fields)).collect();
+            let plain: Vec<(usize, Vec<String>)> = split_plain(text)
+                .expect("no quotes")
+                .into_iter()
+                .map(|(line, fields)| (line, fields.into_iter().map(str::to_string).collect()))
+                .collect();
+            assert_eq!(plain, full, "{text:?}");
+        }
+        assert!(split_plain("a,\"b\"\n").is_none());
     }
 
     #[test]

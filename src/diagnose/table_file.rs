@@ -103,29 +103,37 @@ fn read_csv(path: &Path, columns: &Columns) -> Result<LeafFile> {
     crate::datafile::verify(path).with_context(|| format!("--leaves: cannot read {}", path.display()))?;
     let text =
         std::fs::read_to_string(path).with_context(|| format!("--leaves: cannot read {}", path.display()))?;
-    let records =
-        super::csv_records::parse(&text).map_err(|e| anyhow::anyhow!("--leaves: {} {e}", path.display()))?;
-    let Some((header, rows)) = records.split_first() else {
+    // Fields are slices of the text when it holds no quotes (a B0 case), else of the parsed
+    // records.
+    let parsed;
+    let records: Vec<(usize, Vec<&str>)> = match super::csv_records::split_plain(&text) {
+        Some(records) => records,
+        None => {
+            parsed = super::csv_records::parse(&text)
+                .map_err(|e| anyhow::anyhow!("--leaves: {} {e}", path.display()))?;
+            parsed.iter().map(|r| (r.line, r.fields.iter().map(String::as_str).collect())).collect()
+        }
+    };
+    let Some(((_, header), rows)) = records.split_first() else {
         bail!("--leaves: {} has no columns (is it empty?)", path.display());
     };
-    let names: Vec<String> = header.fields.iter().map(|n| n.trim().to_string()).collect();
+    let names: Vec<String> = header.iter().map(|n| n.trim().to_string()).collect();
     let (dims, measures) = resolve(path, &names, columns)?;
     let index = |name: &str| names.iter().position(|n| n == name).expect("resolved columns exist");
     let dim_index: Vec<usize> = dims.iter().map(|d| index(d)).collect();
     let measure_index: Vec<usize> = measures.iter().map(|(_, m)| index(m)).collect();
-    for r in rows {
-        if r.fields.len() != names.len() {
+    for (line, fields) in rows {
+        if fields.len() != names.len() {
             bail!(
-                "--leaves: {} line {}: {} fields where the header has {}",
+                "--leaves: {} line {line}: {} fields where the header has {}",
                 path.display(),
-                r.line,
-                r.fields.len(),
+                fields.len(),
                 names.len()
             );
         }
     }
     let measure = |row: usize, k: usize| -> Result<Option<f64>> {
-        let text = rows[row].fields[measure_index[k]].trim();
+        let text = rows[row].1[measure_index[k]].trim();
         if text.is_empty() {
             return Ok(None);
         }
@@ -134,12 +142,12 @@ fn read_csv(path: &Path, columns: &Columns) -> Result<LeafFile> {
             anyhow::anyhow!(
                 "--leaves: reading {} (are the measure columns numeric?): line {}: '{name}' ({flag}) is '{text}', not a number",
                 path.display(),
-                rows[row].line
+                rows[row].0
             )
         })
     };
     let dim = |row: usize, d: usize| -> &str {
-        let v = rows[row].fields[dim_index[d]].as_str();
+        let v = rows[row].1[dim_index[d]];
         if v.is_empty() { NULL_VALUE } else { v }
     };
     build(path, columns, &dims, &measures, rows.len(), measure, dim)
