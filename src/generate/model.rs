@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use super::sample::{Bits, Discrete, LogNormal};
+use super::sample::{Discrete, LogNormal, ShortBits};
 
 use crate::scenario::{Case, Cause, Family, Mechanism, PLATFORMS, Stage, payment_offered};
 
@@ -301,6 +301,23 @@ fn hours_since(start: NaiveDate, t: NaiveDateTime) -> f64 {
 }
 
 /// A 64-bit mix of several integers (SplitMix64 finaliser): independent seeds per chunk.
+/// The seed of item `index`'s own stream in a stream family `family` (one splitmix64 round,
+/// so neighbouring indices get unrelated streams; see [`ShortBits`]).
+fn stream_seed(family: u64, index: u64) -> u64 {
+    let mut z = family ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// True with probability `p`, the coin flip of act `act` of cause `cause` on the session
+/// whose stream seed is `seed`: a hash, not a draw from the session's stream, so whether a
+/// cause acts (or exists) never shifts the session's other draws.
+fn cause_chance(seed: u64, cause: usize, act: usize, p: f64) -> bool {
+    let x = stream_seed(seed ^ 0xCA05_E000, ((cause as u64) << 8) | act as u64);
+    ((x >> 32) as f64) < p * 4_294_967_296.0
+}
+
 pub fn mix_seed(parts: &[u64]) -> u64 {
     let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
     for &p in parts {
@@ -512,21 +529,32 @@ impl Model {
 
     /// A session start, as milliseconds after midnight: an hour from the daily curve, then
     /// a uniform moment inside it.
-    fn draw_ms(&self, bits: &mut Bits) -> u32 {
+    fn draw_ms(&self, bits: &mut ShortBits) -> u32 {
         u32::from(self.hour.draw(bits.u32())) * MS_PER_HOUR + bits.below(0, u64::from(MS_PER_HOUR)) as u32
     }
 
     /// Simulates part `part` of `parts` of day `day`.
+    ///
+    /// Every session draws from its own stream, seeded by the day and its index in the day
+    /// (a bot or campaign session: by its cause and index), and a cause's own coin flips
+    /// come from a hash of that seed and the cause ([`cause_chance`]). So the world without
+    /// a cause (same seed, size 0) draws the very same numbers for every session: the two
+    /// differ by what the cause did, session by session, and the impact the grader holds
+    /// can be checked against the data without the noise of two independent samples.
     pub fn simulate(&self, day: u32, part: u32, parts: u32) -> Chunk {
-        let mut bits = Bits::new(mix_seed(&[self.seed, u64::from(day), u64::from(part)]));
+        let day_seed = mix_seed(&[self.seed, u64::from(day)]);
         let base_n = self.day_sessions[day as usize];
-        let n = base_n / u64::from(parts) + u64::from(u64::from(part) < base_n % u64::from(parts));
+        let (share, rest) = (base_n / u64::from(parts), base_n % u64::from(parts));
+        let first = u64::from(part) * share + u64::from(part).min(rest);
+        let n = share + u64::from(u64::from(part) < rest);
         let mut chunk = Chunk::with_capacity(day, (n as usize) * 11 / 10);
         let today = Today::new(self, day);
 
-        for _ in 0..n {
+        for index in first..first + n {
+            let seed = stream_seed(day_seed, index);
+            let mut bits = ShortBits::short(seed);
             let ms = self.draw_ms(&mut bits);
-            self.session(&mut bits, &mut chunk, &today, ms, None);
+            self.session(&mut bits, seed, &mut chunk, &today, ms, None);
         }
         // Extra sessions that campaigns and bots add on top of organic traffic.
         for &i in &today.active {
@@ -538,15 +566,18 @@ impl Model {
             if peak <= 0.0 {
                 continue;
             }
+            let cause_seed = mix_seed(&[day_seed, 0xADD5, i as u64, u64::from(part)]);
             let extra = (n as f64 * peak).round() as u64;
-            for _ in 0..extra {
+            for index in 0..extra {
+                let seed = stream_seed(cause_seed, index);
+                let mut bits = ShortBits::short(seed);
                 let ms = self.draw_ms(&mut bits);
                 let s = cause.strength(today.at(ms));
                 // Thin to the strength at this hour (ramps, start mid-day).
                 if s <= 0.0 || !bits.chance(s / peak) {
                     continue;
                 }
-                self.session(&mut bits, &mut chunk, &today, ms, Some(i));
+                self.session(&mut bits, seed, &mut chunk, &today, ms, Some(i));
             }
         }
         chunk
@@ -554,7 +585,16 @@ impl Model {
 
     /// Simulates one session starting `ms` after midnight of `today`; `extra` is the index of
     /// a bot/campaign cause that created it.
-    fn session(&self, bits: &mut Bits, chunk: &mut Chunk, today: &Today, ms: u32, extra: Option<usize>) {
+    /// `seed` is the session's stream seed, from which the causes' coin flips are hashed.
+    fn session(
+        &self,
+        bits: &mut ShortBits,
+        seed: u64,
+        chunk: &mut Chunk,
+        today: &Today,
+        ms: u32,
+        extra: Option<usize>,
+    ) {
         let t = today.at(ms);
         let minute = (ms / MS_PER_MINUTE) as usize;
         let ts_ms = today.epoch_ms + i64::from(ms);
@@ -619,17 +659,16 @@ impl Model {
                 continue;
             }
             let mut dropped = false;
-            for act in &cause.acts {
+            for (a, act) in cause.acts.iter().enumerate() {
+                let flip = || cause_chance(seed, i, a, s);
                 match act {
-                    Act::RemoveSessions if cause.matches(dims) && bits.chance(s) => dropped = true,
+                    Act::RemoveSessions if cause.matches(dims) && flip() => dropped = true,
                     Act::ReturnRate
-                        if dims[USER_TYPE] == self.returning_code
-                            && cause.matches(dims)
-                            && bits.chance(s) =>
+                        if dims[USER_TYPE] == self.returning_code && cause.matches(dims) && flip() =>
                     {
                         dropped = true
                     }
-                    Act::Mix if dims[USER_TYPE] == self.returning_code && bits.chance(s) => {
+                    Act::Mix if dims[USER_TYPE] == self.returning_code && flip() => {
                         dims[USER_TYPE] = self.new_code;
                         switched_by_truth |= i == TRUTH;
                     }

@@ -5,25 +5,40 @@
 //! almost never a second comparison), and log-normal values come from a quantile table.
 
 use rand::{RngCore, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
 
 use crate::stats::dist::normal_quantile;
 
 /// 2³², the number of distinct 32-bit draws.
 const TWO_32: f64 = 4_294_967_296.0;
 
-/// A stream of uniform random bits, handed out as 32- or 64-bit integers.
-pub struct Bits {
-    rng: Xoshiro256PlusPlus,
+/// A stream of uniform random bits, handed out as 32- or 64-bit integers: xoshiro256++ by
+/// default; [`ShortBits`] for the shop's sessions, which each draw a dozen numbers from a
+/// stream of their own.
+pub struct Bits<R = Xoshiro256PlusPlus> {
+    rng: R,
     spare: u32,
     has_spare: bool,
 }
+
+/// A short stream: splitmix64 (Steele, Lea & Flood 2014), whose seeding is one store where
+/// xoshiro's is four splitmix64 rounds. Streams from well-mixed seeds start at unrelated
+/// points of its period of 2⁶⁴ and are a dozen steps long, so they do not overlap.
+pub type ShortBits = Bits<SplitMix64>;
 
 impl Bits {
     pub fn new(seed: u64) -> Self {
         Bits { rng: Xoshiro256PlusPlus::seed_from_u64(seed), spare: 0, has_spare: false }
     }
+}
 
+impl ShortBits {
+    pub fn short(seed: u64) -> Self {
+        Bits { rng: SplitMix64::seed_from_u64(seed), spare: 0, has_spare: false }
+    }
+}
+
+impl<R: RngCore> Bits<R> {
     pub fn u64(&mut self) -> u64 {
         self.rng.next_u64()
     }

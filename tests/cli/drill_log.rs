@@ -91,7 +91,7 @@ fn start(sb: &Sandbox, dir: &str) {
         "--scenario",
         "app_release_bug",
         "--seed",
-        "5",
+        "4",
         "--sessions",
         "20000",
         "--dir",

@@ -151,7 +151,7 @@ const TEMPLATES: &[&str] = &[
     "exp log --dir {exp}",
     "exp ask unit --dir {exp}",
     "exp history --drills {exp}",
-    "generate --scenario app_release_bug --seed 3 --sessions 20000 --out gen",
+    "generate --scenario app_release_bug --seed 4 --sessions 20000 --out gen",
     "generate --scenario bot_swarm --seed 5 --sessions 4000 --days 35 --out gen",
     "exp start --seed 5 --users 2000 --dir expnew",
     "drill start --scenario bot_swarm --seed 5 --sessions 4000 --dir drillnew",
@@ -599,8 +599,8 @@ fn setup(sandbox: &Sandbox) -> Fixtures {
     // The catalogue's calendar moves with the seed; the templates name March 2026 dates, so
     // the fixture drills keep the dates the file was written with.
     crate::support::write_fixed_calendar_scenario(&root.join("fixed_calendar.toml"));
-    run("drill start --scenario fixed_calendar.toml --seed 3 --sessions 20000 --dir drill");
-    run("drill start --scenario fixed_calendar.toml --seed 3 --sessions 20000 --dir answered");
+    run("drill start --scenario fixed_calendar.toml --seed 4 --sessions 20000 --dir drill");
+    run("drill start --scenario fixed_calendar.toml --seed 4 --sessions 20000 --dir answered");
     run("query funnel --data answered");
     run("drill answer --dir answered --cause release_bug --where platform=android");
     run("drill start --scenario bot_swarm --seed 4 --sessions 20000 --dir other");
