@@ -495,3 +495,139 @@ pub fn from_frame(
     };
     Ok((table, CubeInfo { time, dimensions, measures, product }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns_of(product: &Product) -> Vec<String> {
+        product_measures(product).iter().flat_map(CubeMeasure::columns).collect()
+    }
+
+    /// The shop's measures, read from `products/shop.toml`, are the columns the contract
+    /// named before cubes followed the product (session 7's `MEASURES`, copied here).
+    #[test]
+    fn the_shop_cube_keeps_the_columns_it_had() {
+        let old = [
+            "sessions",
+            "viewed_product",
+            "added_to_cart",
+            "reached_checkout",
+            "purchased",
+            "revenue",
+            "revenue_sq",
+            "page_load_ms",
+            "page_load_ms_sq",
+        ];
+        assert_eq!(columns_of(Product::shop()), old);
+        assert_eq!(recorded_product(Product::shop(), Some("shop")), None, "a shop cube names no product");
+    }
+
+    /// Each product's measures in the documented order: rows, steps, retention, values, latency.
+    #[test]
+    fn a_product_cube_holds_its_rows_steps_retention_and_values_in_file_order() {
+        let app = Product::load("engagement_app").unwrap();
+        assert_eq!(
+            columns_of(app),
+            [
+                "user_days",
+                "opened",
+                "feed_viewed",
+                "post_viewed",
+                "engaged",
+                "cohort_d1",
+                "retained_d1",
+                "cohort_d7",
+                "retained_d7",
+                "minutes",
+                "minutes_sq",
+                "load_ms",
+                "load_ms_sq",
+            ]
+        );
+        let saas = Product::load("saas").unwrap();
+        assert_eq!(
+            columns_of(saas),
+            [
+                "sessions",
+                "visited",
+                "signed_up",
+                "activated",
+                "subscribed",
+                "seat_price",
+                "seat_price_sq",
+                "page_load_ms",
+                "page_load_ms_sq",
+            ]
+        );
+        // A measure the data lacks is left out; the rows never are.
+        let kept = measures_for(saas, |column| column != "seat_price" && column != "page_load_ms");
+        let kept: Vec<String> = kept.iter().flat_map(CubeMeasure::columns).collect();
+        assert_eq!(kept, ["sessions", "visited", "signed_up", "activated", "subscribed"]);
+    }
+
+    /// An engagement cube's rows: one date, one platform.
+    fn engagement_frame(with_engaged: bool) -> DataFrame {
+        let mut frame = df!(
+            "date" => ["2024-03-01"],
+            "platform" => ["ios"],
+            "user_days" => [10i64],
+            "opened" => [10i64],
+            "feed_viewed" => [9i64],
+            "post_viewed" => [6i64],
+            "engaged" => [2i64],
+            "minutes" => [55.5f64],
+            "minutes_sq" => [400.25f64],
+        )
+        .unwrap();
+        if !with_engaged {
+            frame = frame.drop("engaged").unwrap();
+        }
+        frame
+    }
+
+    /// A Parquet cube is the product its metadata names, even when a step column is left
+    /// out (the columns alone would not tell); without the key — a CSV, a warehouse's result
+    /// — it is the product whose every step column it has, else the shop.
+    #[test]
+    fn a_cube_is_read_as_the_product_it_names_else_by_its_step_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let named = dir.path().join("named.parquet");
+        write(&mut engagement_frame(false), &named, Some("engagement_app")).unwrap();
+        assert_eq!(
+            crate::datafile::parquet_metadata_value(&named, PRODUCT_KEY).unwrap().as_deref(),
+            Some("engagement_app")
+        );
+        let (table, info) = read(&named).unwrap();
+        assert_eq!(info.product.name, "engagement_app");
+        assert_eq!(info.dimensions, ["platform"]);
+        assert_eq!(
+            info.measures,
+            ["user_days", "opened", "feed_viewed", "post_viewed", "minutes", "minutes_sq"]
+        );
+        assert_eq!(table.dtype("opened"), Some(&DataType::Int64));
+        assert_eq!(table.dtype("minutes"), Some(&DataType::Float64));
+
+        let unnamed = dir.path().join("unnamed.parquet");
+        write(&mut engagement_frame(false), &unnamed, None).unwrap();
+        assert_eq!(crate::datafile::parquet_metadata_value(&unnamed, PRODUCT_KEY).unwrap(), None);
+        let err = read(&unnamed).err().expect("read as the shop").to_string();
+        assert!(err.contains("missing the column 'sessions'"), "read as the shop: {err}");
+
+        let csv = dir.path().join("cube.csv");
+        write(&mut engagement_frame(true), &csv, Some("engagement_app")).unwrap();
+        let (table, info) = read(&csv).unwrap();
+        assert_eq!(info.product.name, "engagement_app", "a CSV is read by its step columns");
+        assert_eq!(table.dtype("engaged"), Some(&DataType::Int64), "read from text as a count");
+
+        let unknown = dir.path().join("unknown.parquet");
+        write(&mut engagement_frame(true), &unknown, Some("ride_hailing")).unwrap();
+        let err = format!("{:#}", read(&unknown).err().expect("an unknown product"));
+        assert!(
+            err.contains("names the product 'ride_hailing'")
+                && err.contains(PRODUCT_KEY)
+                && err.contains("engagement_app, saas, shop"),
+            "{err}"
+        );
+    }
+}

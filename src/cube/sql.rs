@@ -352,5 +352,48 @@ mod tests {
         assert!(err.contains("unknown dimension 'devise'") && err.contains("did you mean 'device'"), "{err}");
     }
 
+    /// A product's query selects its own dimensions and measures, in `cube --out`'s order;
+    /// a `--schema` map (onto the shop's columns) does not go with another product.
+    #[test]
+    fn a_products_query_builds_its_own_measures() {
+        let app = Product::load("engagement_app").unwrap();
+        let by = vec!["acquisition".to_string()];
+        let spec = |map| SqlSpec {
+            dialect: Dialect::Postgres,
+            table: "app.user_days",
+            by: &by,
+            time: Time::Days,
+            map,
+            columns: None,
+            product: app,
+        };
+        let sql = cube_sql(&spec(None)).unwrap();
+        let aliases: Vec<&str> = sql
+            .split("\nFROM src")
+            .next()
+            .unwrap()
+            .rsplit("SELECT")
+            .next()
+            .unwrap()
+            .lines()
+            .filter_map(|line| line.trim().trim_end_matches(',').rsplit(" AS ").next())
+            .filter(|alias| !alias.is_empty())
+            .collect();
+        let expected: Vec<String> = ["date", "acquisition"]
+            .iter()
+            .map(|c| c.to_string())
+            .chain(super::super::product_measures(app).iter().flat_map(CubeMeasure::columns))
+            .map(|c| format!("\"{c}\""))
+            .collect();
+        assert_eq!(aliases, expected, "{sql}");
+        assert!(sql.contains("CAST(COUNT(*) AS BIGINT) AS \"user_days\""), "{sql}");
+        assert!(!sql.contains("purchased") && !sql.contains("revenue"), "{sql}");
+        let err = cube_sql(&SqlSpec { by: &["devise".to_string()], ..spec(None) }).unwrap_err().to_string();
+        assert!(err.contains("unknown dimension 'devise'") && err.contains("engagement_app"), "{err}");
+        let map = ColumnMap::default();
+        let err = cube_sql(&spec(Some((&map, std::path::Path::new("s.toml"))))).unwrap_err().to_string();
+        assert!(err.contains("s.toml") && err.contains("shop"), "{err}");
+    }
+
     use crate::brief::Window;
 }
