@@ -61,7 +61,8 @@ pub struct Dataset {
     pub context: Vec<(String, LazyFrame)>,
     /// Columns queries may cut by, in listing order.
     pub dimensions: Vec<String>,
-    /// The product the data describes: the drill's (from its brief), else the shop.
+    /// The product the data describes: the drill's (from its brief), a cube's (see
+    /// [`crate::cube`]), else the shop.
     pub product: &'static Product,
     /// Second sources of truth other than `orders` (a drill of another product), by name.
     pub sources: Vec<(String, Table)>,

@@ -60,22 +60,14 @@ use crate::product::Product;
 use crate::query::engine::collect;
 use crate::schema::sessions as s;
 
-/// Column names of a cube.
+/// Time column names of a cube (its measures are named by the product:
+/// [`super::product_measures`]).
 pub mod columns {
     pub const WINDOW: &str = "window";
     pub const WINDOW_FROM: &str = "window_from";
     pub const WINDOW_TO: &str = "window_to";
     pub const DATE: &str = "date";
     pub const HOUR: &str = "hour";
-    pub const SESSIONS: &str = "sessions";
-    pub const VIEWED_PRODUCT: &str = "viewed_product";
-    pub const ADDED_TO_CART: &str = "added_to_cart";
-    pub const REACHED_CHECKOUT: &str = "reached_checkout";
-    pub const PURCHASED: &str = "purchased";
-    pub const REVENUE: &str = "revenue";
-    pub const REVENUE_SQ: &str = "revenue_sq";
-    pub const PAGE_LOAD_MS: &str = "page_load_ms";
-    pub const PAGE_LOAD_MS_SQ: &str = "page_load_ms_sq";
     /// Window labels, in bucket order.
     pub const BASELINE: &str = "baseline";
     pub const CURRENT: &str = "current";

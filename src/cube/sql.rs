@@ -1,8 +1,9 @@
 //! `dropcase cube --sql`: the one query that builds the cube (see [`super`] for its columns)
 //! inside the engine that holds the rows, in the engine's own dialect. Its result has
-//! exactly the columns and rows `dropcase cube --out` writes for the same arguments; run it
-//! where the data lives, save the (small) result as Parquet or CSV, and read it back with
-//! `--cube FILE`.
+//! exactly the columns and rows `dropcase cube --out` writes for the same arguments (and, for
+//! a table of another product's rows, `--product NAME`: its dimensions and measures, as
+//! `cube --out` on its drill); run it where the data lives, save the (small) result as
+//! Parquet or CSV, and read it back with `--cube FILE`.
 //!
 //! One `GROUP BY` at the finest level (window or date × every `--by` dimension): every
 //! cube measure adds up, so coarser cuts are sums of its rows, and subtotal rows (GROUPING
