@@ -291,6 +291,21 @@ pub fn check_parquet(path: &Path) -> Result<(), DataFileError> {
     Ok(())
 }
 
+/// The value of `key` in a Parquet file's key-value metadata, if it has one. Read from the
+/// footer of a file [`check_parquet`] (or [`scan_parquet`]) has checked.
+pub fn parquet_metadata_value(path: &Path, key: &str) -> Result<Option<String>, DataFileError> {
+    let mut file =
+        File::open(path).map_err(|source| DataFileError::Io { path: path.to_path_buf(), source })?;
+    let metadata = polars_parquet::parquet::read::read_metadata(&mut file)
+        .map_err(|err| DataFileError::Damaged { path: path.to_path_buf(), why: format!("footer: {err}") })?;
+    Ok(metadata
+        .key_value_metadata()
+        .iter()
+        .flatten()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.clone()))
+}
+
 /// Every `*.parquet` file under `dir` (Hive partitions are folders of folders).
 /// The Parquet files of a folder: its own, and those of its Hive partitions (`key=value`
 /// folders, at any depth). Other folders, symbolic links to folders and hidden entries are

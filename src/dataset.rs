@@ -61,7 +61,8 @@ pub struct Dataset {
     pub context: Vec<(String, LazyFrame)>,
     /// Columns queries may cut by, in listing order.
     pub dimensions: Vec<String>,
-    /// The product the data describes: the drill's (from its brief), else the shop.
+    /// The product the data describes: the drill's (from its brief), a cube's (see
+    /// [`crate::cube`]), else the shop.
     pub product: &'static Product,
     /// Second sources of truth other than `orders` (a drill of another product), by name.
     pub sources: Vec<(String, Table)>,
@@ -160,7 +161,7 @@ impl ColumnMap {
     }
 
     /// (TOML key, dropcase column, source column) for every mapped single column.
-    fn pairs(&self) -> Vec<(&'static str, &'static str, &str)> {
+    pub(crate) fn pairs(&self) -> Vec<(&'static str, &'static str, &str)> {
         let f = &self.funnel;
         [
             ("timestamp", s::TS, &self.timestamp),
@@ -266,11 +267,7 @@ impl Dataset {
             Some(map) => apply_map(raw, map, schema_file.expect("map implies a file"), &what)?,
             None => normalize(raw, &what)?,
         };
-        if !product.is_shop() {
-            // The product's dimensions first, in its order.
-            let order = product.dimension_names();
-            dimensions.sort_by_key(|d| order.iter().position(|k| k == d).unwrap_or(usize::MAX));
-        }
+        in_product_order(product, &mut dimensions);
         Ok(Self {
             origin,
             brief,
@@ -318,6 +315,9 @@ impl Dataset {
         mix_dimensions: Option<Vec<String>>,
     ) -> Self {
         let source_columns = table.column_names();
+        let product = info.product;
+        let mut dimensions = info.dimensions.clone();
+        in_product_order(product, &mut dimensions);
         Self {
             origin,
             brief,
@@ -325,8 +325,8 @@ impl Dataset {
             orders: None,
             rollup: Some(table),
             context: Vec::new(),
-            dimensions: info.dimensions.clone(),
-            product: crate::product::Product::shop(),
+            dimensions,
+            product,
             sources: Vec::new(),
             source_columns,
             schema_file: None,
@@ -481,6 +481,15 @@ impl Dataset {
         self.check_window(&baseline_label, &baseline)?;
         self.check_window(&current_label, &current)?;
         Ok((baseline, current))
+    }
+}
+
+/// Puts a product's dimensions first, in its order (the shop's keep the order they were
+/// listed in: dropcase's for its drills, the cube's or the `--schema` file's otherwise).
+fn in_product_order(product: &Product, dimensions: &mut [String]) {
+    if !product.is_shop() {
+        let order = product.dimension_names();
+        dimensions.sort_by_key(|d| order.iter().position(|k| k == d).unwrap_or(usize::MAX));
     }
 }
 

@@ -13,6 +13,7 @@ use crate::brief::Window;
 use crate::cube::sql::{Dialect, SqlSpec, cube_sql};
 use crate::cube::{self, CubeSpec, Time};
 use crate::dataset::{ColumnMap, Dataset};
+use crate::product::Product;
 
 /// Time resolution of a cube per date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -52,6 +53,11 @@ pub struct CubeArgs {
     /// SQL dialect of --sql
     #[arg(long, value_enum, requires = "sql")]
     pub dialect: Option<Dialect>,
+    /// The product whose rows --table holds (a name from `products/`, or a product file's
+    /// path; a drill's is its drill.toml's `product`): --sql builds its dimensions and
+    /// measures [default: shop]
+    #[arg(long, value_name = "NAME|FILE", requires = "sql", conflicts_with = "schema")]
+    pub product: Option<String>,
     /// Table (or view) of one row per session that --sql (or --engine) reads, as the
     /// engine names it
     #[arg(long, value_name = "NAME", conflicts_with = "data")]
@@ -94,6 +100,12 @@ pub fn run(args: CubeArgs) -> anyhow::Result<()> {
             time: args.time(None)?,
             map: map.as_ref().map(|m| (m, file.as_path())),
             columns: None,
+            product: match &args.product {
+                Some(name) => {
+                    Product::load(name).map_err(|err| anyhow::anyhow!("--product {name}: {err}"))?
+                }
+                None => Product::shop(),
+            },
         };
         return emit(&cube_sql(&spec)?);
     }
@@ -108,7 +120,11 @@ pub fn run(args: CubeArgs) -> anyhow::Result<()> {
     let ds = Dataset::open(args.data.as_deref(), args.schema.as_deref())?;
     let time = args.time(Some(&ds))?;
     let mut frame = cube::build(&ds, &CubeSpec { by: args.by.clone(), time })?;
-    cube::write(&mut frame, out)?;
+    cube::write(
+        &mut frame,
+        out,
+        cube::recorded_product(ds.product, ds.brief.as_ref().map(|b| b.product.as_str())),
+    )?;
     eprintln!("wrote {} ({} rows, {} columns)", out.display(), frame.height(), frame.width());
     Ok(())
 }
@@ -139,7 +155,7 @@ fn run_on_engine(args: &CubeArgs, url: &str, out: &std::path::Path) -> anyhow::R
     let request =
         Request { source: &source, map: map.as_ref().map(|m| (m, file.as_path())), by: Some(&args.by), time };
     let mut built = spark::build(&engine, &request)?;
-    cube::write(&mut built.frame, out)?;
+    cube::write(&mut built.frame, out, cube::recorded_product(built.info.product, None))?;
     eprintln!(
         "wrote {} ({} rows, {} columns) from {}",
         out.display(),

@@ -31,6 +31,7 @@ use super::sql::{Dialect, SqlSpec, cube_sql};
 use super::{CubeInfo, Time};
 use crate::brief::Brief;
 use crate::dataset::{ColumnMap, Dataset, Table};
+use crate::product::Product;
 use crate::schema::{files, sessions as s};
 
 /// Spark Connect's default port, used when the URL names none.
@@ -215,6 +216,8 @@ fn run(session: &SparkSession, engine: &Engine, request: &Request) -> anyhow::Re
     };
     check_columns(&columns, &by, request, &what)?;
     let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+    // A map maps onto the shop's columns; unmapped rows are the product whose steps they have.
+    let product = if request.map.is_some() { Product::shop() } else { super::product_of_columns(&names) };
     let sql = cube_sql(&SqlSpec {
         dialect: Dialect::Spark,
         table: &relation,
@@ -222,6 +225,7 @@ fn run(session: &SparkSession, engine: &Engine, request: &Request) -> anyhow::Re
         time: request.time,
         map: request.map,
         columns: Some(&names),
+        product,
     })?;
     let sql = sql.trim_end().trim_end_matches(';');
     let batches = collect(session, sql)
@@ -245,7 +249,8 @@ fn run(session: &SparkSession, engine: &Engine, request: &Request) -> anyhow::Re
             "{what} holds no rows: the cube is empty (if it does hold rows, the query ran longer than the server keeps a result stream open: {cut})"
         );
     }
-    let (table, info) = super::from_frame(frame.clone().lazy(), &format!("the cube of {what}"))?;
+    let (table, info) =
+        super::from_frame(frame.clone().lazy(), &format!("the cube of {what}"), Some(product))?;
     Ok(EngineCube { table, info, frame, what })
 }
 

@@ -1,8 +1,9 @@
 //! `dropcase cube --sql`: the one query that builds the cube (see [`super`] for its columns)
 //! inside the engine that holds the rows, in the engine's own dialect. Its result has
-//! exactly the columns and rows `dropcase cube --out` writes for the same arguments; run it
-//! where the data lives, save the (small) result as Parquet or CSV, and read it back with
-//! `--cube FILE`.
+//! exactly the columns and rows `dropcase cube --out` writes for the same arguments (and, for
+//! a table of another product's rows, `--product NAME`: its dimensions and measures, as
+//! `cube --out` on its drill); run it where the data lives, save the (small) result as
+//! Parquet or CSV, and read it back with `--cube FILE`.
 //!
 //! One `GROUP BY` at the finest level (window or date × every `--by` dimension): every
 //! cube measure adds up, so coarser cuts are sums of its rows, and subtotal rows (GROUPING
@@ -11,8 +12,9 @@
 
 use anyhow::bail;
 
-use super::{FLAGS, TRUE_WORDS, Time, columns as c};
+use super::{CubeMeasure, TRUE_WORDS, Time, columns as c};
 use crate::dataset::ColumnMap;
+use crate::product::Product;
 use crate::schema::sessions as s;
 
 /// SQL dialects `dropcase cube --sql` writes.
@@ -77,6 +79,8 @@ pub struct SqlSpec<'a> {
     /// The table's columns, when known (an engine was asked): without a map, a funnel flag
     /// or value measure the table lacks is left out, as `cube --out` leaves it out.
     pub columns: Option<&'a [String]>,
+    /// The product whose dimensions and measures the table has (a map maps onto the shop's).
+    pub product: &'a Product,
 }
 
 /// A source column as the query reads it.
@@ -90,6 +94,13 @@ struct Source {
 pub fn cube_sql(spec: &SqlSpec) -> anyhow::Result<String> {
     let d = spec.dialect;
     check_table(spec.table)?;
+    if let (Some((_, file)), false) = (spec.map, spec.product.is_shop()) {
+        bail!(
+            "--schema {} maps columns onto the shop's, not the {} product's: name the product's own columns in the table, or leave out --schema",
+            file.display(),
+            spec.product.name
+        );
+    }
     let q = |name: &str| d.quote(name);
     let source = |key: &str, ours: &str, theirs: Option<&String>| -> Option<Source> {
         match spec.map {
@@ -150,7 +161,7 @@ pub fn cube_sql(spec: &SqlSpec) -> anyhow::Result<String> {
                     );
                 }
             }
-            None => {
+            None if spec.product.is_shop() => {
                 if !s::DIMENSIONS.contains(&dim.as_str()) {
                     bail!(
                         "unknown dimension '{dim}' in --by{}; without --schema the table has dropcase's dimensions: {} (list your own in a --schema file's dimensions = [...])",
@@ -159,45 +170,60 @@ pub fn cube_sql(spec: &SqlSpec) -> anyhow::Result<String> {
                     );
                 }
             }
+            None => {
+                let known = spec.product.dimension_names();
+                if !known.contains(dim) {
+                    bail!(
+                        "unknown dimension '{dim}' in --by{}; the {} product's dimensions: {}",
+                        crate::query::did_you_mean(dim, known.iter().map(String::as_str)),
+                        spec.product.name,
+                        known.join(", ")
+                    );
+                }
+            }
         }
         let src = Source { name: dim.clone(), origin: "--by".into() };
         select.push(format!("NULLIF(CAST({} AS {}), '') AS {}", column(&src)?, d.text(), q(dim)));
     }
-    let funnel = map.map(|m| &m.funnel);
-    let flag_sources = [
-        funnel.map(|f| f.viewed_product.as_ref()),
-        funnel.map(|f| f.added_to_cart.as_ref()),
-        funnel.map(|f| f.reached_checkout.as_ref()),
-        funnel.map(|f| f.purchased.as_ref()),
-    ];
     let true_words = TRUE_WORDS.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(", ");
-    let mut measures: Vec<String> = vec![format!("CAST(COUNT(*) AS {}) AS {}", d.integer(), q(c::SESSIONS))];
-    for (flag, theirs) in FLAGS.iter().zip(flag_sources) {
-        let Some(src) = source(&format!("funnel.{flag}"), flag, theirs.flatten()).filter(present) else {
-            continue;
+    let mut measures: Vec<String> = Vec::new();
+    for measure in super::product_measures(spec.product) {
+        let columns = measure.columns();
+        let ours = match &measure {
+            CubeMeasure::Rows(_) => {
+                measures.push(format!("CAST(COUNT(*) AS {}) AS {}", d.integer(), q(&columns[0])));
+                continue;
+            }
+            CubeMeasure::Flag(ours) | CubeMeasure::Value(ours) => ours.as_str(),
         };
-        select.push(format!(
-            "CASE WHEN LOWER(CAST({} AS {})) IN ({true_words}) THEN 1 ELSE 0 END AS {}",
-            column(&src)?,
-            d.text(),
-            q(flag)
-        ));
-        measures.push(format!("CAST(COALESCE(SUM({}), 0) AS {}) AS {}", q(flag), d.integer(), q(flag)));
-    }
-    let value_sources = [
-        (s::REVENUE, c::REVENUE, c::REVENUE_SQ, map.map(|m| m.revenue.as_ref())),
-        (s::PAGE_LOAD_MS, c::PAGE_LOAD_MS, c::PAGE_LOAD_MS_SQ, map.map(|m| m.page_load_ms.as_ref())),
-    ];
-    for (ours, sum, sum_sq, theirs) in value_sources {
-        let Some(src) = source(ours, ours, theirs.flatten()).filter(present) else { continue };
-        select.push(format!("CAST({} AS {}) AS {}", column(&src)?, d.float(), q(ours)));
-        measures.push(format!("CAST(COALESCE(SUM({}), 0) AS {}) AS {}", q(ours), d.float(), q(sum)));
-        measures.push(format!(
-            "CAST(COALESCE(SUM({v} * {v}), 0) AS {}) AS {}",
-            d.float(),
-            q(sum_sq),
-            v = q(ours)
-        ));
+        // With a map, the column it names for this measure, and its key there.
+        let mapped = map.and_then(|m| m.pairs().into_iter().find(|(_, o, _)| *o == ours));
+        let theirs = mapped.map(|(_, _, theirs)| theirs.to_string());
+        let key = mapped.map_or(ours, |(key, _, _)| key);
+        let Some(src) = source(key, ours, theirs.as_ref()).filter(present) else { continue };
+        if measure.counts() {
+            select.push(format!(
+                "CASE WHEN LOWER(CAST({} AS {})) IN ({true_words}) THEN 1 ELSE 0 END AS {}",
+                column(&src)?,
+                d.text(),
+                q(ours)
+            ));
+            measures.push(format!("CAST(COALESCE(SUM({}), 0) AS {}) AS {}", q(ours), d.integer(), q(ours)));
+        } else {
+            select.push(format!("CAST({} AS {}) AS {}", column(&src)?, d.float(), q(ours)));
+            measures.push(format!(
+                "CAST(COALESCE(SUM({}), 0) AS {}) AS {}",
+                q(ours),
+                d.float(),
+                q(&columns[0])
+            ));
+            measures.push(format!(
+                "CAST(COALESCE(SUM({v} * {v}), 0) AS {}) AS {}",
+                d.float(),
+                q(&columns[1]),
+                v = q(ours)
+            ));
+        }
     }
     let dims: Vec<String> = spec.by.iter().map(|dim| q(dim)).collect();
     let indent = |items: &[String]| items.join(",\n    ");
@@ -264,8 +290,16 @@ mod tests {
     use super::*;
 
     fn spec(dialect: Dialect, by: &[String], time: Time) -> String {
-        cube_sql(&SqlSpec { dialect, table: "analytics.sessions", by, time, map: None, columns: None })
-            .unwrap()
+        cube_sql(&SqlSpec {
+            dialect,
+            table: "analytics.sessions",
+            by,
+            time,
+            map: None,
+            columns: None,
+            product: Product::shop(),
+        })
+        .unwrap()
     }
 
     #[test]
@@ -300,6 +334,7 @@ mod tests {
             time: Time::Days,
             map: None,
             columns: None,
+            product: Product::shop(),
         })
         .unwrap_err()
         .to_string();
@@ -311,10 +346,54 @@ mod tests {
             time: Time::Days,
             map: None,
             columns: None,
+            product: Product::shop(),
         })
         .unwrap_err()
         .to_string();
         assert!(err.contains("unknown dimension 'devise'") && err.contains("did you mean 'device'"), "{err}");
+    }
+
+    /// A product's query selects its own dimensions and measures, in `cube --out`'s order;
+    /// a `--schema` map (onto the shop's columns) does not go with another product.
+    #[test]
+    fn a_products_query_builds_its_own_measures() {
+        let app = Product::load("engagement_app").unwrap();
+        let by = vec!["acquisition".to_string()];
+        let spec = |map| SqlSpec {
+            dialect: Dialect::Postgres,
+            table: "app.user_days",
+            by: &by,
+            time: Time::Days,
+            map,
+            columns: None,
+            product: app,
+        };
+        let sql = cube_sql(&spec(None)).unwrap();
+        let aliases: Vec<&str> = sql
+            .split("\nFROM src")
+            .next()
+            .unwrap()
+            .rsplit("SELECT")
+            .next()
+            .unwrap()
+            .lines()
+            .filter_map(|line| line.trim().trim_end_matches(',').rsplit(" AS ").next())
+            .filter(|alias| !alias.is_empty())
+            .collect();
+        let expected: Vec<String> = ["date", "acquisition"]
+            .iter()
+            .map(|c| c.to_string())
+            .chain(super::super::product_measures(app).iter().flat_map(CubeMeasure::columns))
+            .map(|c| format!("\"{c}\""))
+            .collect();
+        assert_eq!(aliases, expected, "{sql}");
+        assert!(sql.contains("CAST(COUNT(*) AS BIGINT) AS \"user_days\""), "{sql}");
+        assert!(!sql.contains("purchased") && !sql.contains("revenue"), "{sql}");
+        let err = cube_sql(&SqlSpec { by: &["devise".to_string()], ..spec(None) }).unwrap_err().to_string();
+        assert!(err.contains("unknown dimension 'devise'") && err.contains("engagement_app"), "{err}");
+        let map = ColumnMap::default();
+        let err = cube_sql(&spec(Some((&map, std::path::Path::new("s.toml"))))).unwrap_err().to_string();
+        assert!(err.contains("s.toml") && err.contains("shop"), "{err}");
     }
 
     use crate::brief::Window;

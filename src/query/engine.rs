@@ -16,7 +16,7 @@ use super::metric::Measure;
 use crate::brief::Window;
 use crate::cube::{self, CubeInfo, Time};
 use crate::dataset::{Dataset, Table};
-use crate::schema::{rollup as r, sessions as s};
+use crate::schema::sessions as s;
 
 /// Environment variable that forces queries onto raw sessions (to check the rollup).
 pub const NO_ROLLUP_ENV: &str = "DROPCASE_NO_ROLLUP";
@@ -97,6 +97,9 @@ pub fn aggregate(ds: &Dataset, req: &Request) -> anyhow::Result<Aggregates> {
             &condition.dimension,
             &format!(" in --where\n{}", req.filter.point_at(condition)),
         )?;
+    }
+    if let Some(cube) = &ds.cube {
+        check_cube(ds, cube, req)?;
     }
     let session_measures: Vec<(usize, Measure)> = req
         .measures
@@ -191,14 +194,15 @@ enum TimeColumns {
 }
 
 /// Checks that a `--cube` can answer the request, saying what it lacks and how to get it.
-fn check_cube(
-    ds: &Dataset,
-    cube: &CubeInfo,
-    measures: &[(usize, Measure)],
-    req: &Request,
-) -> anyhow::Result<()> {
+fn check_cube(ds: &Dataset, cube: &CubeInfo, req: &Request) -> anyhow::Result<()> {
     let origin = ds.origin.display();
-    for (_, measure) in measures {
+    for measure in req.measures {
+        if let Some(source) = measure.source() {
+            bail!(
+                "{} needs the {source} table (a second source of truth), and a cube ({origin}) holds sums of the main table's rows only: run it on the drill with --data",
+                req.needed_by
+            );
+        }
         let Some(column) = measure.rollup_column() else {
             bail!(
                 "{} needs {}, which does not add up across segments, so a cube ({origin}) cannot hold it: run it on the rows with --data",
@@ -228,8 +232,7 @@ fn choose_session_source<'a>(
     req: &Request,
 ) -> anyhow::Result<(&'a Table, bool)> {
     let hourly = matches!(req.buckets, Buckets::Grain(Grain::Hour, _));
-    if let (Some(cube), Some(table)) = (&ds.cube, &ds.rollup) {
-        check_cube(ds, cube, measures, req)?;
+    if let (Some(_), Some(table)) = (&ds.cube, &ds.rollup) {
         for dim in req.by.iter().map(String::as_str).chain(req.filter.dimensions()) {
             ds.require_dimension(dim, &format!(" in the cube {}", ds.origin.display()))?;
         }
@@ -259,7 +262,7 @@ fn measure_expr(ds: &Dataset, measure: Measure, from_rollup: bool, needed_by: &s
         Ok(col(name).sum())
     };
     let expr = match (measure, from_rollup) {
-        (Measure::Rows(_), true) => col(r::SESSIONS).sum(),
+        (Measure::Rows(rows), true) => col(rows).sum(),
         (Measure::Rows(_), false) => len(),
         (Measure::Flag(column) | Measure::Sum(column), _) => flag(column)?,
         (Measure::SumSq(column), true) => col(format!("{column}_sq")).sum(),

@@ -61,8 +61,7 @@ impl Measure {
     /// The column a rollup table must hold for this measure (`None`: never from a rollup).
     pub fn rollup_column(self) -> Option<&'static str> {
         match self {
-            Measure::Rows(_) => Some(crate::cube::columns::SESSIONS),
-            Measure::Flag(c) | Measure::Sum(c) => Some(c),
+            Measure::Rows(c) | Measure::Flag(c) | Measure::Sum(c) => Some(c),
             Measure::SumSq(c) => Some(crate::product::registry::intern(&format!("{c}_sq"))),
             _ => None,
         }

@@ -317,3 +317,240 @@ fn bad_cubes_and_names_are_refused_by_name_and_nothing_is_written() {
     assert!(err.contains("no column 'regio'") && err.contains("region"), "{err}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier");
 }
+
+/// A product drill of `scenario` with `rows` rows in the sandbox folder `dir`, and its
+/// brief's windows as `--baseline` / `--current` values.
+pub fn product_drill(sb: &Sandbox, scenario: &str, seed: &str, rows: &str, dir: &str) -> (String, String) {
+    sb.cmd(&["generate", "--scenario", scenario, "--seed", seed, "--sessions", rows, "--out", dir])
+        .assert()
+        .success();
+    let brief: toml::Value =
+        toml::from_str(&std::fs::read_to_string(sb.join(dir).join("drill.toml")).unwrap())
+            .expect("drill.toml is TOML");
+    let window = |key: &str| {
+        format!("{}..{}", brief[key]["from"].as_str().unwrap(), brief[key]["to"].as_str().unwrap())
+    };
+    (window("baseline"), window("current"))
+}
+
+/// The column names of a Parquet file.
+fn parquet_columns(path: &Path) -> Vec<String> {
+    crate::cube_sql::read_parquet(path).get_column_names().iter().map(|n| n.to_string()).collect()
+}
+
+/// What a product's case checks: its drill, its dimensions, the cube's measure columns, the
+/// metrics compared (counts, rates, means and sums), a segment filter, the metric diagnosed
+/// and the segment its top cause must name.
+struct ProductCase {
+    scenario: &'static str,
+    seed: &'static str,
+    rows: &'static str,
+    dims: &'static str,
+    measures: &'static [&'static str],
+    metrics: &'static [&'static str],
+    by: &'static str,
+    filter: &'static str,
+    diagnosed: &'static str,
+    cause: (&'static str, &'static str),
+}
+
+const PRODUCT_CASES: [ProductCase; 2] = [
+    ProductCase {
+        scenario: "wau_push_outage",
+        seed: "3",
+        rows: "300000",
+        dims: "platform,app_version,browser,country,acquisition,user_type",
+        measures: &[
+            "user_days",
+            "opened",
+            "feed_viewed",
+            "post_viewed",
+            "engaged",
+            "cohort_d1",
+            "retained_d1",
+            "cohort_d7",
+            "retained_d7",
+            "minutes",
+            "minutes_sq",
+            "load_ms",
+            "load_ms_sq",
+        ],
+        metrics: &["user_days", "engagement_rate", "post_view_rate", "d1_retention", "minutes_per_user_day"],
+        by: "platform",
+        filter: "country=US",
+        // The headline wau, localised on the rows' volume as on the drill.
+        diagnosed: "wau",
+        cause: ("platform", "android"),
+    },
+    ProductCase {
+        scenario: "email_verification_domain",
+        seed: "2",
+        rows: "150000",
+        dims: "plan,email_domain,browser,device,country,channel,user_type",
+        measures: &[
+            "sessions",
+            "visited",
+            "signed_up",
+            "activated",
+            "subscribed",
+            "seat_price",
+            "seat_price_sq",
+            "page_load_ms",
+            "page_load_ms_sq",
+        ],
+        metrics: &["sessions", "conversion", "activate_rate", "seat_price", "new_mrr"],
+        by: "plan",
+        filter: "device=desktop",
+        diagnosed: "conversion",
+        cause: ("email_domain", "gmail"),
+    },
+];
+
+/// The engagement app's and the SaaS product's drills: `cube` writes their steps and
+/// measures, and `query compare|funnel|trend` and `diagnose` on the cube (Parquet per date,
+/// CSV per window) give the numbers the drill's rows give (issues 14 and 16).
+#[test]
+fn a_product_cube_answers_queries_and_diagnose_as_the_rows_do() {
+    for case in &PRODUCT_CASES {
+        let sb = Sandbox::new();
+        let (b, c) = product_drill(&sb, case.scenario, case.seed, case.rows, "drill");
+        sb.cmd(&["cube", "--data", "drill", "--by", case.dims, "--out", "days.parquet"]).assert().success();
+        let expected: Vec<String> = ["date"]
+            .iter()
+            .chain(case.dims.split(',').collect::<Vec<_>>().iter())
+            .chain(case.measures)
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(parquet_columns(&sb.join("days.parquet")), expected, "{}", case.scenario);
+        let two_dims = format!("{},{}", case.by, case.filter.split('=').next().unwrap());
+        sb.cmd(&[
+            "cube",
+            "--data",
+            "drill",
+            "--by",
+            &two_dims,
+            "--baseline",
+            &b,
+            "--current",
+            &c,
+            "--out",
+            "windows.csv",
+        ])
+        .assert()
+        .success();
+        let windows = ["--baseline", b.as_str(), "--current", c.as_str()];
+        for cube in ["days.parquet", "windows.csv"] {
+            for metric in case.metrics {
+                for filter in [None, Some(case.filter)] {
+                    let mut args =
+                        vec!["query", "compare", "--metric", metric, "--by", case.by, "--format", "json"];
+                    args.extend(windows);
+                    if let Some(f) = filter {
+                        args.extend(["--where", f]);
+                    }
+                    let raw = json(&sb, &[&args[..], &["--data", "drill"]].concat(), false);
+                    let cubed = json(&sb, &[&args[..], &["--cube", cube]].concat(), false);
+                    assert!(!raw["segments"].as_array().unwrap().is_empty(), "{raw}");
+                    assert_same(
+                        &raw,
+                        &cubed,
+                        &format!("{}: compare {metric} {filter:?} on {cube}", case.scenario),
+                    );
+                }
+            }
+            let args = [&["query", "funnel", "--by", case.by, "--format", "json"][..], &windows[..]].concat();
+            let raw = json(&sb, &[&args[..], &["--data", "drill"]].concat(), false);
+            assert_same(&raw, &json(&sb, &[&args[..], &["--cube", cube]].concat(), false), "funnel");
+        }
+        let rate = case.metrics[1];
+        for grain in ["day", "week"] {
+            let args =
+                ["query", "trend", "--metric", rate, "--by", case.by, "--grain", grain, "--format", "json"];
+            let raw = json(&sb, &[&args[..], &["--data", "drill"]].concat(), false);
+            let cubed = json(&sb, &[&args[..], &["--cube", "days.parquet"]].concat(), false);
+            assert!(raw["points"].as_array().unwrap().len() > 10, "{raw}");
+            assert_same(&raw, &cubed, &format!("{}: trend {rate} by {grain}", case.scenario));
+        }
+        // Diagnose: the drill's headline by default, the same metric named on the cube.
+        let mut raw = json(&sb, &["diagnose", "--data", "drill", "--format", "json"], false);
+        let cubed = json(
+            &sb,
+            &["diagnose", "--cube", "days.parquet", "--metric", case.diagnosed, "--format", "json"],
+            false,
+        );
+        assert_eq!(raw["metric"], case.diagnosed, "{raw}");
+        for cause in raw["root_causes"].as_array_mut().unwrap() {
+            cause.as_object_mut().unwrap().remove("onset");
+        }
+        let top = &cubed["root_causes"][0]["terms"];
+        assert_eq!(top[case.cause.0], case.cause.1, "{}: {cubed}", case.scenario);
+        for field in [
+            "metric",
+            "product",
+            "localised",
+            "funnel_rows",
+            "baseline_value",
+            "current_value",
+            "p_value",
+            "funnel",
+            "mix_vs_rate",
+            "root_causes",
+            "verdict",
+        ] {
+            assert_same(&raw[field], &cubed[field], &format!("{}: diagnose {field}", case.scenario));
+        }
+    }
+}
+
+/// Metrics a cube cannot hold — distinct users (dau, wau, mau and stickiness over them),
+/// percentiles, a second source's rows — are refused by name and sent to `--data`, where
+/// they work; so are a misspelt `--product` and a dimension it does not have.
+#[test]
+fn a_product_cube_refuses_what_does_not_add_up_and_says_to_use_the_rows() {
+    let sb = Sandbox::new();
+    product_drill(&sb, "wau_push_outage", "3", "60000", "drill");
+    sb.cmd(&["cube", "--data", "drill", "--by", "platform", "--out", "cube.parquet"]).assert().success();
+    for (metric, why) in [
+        ("dau", "distinct users over trailing days, which does not add up"),
+        ("wau", "distinct users over trailing days, which does not add up"),
+        ("stickiness", "distinct users over trailing days, which does not add up"),
+        ("load_p75", "a percentile, which does not add up"),
+        ("server_events", "the server_events table (a second source of truth)"),
+    ] {
+        for command in ["compare", "trend"] {
+            let args = ["query", command, "--metric", metric, "--by", "platform"];
+            let err = stderr_of(&sb, &[&args[..], &["--cube", "cube.parquet"]].concat());
+            assert!(
+                err.contains(&format!("metric {metric} needs {why}"))
+                    && err.contains("cube.parquet")
+                    && err.contains("--data"),
+                "{command} {metric}: {err}"
+            );
+            sb.cmd(&[&args[..], &["--data", "drill"]].concat()).assert().success();
+        }
+    }
+    let err = stderr_of(
+        &sb,
+        &["cube", "--sql", "--dialect", "duckdb", "--table", "t", "--product", "engagment_app"],
+    );
+    assert!(
+        err.contains("--product engagment_app") && err.contains("did you mean 'engagement_app'"),
+        "{err}"
+    );
+    let err = stderr_of(
+        &sb,
+        &[
+            "cube",
+            "--sql",
+            "--dialect",
+            "duckdb",
+            "--table",
+            "t",
+            "--product",
+            "engagement_app",
+            "--by",
+            "device",
+        ],
+    );
+    assert!(err.contains("unknown dimension 'device'") && err.contains("acquisition"), "{err}");
+}

@@ -41,9 +41,51 @@ fn missing(engine: &str, require_env: &str, present: bool) -> bool {
     true
 }
 
-/// The polars cube `dropcase cube --out` writes for `by` and `flags`.
-fn polars_cube(sb: &Sandbox, by: &str, flags: &[&str], name: &str) -> DataFrame {
-    let mut args = vec!["cube", "--data", "drill", "--out", name];
+/// The product drills compared, each with its `--product` and (--by, extra flags) cases.
+fn product_cases(sb: &Sandbox) -> Vec<ProductDrill> {
+    let (b, c) = crate::cube::product_drill(sb, "wau_push_outage", "3", "40000", "app");
+    let engagement = ProductDrill {
+        dir: "app",
+        product: "engagement_app",
+        cases: vec![
+            ("platform,country".into(), vec![]),
+            ("acquisition".into(), vec!["--baseline".into(), b, "--current".into(), c]),
+            ("app_version".into(), vec!["--grain".into(), "hour".into()]),
+        ],
+    };
+    crate::cube::product_drill(sb, "email_verification_domain", "2", "30000", "saas");
+    let saas = ProductDrill { dir: "saas", product: "saas", cases: vec![("plan,device".into(), vec![])] };
+    vec![engagement, saas]
+}
+
+/// A product's drill in the sandbox and the cubes compared on it.
+struct ProductDrill {
+    dir: &'static str,
+    product: &'static str,
+    cases: Vec<(String, Vec<String>)>,
+}
+
+impl ProductDrill {
+    /// (label, the polars cube, the SQL for `dialect` over the table `table`) per case.
+    fn cubes(&self, sb: &Sandbox, dialect: &str, table: &str) -> Vec<(String, DataFrame, String)> {
+        self.cases
+            .iter()
+            .enumerate()
+            .map(|(i, (by, flags))| {
+                let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+                let name = format!("{}{i}.parquet", self.dir);
+                let expected = polars_cube(sb, self.dir, by, &flags, &name);
+                let sql_flags = [&flags[..], &["--product", self.product]].concat();
+                let sql = cube_sql_of(sb, dialect, table, by, &sql_flags);
+                (format!("{} --by '{by}' {flags:?}", self.product), expected, sql)
+            })
+            .collect()
+    }
+}
+
+/// The polars cube `dropcase cube --out` writes for `by` and `flags` of the drill in `data`.
+fn polars_cube(sb: &Sandbox, data: &str, by: &str, flags: &[&str], name: &str) -> DataFrame {
+    let mut args = vec!["cube", "--data", data, "--out", name];
     if !by.is_empty() {
         args.extend(["--by", by]);
     }
@@ -52,9 +94,15 @@ fn polars_cube(sb: &Sandbox, by: &str, flags: &[&str], name: &str) -> DataFrame 
     read_parquet(&sb.join(name))
 }
 
-/// The SQL `dropcase cube --sql` prints for `dialect`, without its final `;`.
+/// The SQL `dropcase cube --sql` prints for `dialect` over the table `sessions`, without
+/// its final `;`.
 fn cube_sql(sb: &Sandbox, dialect: &str, by: &str, flags: &[&str]) -> String {
-    let mut args = vec!["cube", "--sql", "--dialect", dialect, "--table", "sessions"];
+    cube_sql_of(sb, dialect, "sessions", by, flags)
+}
+
+/// The SQL `dropcase cube --sql` prints for `dialect` over `table`, without its final `;`.
+fn cube_sql_of(sb: &Sandbox, dialect: &str, table: &str, by: &str, flags: &[&str]) -> String {
+    let mut args = vec!["cube", "--sql", "--dialect", dialect, "--table", table];
     if !by.is_empty() {
         args.extend(["--by", by]);
     }
@@ -113,6 +161,18 @@ fn python_has_duckdb() -> bool {
     Command::new("python3").args(["-c", "import duckdb"]).output().is_ok_and(|o| o.status.success())
 }
 
+/// Runs `sql` on DuckDB over the Parquet `sessions` as the view `sessions`, into `out`.
+fn run_duckdb(sessions: &Path, sql: &str, sql_file: &Path, out: &Path) {
+    let script = "import duckdb, sys\n\
+        con = duckdb.connect()\n\
+        con.execute(\"CREATE VIEW sessions AS SELECT * FROM read_parquet('\" + sys.argv[1] + \"')\")\n\
+        con.execute(\"COPY (\" + open(sys.argv[2]).read() + \") TO '\" + sys.argv[3] + \"' (FORMAT PARQUET)\")\n";
+    std::fs::write(sql_file, sql).unwrap();
+    let run =
+        Command::new("python3").args(["-c", script]).arg(sessions).arg(sql_file).arg(out).output().unwrap();
+    assert!(run.status.success(), "duckdb failed on\n{sql}\n{}", String::from_utf8_lossy(&run.stderr));
+}
+
 #[test]
 fn duckdb_builds_the_cube_polars_builds() {
     if missing("DuckDB (python3 -m pip install duckdb)", "DROPCASE_REQUIRE_DUCKDB", python_has_duckdb()) {
@@ -122,24 +182,20 @@ fn duckdb_builds_the_cube_polars_builds() {
     let dir = drill(&sb, false);
     let sessions = dir.join("sessions.parquet");
     for (i, (by, flags)) in cases().into_iter().enumerate() {
-        let expected = polars_cube(&sb, by, &flags, &format!("polars{i}.parquet"));
+        let expected = polars_cube(&sb, "drill", by, &flags, &format!("polars{i}.parquet"));
         let sql = cube_sql(&sb, "duckdb", by, &flags);
         let out = sb.join(&format!("duckdb{i}.parquet"));
-        let script = "import duckdb, sys\n\
-            con = duckdb.connect()\n\
-            con.execute(\"CREATE VIEW sessions AS SELECT * FROM read_parquet('\" + sys.argv[1] + \"')\")\n\
-            con.execute(\"COPY (\" + open(sys.argv[2]).read() + \") TO '\" + sys.argv[3] + \"' (FORMAT PARQUET)\")\n";
-        let sql_file = sb.join(&format!("duckdb{i}.sql"));
-        std::fs::write(&sql_file, &sql).unwrap();
-        let run = Command::new("python3")
-            .args(["-c", script])
-            .arg(&sessions)
-            .arg(&sql_file)
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert!(run.status.success(), "duckdb failed on\n{sql}\n{}", String::from_utf8_lossy(&run.stderr));
+        run_duckdb(&sessions, &sql, &sb.join(&format!("duckdb{i}.sql")), &out);
         assert_same_cube(&expected, &read_parquet(&out), &format!("duckdb --by '{by}' {flags:?}"));
+    }
+    // The engagement app's and the SaaS product's drills, with `--product`.
+    for drill in product_cases(&sb) {
+        let sessions = sb.join(drill.dir).join("sessions.parquet");
+        for (i, (what, expected, sql)) in drill.cubes(&sb, "duckdb", "sessions").into_iter().enumerate() {
+            let out = sb.join(&format!("duckdb_{}{i}.parquet", drill.dir));
+            run_duckdb(&sessions, &sql, &sb.join(&format!("duckdb_{}{i}.sql", drill.dir)), &out);
+            assert_same_cube(&expected, &read_parquet(&out), &format!("duckdb {what}"));
+        }
     }
 }
 
@@ -240,43 +296,40 @@ impl Drop for Postgres {
     }
 }
 
-#[test]
-fn postgres_builds_the_cube_polars_builds() {
-    let bin = postgres_bin();
-    if missing("PostgreSQL (apt-get install postgresql)", "DROPCASE_REQUIRE_POSTGRES", bin.is_some()) {
-        return;
+impl Postgres {
+    /// Loads a drill's `sessions.parquet` into the table `name`, of the same columns (through
+    /// CSV).
+    fn load(&self, sb: &Sandbox, name: &str, parquet: &Path) {
+        let mut sessions = read_parquet(parquet);
+        let csv = sb.join(&format!("{name}.csv"));
+        CsvWriter::new(std::fs::File::create(&csv).unwrap())
+            .include_header(true)
+            .finish(&mut sessions)
+            .unwrap();
+        let columns: Vec<String> = sessions
+            .columns()
+            .iter()
+            .map(|c| {
+                let kind = match c.dtype() {
+                    DataType::Boolean => "boolean",
+                    DataType::Date => "date",
+                    DataType::Datetime(..) => "timestamp",
+                    DataType::Float64 => "double precision",
+                    d if d.is_integer() => "bigint",
+                    _ => "text",
+                };
+                format!("\"{}\" {kind}", c.name())
+            })
+            .collect();
+        self.psql(&format!("CREATE TABLE {name} ({})", columns.join(", ")));
+        self.psql(&format!("\\copy {name} FROM '{}' WITH (FORMAT csv, HEADER)", csv.display()));
     }
-    let sb = Sandbox::new();
-    let dir = drill(&sb, false);
-    // The drill's sessions as CSV, loaded into a table of the same columns.
-    let mut sessions = read_parquet(&dir.join("sessions.parquet"));
-    let csv = sb.join("sessions.csv");
-    CsvWriter::new(std::fs::File::create(&csv).unwrap()).include_header(true).finish(&mut sessions).unwrap();
-    let columns: Vec<String> = sessions
-        .columns()
-        .iter()
-        .map(|c| {
-            let kind = match c.dtype() {
-                DataType::Boolean => "boolean",
-                DataType::Date => "date",
-                DataType::Datetime(..) => "timestamp",
-                DataType::Float64 => "double precision",
-                d if d.is_integer() => "bigint",
-                _ => "text",
-            };
-            format!("\"{}\" {kind}", c.name())
-        })
-        .collect();
-    let pg = Postgres::start(bin.expect("checked"));
-    pg.psql(&format!("CREATE TABLE sessions ({})", columns.join(", ")));
-    pg.psql(&format!("\\copy sessions FROM '{}' WITH (FORMAT csv, HEADER)", csv.display()));
-    for (i, (by, flags)) in cases().into_iter().enumerate() {
-        let expected = polars_cube(&sb, by, &flags, &format!("polars{i}.parquet"));
-        let sql = cube_sql(&sb, "postgres", by, &flags);
-        let out = pg.psql(&format!("COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)"));
-        let path = sb.join(&format!("postgres{i}.csv"));
+
+    /// The result of `sql`, typed as `expected` is (through CSV, which carries no types).
+    fn cube(&self, sb: &Sandbox, sql: &str, expected: &DataFrame, name: &str) -> DataFrame {
+        let out = self.psql(&format!("COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)"));
+        let path = sb.join(name);
         std::fs::write(&path, out).unwrap();
-        // Read as text, then typed as the polars cube is (CSV carries no types).
         let text = CsvReadOptions::default()
             .with_infer_schema_length(Some(0))
             .try_into_reader_with_file_path(Some(path))
@@ -291,7 +344,33 @@ fn postgres_builds_the_cube_polars_builds() {
                 raw.cast(c.dtype()).unwrap().into_column()
             })
             .collect();
-        let actual = DataFrame::new(text.height(), typed).unwrap();
+        DataFrame::new(text.height(), typed).unwrap()
+    }
+}
+
+#[test]
+fn postgres_builds_the_cube_polars_builds() {
+    let bin = postgres_bin();
+    if missing("PostgreSQL (apt-get install postgresql)", "DROPCASE_REQUIRE_POSTGRES", bin.is_some()) {
+        return;
+    }
+    let sb = Sandbox::new();
+    let dir = drill(&sb, false);
+    let pg = Postgres::start(bin.expect("checked"));
+    pg.load(&sb, "sessions", &dir.join("sessions.parquet"));
+    for (i, (by, flags)) in cases().into_iter().enumerate() {
+        let expected = polars_cube(&sb, "drill", by, &flags, &format!("polars{i}.parquet"));
+        let sql = cube_sql(&sb, "postgres", by, &flags);
+        let actual = pg.cube(&sb, &sql, &expected, &format!("postgres{i}.csv"));
         assert_same_cube(&expected, &actual, &format!("postgres --by '{by}' {flags:?}"));
+    }
+    // The engagement app's and the SaaS product's drills, each its own table, with `--product`.
+    for drill in product_cases(&sb) {
+        let table = format!("{}_rows", drill.dir);
+        pg.load(&sb, &table, &sb.join(drill.dir).join("sessions.parquet"));
+        for (i, (what, expected, sql)) in drill.cubes(&sb, "postgres", &table).into_iter().enumerate() {
+            let actual = pg.cube(&sb, &sql, &expected, &format!("postgres_{}{i}.csv", drill.dir));
+            assert_same_cube(&expected, &actual, &format!("postgres {what}"));
+        }
     }
 }
