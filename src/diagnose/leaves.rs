@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use polars::prelude::{InitHashMaps, PlHashMap};
+
 use serde::Serialize;
 
 /// A set of `dim=value` terms: the leaves where every term holds. Pairs of (dimension
@@ -142,13 +144,13 @@ pub fn is_null_value(v: &str) -> bool {
 /// Value → code dictionaries while a table is being filled.
 #[derive(Debug, Default)]
 pub struct Dictionary {
-    maps: Vec<HashMap<String, u32>>,
+    maps: Vec<PlHashMap<String, u32>>,
 }
 
 impl Dictionary {
     fn code(&mut self, table: &mut LeafTable, d: usize, value: &str) -> u32 {
         if self.maps.len() <= d {
-            self.maps.resize_with(d + 1, HashMap::new);
+            self.maps.resize_with(d + 1, PlHashMap::new);
         }
         if let Some(&c) = self.maps[d].get(value) {
             return c;

@@ -105,13 +105,20 @@ fn read_csv(path: &Path, columns: &Columns) -> Result<LeafFile> {
         std::fs::read_to_string(path).with_context(|| format!("--leaves: cannot read {}", path.display()))?;
     // Fields are slices of the text when it holds no quotes (a B0 case), else of the parsed
     // records.
-    let parsed;
-    let records: Vec<(usize, Vec<&str>)> = match super::csv_records::split_plain(&text) {
-        Some(records) => records,
+    let (plain, parsed, quoted);
+    let records: Vec<(usize, &[&str])> = match super::csv_records::split_plain(&text) {
+        Some(records) => {
+            plain = records;
+            plain.iter().collect()
+        }
         None => {
             parsed = super::csv_records::parse(&text)
                 .map_err(|e| anyhow::anyhow!("--leaves: {} {e}", path.display()))?;
-            parsed.iter().map(|r| (r.line, r.fields.iter().map(String::as_str).collect())).collect()
+            quoted = parsed
+                .iter()
+                .map(|r| r.fields.iter().map(String::as_str).collect())
+                .collect::<Vec<Vec<&str>>>();
+            parsed.iter().zip(&quoted).map(|(r, fields)| (r.line, fields.as_slice())).collect()
         }
     };
     let Some(((_, header), rows)) = records.split_first() else {
