@@ -109,7 +109,7 @@ pub struct CompareArgs {
     /// Dimensions to cut by, comma-separated (at most a few)
     #[arg(long, value_delimiter = ',', value_name = "DIM[,DIM2]")]
     pub by: Vec<String>,
-    /// Metric to compare (see `dropcase metrics`) [default: the brief's metric, else conversion]
+    /// Metric to compare (see `dropcase metrics`) [default: the brief's metric, else the product's widest funnel rate, the shop's conversion]
     #[arg(long)]
     pub metric: Option<String>,
     #[command(flatten)]
@@ -189,7 +189,10 @@ fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
         .metric
         .clone()
         .or_else(|| ds.brief.as_ref().map(|b| b.metric.clone()))
-        .unwrap_or_else(|| "conversion".into());
+        // No brief (own data, a cube): the product's widest funnel rate, as diagnose reads.
+        .unwrap_or_else(|| {
+            crate::diagnose::drill::Funnel::of(ds.product).default_metric(ds.product, None).name
+        });
     let metric = Metric::find_in(ds.metrics(), &name)?;
     let (baseline, current) = windows(&ds, &args.slice)?;
     let spec = CompareSpec { metric, by: args.by, filter, baseline, current, top: args.top };

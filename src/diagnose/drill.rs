@@ -157,19 +157,29 @@ impl Funnel {
     }
 
     /// The metric diagnose explains unless told: the drill's headline when it can, else the
-    /// widest funnel rate (the shop's `conversion`).
+    /// product's widest named funnel rate (the shop's `conversion`, the engagement app's
+    /// `engagement_rate`; the first of equals), else the last step over the rows, named
+    /// `conversion`.
     pub fn default_metric(&self, product: &Product, headline: Option<&str>) -> Metric {
         if let Some(metric) = headline.and_then(|h| self.metric(product, h).ok()) {
             return metric;
         }
-        let widest = Target::Rate { first: 0, last: self.steps.len() - 1 };
-        let name = product
+        let named = product
             .metrics
             .iter()
-            .find(|m| self.target_of(m) == Some(widest))
-            .map(|m| m.name.clone())
-            .unwrap_or_else(|| "conversion".into());
-        Metric { name, target: widest }
+            .filter_map(|m| match self.target_of(m) {
+                Some(target @ Target::Rate { first, last }) => Some((last - first, m, target)),
+                _ => None,
+            })
+            .rev()
+            .max_by_key(|(span, _, _)| *span);
+        match named {
+            Some((_, m, target)) => Metric { name: m.name.clone(), target },
+            None => Metric {
+                name: "conversion".into(),
+                target: Target::Rate { first: 0, last: self.steps.len() - 1 },
+            },
+        }
     }
 }
 
@@ -1287,10 +1297,19 @@ mod tests {
         }
         let err = funnel.metric(app, "wua").unwrap_err().to_string();
         assert!(err.contains("did you mean 'wau'") && err.contains("engagement_app"), "{err}");
-        // A drill's headline is the default; a headline diagnose cannot read falls back to
-        // the widest funnel rate.
+        // A drill's headline is the default; a headline diagnose cannot read (or none: a
+        // cube) falls back to the product's widest named funnel rate.
         assert_eq!(funnel.default_metric(app, Some("wau")).name, "wau");
-        assert_eq!(funnel.default_metric(app, Some("stickiness")).target, Target::Rate { first: 0, last: 3 });
+        for headline in [Some("stickiness"), None] {
+            let fallback = funnel.default_metric(app, headline);
+            assert_eq!(
+                (fallback.name.as_str(), fallback.target),
+                ("engagement_rate", Target::Rate { first: 1, last: 3 })
+            );
+        }
+        let shop_funnel = Funnel::of(shop);
+        assert_eq!(shop_funnel.default_metric(shop, None).name, "conversion");
+        assert_eq!(shop_funnel.default_metric(shop, None).target, Target::Rate { first: 0, last: 3 });
     }
 
     #[test]

@@ -352,6 +352,9 @@ struct ProductCase {
     filter: &'static str,
     diagnosed: &'static str,
     cause: (&'static str, &'static str),
+    /// What `query compare` and `diagnose` explain on a cube without `--metric` (a cube has
+    /// no brief): the product's widest named funnel rate.
+    cube_default: &'static str,
 }
 
 const PRODUCT_CASES: [ProductCase; 2] = [
@@ -381,6 +384,7 @@ const PRODUCT_CASES: [ProductCase; 2] = [
         // The headline wau, localised on the rows' volume as on the drill.
         diagnosed: "wau",
         cause: ("platform", "android"),
+        cube_default: "engagement_rate",
     },
     ProductCase {
         scenario: "email_verification_domain",
@@ -403,6 +407,7 @@ const PRODUCT_CASES: [ProductCase; 2] = [
         filter: "device=desktop",
         diagnosed: "conversion",
         cause: ("email_domain", "gmail"),
+        cube_default: "conversion",
     },
 ];
 
@@ -471,6 +476,15 @@ fn a_product_cube_answers_queries_and_diagnose_as_the_rows_do() {
             assert!(raw["points"].as_array().unwrap().len() > 10, "{raw}");
             assert_same(&raw, &cubed, &format!("{}: trend {rate} by {grain}", case.scenario));
         }
+        // Without --metric on a cube: the product's widest named funnel rate, for both.
+        let compare = json(
+            &sb,
+            &["query", "compare", "--cube", "days.parquet", "--by", case.by, "--format", "json"],
+            false,
+        );
+        let diagnose = json(&sb, &["diagnose", "--cube", "days.parquet", "--format", "json"], false);
+        assert_eq!(compare["metric"], case.cube_default, "{}: {compare}", case.scenario);
+        assert_eq!(diagnose["metric"], case.cube_default, "{}: {diagnose}", case.scenario);
         // Diagnose: the drill's headline by default, the same metric named on the cube.
         let mut raw = json(&sb, &["diagnose", "--data", "drill", "--format", "json"], false);
         let cubed = json(
