@@ -206,25 +206,7 @@ impl Truth {
         let versus_rest = tb.den < 200;
         let target_rate = stage.map(|_| (rate(x0, n0), rate(tc.num, tc.den)));
         let headline = headline_change(case, counts);
-        let mut explanation = format!(
-            "The cause was {} ({} group): {}.",
-            cause.family,
-            cause.family.group().name(),
-            cause.family.signature()
-        );
-        if !cause.target.is_empty() {
-            explanation.push_str(&format!(" It hit {}", cause.target_text()));
-            if let Some(stage) = stage {
-                explanation.push_str(&format!(" at the {stage} step"));
-            }
-            explanation.push_str(&format!(" from {}", cause.start.format("%Y-%m-%d %H:%M")));
-            if let Some(end) = cause.end {
-                explanation.push_str(&format!(" until {}", end.format("%Y-%m-%d %H:%M")));
-            }
-            explanation.push('.');
-        } else if cause.family != Family::Noise {
-            explanation.push_str(&format!(" It began {}.", cause.start.format("%Y-%m-%d")));
-        }
+        let mut explanation = what_and_where(cause, stage);
         if let (Some(stage), Some((before, after))) = (stage, target_rate)
             && before.is_finite()
             && after.is_finite()
@@ -306,8 +288,91 @@ impl Truth {
             causes: Vec::new(),
         };
         truth.causes = vec![truth.first_cause()];
+        for (k, other) in case.causes.iter().enumerate().skip(1).filter(|(_, c)| !c.decoy) {
+            truth.causes.push(later_cause(case, k, other, &c));
+        }
         truth
     }
+}
+
+/// The family, its signature, and where and when the cause hit: the opening of every
+/// cause's explanation.
+fn what_and_where(cause: &Cause, stage: Option<Stage>) -> String {
+    let mut text = format!(
+        "The cause was {} ({} group): {}.",
+        cause.family,
+        cause.family.group().name(),
+        cause.family.signature()
+    );
+    if !cause.target.is_empty() {
+        text.push_str(&format!(" It hit {}", cause.target_text()));
+        if let Some(stage) = stage {
+            text.push_str(&format!(" at the {stage} step"));
+        }
+        text.push_str(&format!(" from {}", cause.start.format("%Y-%m-%d %H:%M")));
+        if let Some(end) = cause.end {
+            text.push_str(&format!(" until {}", end.format("%Y-%m-%d %H:%M")));
+        }
+        text.push('.');
+    } else if cause.family != Family::Noise {
+        text.push_str(&format!(" It began {}.", cause.start.format("%Y-%m-%d")));
+    }
+    text
+}
+
+/// Cause `k` (> 0) of a case with several: its own family, segment, timing, evidence and
+/// actions, and its impact from the data — the current window simulated again with this
+/// cause at size 0 (every session draws the same numbers in both worlds, see
+/// `Model::simulate`), against the drill's own client purchase events and backend orders
+/// (`current`).
+fn later_cause(case: &Case, k: usize, cause: &Cause, current: &DayCounts) -> CauseTruth {
+    let mut without = case.clone();
+    without.causes[k].size = 0.0;
+    let (events, orders) = current_window_events(&without);
+    let days = case.current.days() as f64;
+    let impact = (events - current.purchases as f64) / days;
+    let orders_impact = (orders - current.orders as f64) / days;
+    let stage = Model::signature_stage(cause.family, cause.stage);
+    let mut explanation = what_and_where(cause, stage);
+    explanation.push_str(&format!(
+        " Against the same sessions without it, the current window {} about {:.0} purchase events a day ({:.0} backend orders). The look-alike to rule out is {}.",
+        if impact >= 0.0 { "lost" } else { "gained" },
+        impact.abs(),
+        orders_impact.abs(),
+        cause.family.lookalike()
+    ));
+    CauseTruth {
+        family: cause.family,
+        segment: segment(cause),
+        fingerprint: Model::new(case).fingerprint(cause.family),
+        stage,
+        start: cause.start.date(),
+        start_time: cause.start,
+        end_time: cause.end,
+        ramp_days: cause.ramp_days,
+        explanation,
+        evidence_command: evidence_command(cause),
+        impact: Some(impact),
+        orders_impact: Some(orders_impact),
+        actions: cause.family.actions().to_vec(),
+    }
+}
+
+/// Client purchase events and backend orders of the current window, simulated exactly as
+/// the generator does (same chunks, same seeds).
+fn current_window_events(case: &Case) -> (f64, f64) {
+    let model = Model::new(case);
+    let first = (case.current.from - case.data_start()).num_days() as u32;
+    let (mut events, mut orders) = (0, 0);
+    for day in first..model.days {
+        let parts = model.parts(day);
+        for part in 0..parts {
+            let chunk = model.simulate(day, part, parts);
+            events += chunk.flags[3].iter().filter(|&&p| p).count();
+            orders += chunk.orders.amount.len();
+        }
+    }
+    (events as f64, orders as f64)
 }
 
 #[cfg(test)]

@@ -47,13 +47,30 @@ fn answer_args(truth: &dropcase::generate::Truth, family: Family) -> Vec<String>
     args
 }
 
-/// The truth's full answer: the cause as above, with its impact, best action and a metric
-/// that confirms the fix.
+/// The truth's full answer: every cause as above (a case with two names both), with the
+/// impact the grader holds (the causes' summed), and the best action and a metric that
+/// confirms the fix of the cause that costs the most.
 fn full_answer_args(truth: &dropcase::generate::Truth) -> Vec<String> {
-    let mut args = answer_args(truth, truth.family);
-    args.extend(["--impact".into(), format!("{:.1}", truth.impact.expect("sealed impact"))]);
-    args.extend(["--action".into(), truth.family.actions()[0].name().into()]);
-    args.extend(["--monitor".into(), truth.family.monitors()[0].into()]);
+    let causes = truth.causes();
+    let mut args = vec!["drill".to_string(), "answer".into()];
+    for cause in &causes {
+        args.extend(["--cause".into(), cause.family.name().into()]);
+        if !cause.segment.is_empty() {
+            let terms: Vec<String> = cause.segment.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            args.extend(["--where".into(), terms.join(",")]);
+        }
+        if let Some(stage) = cause.stage {
+            args.extend(["--stage".into(), stage.name().into()]);
+        }
+        args.extend(["--start".into(), cause.start.format("%Y-%m-%d").to_string()]);
+    }
+    let impact: f64 = causes.iter().map(|c| c.impact.expect("sealed impact")).sum();
+    let costliest =
+        causes.iter().max_by(|a, b| a.impact.unwrap().abs().total_cmp(&b.impact.unwrap().abs())).unwrap();
+    args.extend(["--impact".into(), format!("{impact:.1}")]);
+    args.extend(["--action".into(), costliest.family.actions()[0].name().into()]);
+    args.extend(["--monitor".into(), costliest.family.monitors()[0].into()]);
+    args.extend(["--format".into(), "json".into()]);
     args
 }
 

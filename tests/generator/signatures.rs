@@ -50,6 +50,25 @@ pub fn check(d: &Drill) {
 /// moves here). The first cause's target is the truth's; later causes name fixed targets.
 pub fn check_each_cause(d: &Drill, scenario: &dropcase::scenario::Scenario) {
     let s = &d.sessions;
+    // The sealed truth names every cause, in the scenario's order, each with its own impact.
+    let truths = d.generated.truth.causes();
+    assert_eq!(truths.len(), scenario.causes.len(), "{}: one truth per cause", scenario.name);
+    for (k, (truth, spec)) in truths.iter().zip(&scenario.causes).enumerate().skip(1) {
+        assert_eq!(truth.family, spec.family, "cause {k}");
+        let terms = dropcase::scenario::parse_terms(spec.target.as_deref().unwrap()).unwrap();
+        assert_eq!(truth.segment, terms.into_iter().collect(), "cause {k}");
+        let (impact, orders) = (truth.impact.unwrap(), truth.orders_impact.unwrap());
+        if spec.family.uses(Mechanism::Traffic, Some("low_intent")) {
+            // Campaign sessions add purchases (a few), never take any away.
+            assert!(impact <= 0.0 && orders <= 0.0, "cause {k} ({}): {impact} {orders}", spec.family);
+        } else if spec.family.group() == dropcase::scenario::Group::Measurement {
+            // A logging loss costs events, and not one backend order: the worlds with and
+            // without it draw the same numbers for every session.
+            assert!(impact > 0.0 && orders == 0.0, "cause {k} ({}): {impact} {orders}", spec.family);
+        } else {
+            assert!(impact > 0.0 && orders > 0.0, "cause {k} ({}): {impact} {orders}", spec.family);
+        }
+    }
     for (k, spec) in scenario.causes.iter().enumerate() {
         let (seg, stage): (Vec<(String, String)>, Option<Stage>) = if k == 0 {
             (target(d), d.generated.truth.stage)
