@@ -238,12 +238,7 @@ impl Truth {
             headline * 100.0
         ));
         let (impact, orders_impact) = impact(case, counts);
-        explanation.push_str(&format!(
-            " Against the same sessions without the cause, the current window {} about {:.0} purchase events a day ({:.0} backend orders).",
-            if impact >= 0.0 { "lost" } else { "gained" },
-            impact.abs(),
-            orders_impact.abs()
-        ));
+        explanation.push_str(&impact_sentence("the cause", impact, orders_impact));
         explanation.push_str(&format!(" The look-alike to rule out is {}.", cause.family.lookalike()));
         if !case.decoys.is_empty() {
             let decoys: Vec<String> = case
@@ -334,13 +329,8 @@ fn later_cause(case: &Case, k: usize, cause: &Cause, current: &DayCounts) -> Cau
     let orders_impact = (orders - current.orders as f64) / days;
     let stage = Model::signature_stage(cause.family, cause.stage);
     let mut explanation = what_and_where(cause, stage);
-    explanation.push_str(&format!(
-        " Against the same sessions without it, the current window {} about {:.0} purchase events a day ({:.0} backend orders). The look-alike to rule out is {}.",
-        if impact >= 0.0 { "lost" } else { "gained" },
-        impact.abs(),
-        orders_impact.abs(),
-        cause.family.lookalike()
-    ));
+    explanation.push_str(&impact_sentence("it", impact, orders_impact));
+    explanation.push_str(&format!(" The look-alike to rule out is {}.", cause.family.lookalike()));
     CauseTruth {
         family: cause.family,
         segment: segment(cause),
@@ -358,20 +348,36 @@ fn later_cause(case: &Case, k: usize, cause: &Cause, current: &DayCounts) -> Cau
     }
 }
 
-/// Client purchase events and backend orders of the current window, simulated exactly as
-/// the generator does (same chunks, same seeds).
-fn current_window_events(case: &Case) -> (f64, f64) {
+/// The sentence of an explanation that prices a cause (`what`: "the cause", "it").
+fn impact_sentence(what: &str, impact: f64, orders_impact: f64) -> String {
+    format!(
+        " Against the same sessions without {what}, the current window {} about {:.0} purchase events a day ({:.0} backend orders).",
+        if impact >= 0.0 { "lost" } else { "gained" },
+        impact.abs(),
+        orders_impact.abs()
+    )
+}
+
+/// Every chunk of the current window, simulated exactly as the generator does (same
+/// chunks, same seeds).
+fn for_each_current_chunk(case: &Case, mut each: impl FnMut(&super::model::Chunk)) {
     let model = Model::new(case);
     let first = (case.current.from - case.data_start()).num_days() as u32;
-    let (mut events, mut orders) = (0, 0);
     for day in first..model.days {
         let parts = model.parts(day);
         for part in 0..parts {
-            let chunk = model.simulate(day, part, parts);
-            events += chunk.flags[3].iter().filter(|&&p| p).count();
-            orders += chunk.orders.amount.len();
+            each(&model.simulate(day, part, parts));
         }
     }
+}
+
+/// Client purchase events and backend orders of the current window.
+fn current_window_events(case: &Case) -> (f64, f64) {
+    let (mut events, mut orders) = (0, 0);
+    for_each_current_chunk(case, |chunk| {
+        events += chunk.flags[3].iter().filter(|&&p| p).count();
+        orders += chunk.orders.amount.len();
+    });
     (events as f64, orders as f64)
 }
 
@@ -386,17 +392,11 @@ mod tests {
     /// Client-side purchase events and the expected counts of the current window, simulated
     /// exactly as the generator does (same chunks, same seeds).
     fn current_window(case: &Case) -> (f64, Expected) {
-        let model = Model::new(case);
-        let first = (case.current.from - case.data_start()).num_days() as u32;
         let (mut purchases, mut expected) = (0.0, Expected::default());
-        for day in first..model.days {
-            let parts = model.parts(day);
-            for part in 0..parts {
-                let chunk = model.simulate(day, part, parts);
-                purchases += chunk.flags[3].iter().filter(|&&p| p).count() as f64;
-                expected.sum(&chunk.expected);
-            }
-        }
+        for_each_current_chunk(case, |chunk| {
+            purchases += chunk.flags[3].iter().filter(|&&p| p).count() as f64;
+            expected.sum(&chunk.expected);
+        });
         (purchases, expected)
     }
 

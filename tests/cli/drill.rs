@@ -34,16 +34,25 @@ fn start(sandbox: &Sandbox, scenario: &str, seed: &str, dir: &str) {
 }
 
 fn answer_args(truth: &dropcase::generate::Truth, family: Family) -> Vec<String> {
-    let mut args = vec!["drill".to_string(), "answer".into(), "--cause".into(), family.name().into()];
-    if !truth.segment.is_empty() {
-        let terms: Vec<String> = truth.segment.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut args = vec!["drill".to_string(), "answer".into()];
+    let mut cause = truth.causes().remove(0);
+    cause.family = family;
+    args.extend(cause_args(&cause));
+    args.extend(["--format".into(), "json".into()]);
+    args
+}
+
+/// `--cause FAMILY [--where ...] [--stage ...] --start DATE` for one cause.
+fn cause_args(cause: &dropcase::generate::truth::CauseTruth) -> Vec<String> {
+    let mut args = vec!["--cause".to_string(), cause.family.name().into()];
+    if !cause.segment.is_empty() {
+        let terms: Vec<String> = cause.segment.iter().map(|(k, v)| format!("{k}={v}")).collect();
         args.extend(["--where".into(), terms.join(",")]);
     }
-    if let Some(stage) = truth.stage {
+    if let Some(stage) = cause.stage {
         args.extend(["--stage".into(), stage.name().into()]);
     }
-    args.extend(["--start".into(), truth.start.format("%Y-%m-%d").to_string()]);
-    args.extend(["--format".into(), "json".into()]);
+    args.extend(["--start".into(), cause.start.format("%Y-%m-%d").to_string()]);
     args
 }
 
@@ -54,15 +63,7 @@ fn full_answer_args(truth: &dropcase::generate::Truth) -> Vec<String> {
     let causes = truth.causes();
     let mut args = vec!["drill".to_string(), "answer".into()];
     for cause in &causes {
-        args.extend(["--cause".into(), cause.family.name().into()]);
-        if !cause.segment.is_empty() {
-            let terms: Vec<String> = cause.segment.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            args.extend(["--where".into(), terms.join(",")]);
-        }
-        if let Some(stage) = cause.stage {
-            args.extend(["--stage".into(), stage.name().into()]);
-        }
-        args.extend(["--start".into(), cause.start.format("%Y-%m-%d").to_string()]);
+        args.extend(cause_args(cause));
     }
     let impact: f64 = causes.iter().map(|c| c.impact.expect("sealed impact")).sum();
     let costliest =
