@@ -344,6 +344,16 @@ fn drill_text(d: &DrillDiagnosis) -> String {
 pub fn onset_text(onset: Option<&Onset>) -> String {
     match onset {
         None => "no onset: the daily series shows no step in the direction of the change".into(),
+        Some(o) if o.until.is_some() => format!(
+            "the baseline was lifted: from {} (95% interval {} – {}) to {} the level was {} against {} on the other days (weekdays evened out), evidence {:.0} (2·LLR) — the current window is back at the usual level",
+            o.date,
+            o.interval[0],
+            o.interval[1],
+            o.until.map(|d| d.to_string()).unwrap_or_default(),
+            pct(o.level_after),
+            pct(o.level_before),
+            o.evidence
+        ),
         Some(o) => format!(
             "onset {} (95% interval {} – {}): level {} → {} of its reference{}, evidence {:.0} (2·LLR)",
             o.date,

@@ -418,6 +418,7 @@ mod tests {
             evidence: 100.0,
             dispersion: 1.0,
             new_segment: false,
+            until: None,
             // A clear series: each day away from the onset falls 20 log-likelihood units short.
             profile: (1..=28).map(|d| (date(d), 20.0 * (d as f64 - day as f64).abs())).collect(),
         }

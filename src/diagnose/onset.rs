@@ -41,6 +41,12 @@ pub struct Onset {
     /// The segment had no traffic before its first day (a new app version): its level
     /// before is taken as its reference's, 1.
     pub new_segment: bool,
+    /// The last day of a temporary stretch inside the baseline window at a level beyond
+    /// the rest's (a sale or a holiday lifted the baseline, so the current window reads as
+    /// a drop): the change began on `date` and ended after `until` ([`lifted_baseline`]).
+    /// `level_before` is then the level outside the stretch, `level_after` inside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<NaiveDate>,
     /// Per candidate day, the profile log-likelihood's shortfall from the best (0 at the
     /// onset), dispersion-scaled: what the change log's ranking reads.
     #[serde(skip)]
@@ -133,6 +139,119 @@ pub fn detect(days: &[Day], direction: f64, new_segment: bool) -> Option<Onset> 
         evidence: 2.0 * (best_ll - null).max(0.0) / dispersion,
         dispersion,
         new_segment,
+        until: None,
+        profile,
+    })
+}
+
+/// A stretch of the baseline window `baseline` (first and last day) lifted against the rest
+/// of the series, when it explains the series better than a step: the "drop" is then a
+/// baseline raised by a sale or a holiday, and the change began when the stretch did. The
+/// days are put on a common footing first: each weekday's level, measured on the days
+/// outside the baseline window (so the stretch itself does not set it), divides out, so two
+/// windows holding different weekdays are not a lifted stretch. A stretch `[a, b]` inside
+/// the window is a level in and one out (the epidemic change-point of Levin & Kline 1985,
+/// *Stochastic Processes and their Applications* 20, 1–28, restricted to the window), above
+/// the rest for a drop (`direction` negative). It is kept when it beats one level over the
+/// whole series beyond a Bonferroni bound over the stretches tried (1%, each a χ²₁ test), and
+/// beats the best step in `direction` on the same footing by χ²₁(0.95), both scaled by the
+/// stretch fit's Pearson dispersion. The interval holds the stretch starts within
+/// χ²₁(0.95) / 2 of the best.
+pub fn lifted_baseline(days: &[Day], direction: f64, baseline: [NaiveDate; 2]) -> Option<Onset> {
+    use chrono::Datelike;
+    let days: Vec<Day> = days.iter().copied().filter(|d| d.expected > 0.0 && d.observed >= 0.0).collect();
+    let inside = |d: &Day| baseline[0] <= d.date && d.date <= baseline[1];
+    let window: Vec<usize> = (0..days.len()).filter(|&i| inside(&days[i])).collect();
+    let (Some(&first), Some(&last)) = (window.first(), window.last()) else {
+        return None;
+    };
+    // The stretch needs days outside it on both footings (weekday levels, the rest's level).
+    if days.len() < window.len() + 7 {
+        return None;
+    }
+    let mut weekday = [[0.0f64; 2]; 7];
+    let (mut x_out, mut e_out) = (0.0, 0.0);
+    for d in days.iter().filter(|d| !inside(d)) {
+        let w = &mut weekday[d.date.weekday().num_days_from_monday() as usize];
+        w[0] += d.observed;
+        w[1] += d.expected;
+        x_out += d.observed;
+        e_out += d.expected;
+    }
+    if x_out <= 0.0 || e_out <= 0.0 {
+        return None;
+    }
+    let overall = x_out / e_out;
+    let days: Vec<Day> = days
+        .iter()
+        .map(|d| {
+            let [x, e] = weekday[d.date.weekday().num_days_from_monday() as usize];
+            let factor = if x > 0.0 && e > 0.0 { x / e / overall } else { 1.0 };
+            Day { expected: d.expected * factor, ..*d }
+        })
+        .collect();
+    let sums = |range: std::ops::Range<usize>| {
+        days[range].iter().fold((0.0, 0.0), |(x, e), d| (x + d.observed, e + d.expected))
+    };
+    let (total_x, total_e) = sums(0..days.len());
+    let null = best_piece(total_x, total_e).0;
+    let best_step = (1..days.len())
+        .filter_map(|k| {
+            let (x0, e0) = sums(0..k);
+            let ((ll0, l0), (ll1, l1)) = (best_piece(x0, e0), best_piece(total_x - x0, total_e - e0));
+            ((l1 - l0) * direction > 0.0).then_some(ll0 + ll1)
+        })
+        .fold(null, f64::max);
+    // (start, end, log-likelihood, level in, level out) of each stretch above the rest.
+    let mut stretches: Vec<(usize, usize, f64, f64, f64)> = Vec::new();
+    for a in first..=last {
+        for b in a..=last {
+            let (x_in, e_in) = sums(a..b + 1);
+            let ((ll_in, l_in), (ll_rest, l_rest)) =
+                (best_piece(x_in, e_in), best_piece(total_x - x_in, total_e - e_in));
+            if (l_in - l_rest) * direction < 0.0 {
+                stretches.push((a, b, ll_in + ll_rest, l_in, l_rest));
+            }
+        }
+    }
+    let &(a, b, best_ll, level_in, level_rest) = stretches.iter().max_by(|x, y| x.2.total_cmp(&y.2))?;
+    let fitted = |i: usize| if (a..=b).contains(&i) { level_in } else { level_rest };
+    let pearson: f64 = days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let mu = fitted(i) * d.expected;
+            if mu > 0.0 { (d.observed - mu).powi(2) / mu } else { 0.0 }
+        })
+        .sum();
+    // Two levels, two ends, and the seven weekday levels.
+    let parameters = 4 + 7;
+    let dispersion =
+        if days.len() > parameters { (pearson / (days.len() - parameters) as f64).max(0.05) } else { 1.0 };
+    let evidence = 2.0 * (best_ll - null).max(0.0) / dispersion;
+    let bonferroni = 0.01 / stretches.len().max(1) as f64;
+    let bound = crate::stats::dist::normal_quantile(1.0 - bonferroni / 2.0).powi(2);
+    if evidence < bound || 2.0 * (best_ll - best_step) / dispersion < CHI2_1_95 {
+        return None;
+    }
+    let profile: Vec<(NaiveDate, f64)> = (first..=last)
+        .map(|start| {
+            let ll = stretches.iter().filter(|s| s.0 == start).map(|s| s.2).fold(f64::NEG_INFINITY, f64::max);
+            (days[start].date, ((best_ll - ll) / dispersion).max(0.0))
+        })
+        .collect();
+    let within: Vec<NaiveDate> =
+        profile.iter().filter(|(_, s)| 2.0 * s <= CHI2_1_95).map(|(d, _)| *d).collect();
+    let interval = [*within.first().unwrap_or(&days[a].date), *within.last().unwrap_or(&days[a].date)];
+    Some(Onset {
+        date: days[a].date,
+        interval,
+        level_before: level_rest,
+        level_after: level_in,
+        evidence,
+        dispersion,
+        new_segment: false,
+        until: Some(days[b].date),
         profile,
     })
 }
@@ -214,5 +333,60 @@ mod tests {
             (d.observed, d.expected) = (0.0, 0.0);
         }
         assert_eq!(detect(&days, -1.0, true).expect("a step").date, date(12));
+    }
+
+    /// 28 days at expected `per_day` a day, each day's level the product of `weekly`
+    /// (Monday first; 2026-03-01 is a Sunday) and `level(day)`, Poisson counts.
+    fn shaped(seed: u64, per_day: f64, weekly: [f64; 7], level: impl Fn(i64) -> f64) -> Vec<Day> {
+        use chrono::Datelike;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..28)
+            .map(|t| {
+                let w = weekly[date(t).weekday().num_days_from_monday() as usize];
+                let mean = per_day * w * level(t);
+                let observed: f64 = Poisson::new(mean).expect("positive").sample(&mut rng);
+                Day { date: date(t), observed, expected: per_day }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_sale_that_lifted_the_baseline_is_dated_to_its_first_day() {
+        // Baseline days 14–20, the sale days 16–18 at +12%, current days 21–27 as before it;
+        // 1,200 purchases a day, as a shop drill has (36,000 sessions at 3.3%).
+        let baseline = [date(14), date(20)];
+        for seed in 0..20 {
+            let days = shaped(seed, 1200.0, [1.0; 7], |t| if (16..=18).contains(&t) { 1.12 } else { 1.0 });
+            let found = lifted_baseline(&days, -1.0, baseline).expect("a lifted stretch");
+            // Days are the resolution and a 12% lift on one day is 4σ: within a day, and the
+            // true first day inside the interval.
+            let until = found.until.expect("a stretch has an end");
+            assert!((found.date - date(16)).num_days().abs() <= 1, "seed {seed}: {found:?}");
+            assert!((until - date(18)).num_days().abs() <= 1, "seed {seed}: {found:?}");
+            assert!(found.interval[0] <= date(16) && date(16) <= found.interval[1], "seed {seed}: {found:?}");
+            assert!((found.level_after / found.level_before - 1.12).abs() < 0.04, "{found:?}");
+        }
+    }
+
+    #[test]
+    fn weekdays_and_real_steps_are_not_a_lifted_baseline() {
+        // Weekends convert 8% better and the baseline is Friday to Sunday (days 12–14): the
+        // weekday levels, read outside the window, even it out.
+        let weekend = [0.985, 0.985, 0.985, 0.985, 1.03, 1.07, 1.07];
+        let mut lifted = 0;
+        for seed in 0..20 {
+            lifted += usize::from(
+                lifted_baseline(&shaped(seed, 1200.0, weekend, |_| 1.0), -1.0, [date(12), date(14)])
+                    .is_some(),
+            );
+        }
+        // Each series passes a 1% Bonferroni bound and a χ²₁(0.95) margin under no lift:
+        // at most 1 in 20 by chance (P(≥2 of 20 at 1%) = 1.7%).
+        assert!(lifted <= 1, "{lifted} of 20 weekly series read as a lifted baseline");
+        // A drop that began in the current window (day 21) and stays: a step, not a stretch.
+        for seed in 0..20 {
+            let days = shaped(100 + seed, 1200.0, [1.0; 7], |t| if t >= 21 { 0.9 } else { 1.0 });
+            assert!(lifted_baseline(&days, -1.0, [date(14), date(20)]).is_none(), "seed {seed}");
+        }
     }
 }

@@ -134,6 +134,7 @@ mod tests {
             evidence: 100.0,
             dispersion: 1.0,
             new_segment: false,
+            until: None,
             profile: vec![],
         }
     }

@@ -331,9 +331,11 @@ pub fn mix_seed(parts: &[u64]) -> u64 {
 }
 
 impl Model {
-    /// Terms every session of a cause shares beyond its target, when the cause creates its
-    /// own sessions: bots arrive as new users on one desktop browser user agent. Naming
-    /// them in an answer is not wrong, and a localiser may well report them.
+    /// Terms every session of a cause shares beyond its target, when the cause creates or
+    /// removes its own sessions: bots arrive as new users on one desktop browser user agent,
+    /// and a return-rate cause (broken deep links, a login change) keeps returning users
+    /// away, so every session it removed was a returning user's. Naming them in an answer
+    /// is not wrong, and a localiser may well report them.
     pub fn fingerprint(&self, family: Family) -> BTreeMap<String, String> {
         let name = |slot: usize, code: u8| {
             (crate::scenario::DIMENSIONS[slot].to_string(), self.values[slot][code as usize].clone())
@@ -347,6 +349,10 @@ impl Model {
             ]
             .into_iter()
             .collect()
+        } else if !family.mechanisms().is_empty()
+            && family.mechanisms().iter().all(|t| t.mechanism == Mechanism::ReturnRate)
+        {
+            [name(USER_TYPE, self.returning_code)].into_iter().collect()
         } else {
             BTreeMap::new()
         }
