@@ -80,6 +80,24 @@ fn unit_piece(expected: f64) -> f64 {
     -expected
 }
 
+/// Pearson dispersion of `days` around the levels `fitted` (by day index) of a model with
+/// `parameters` free parameters: 1 for Poisson counts, at least 0.05; 1 when the days are
+/// too few to tell.
+fn dispersion(days: &[Day], fitted: impl Fn(usize) -> f64, parameters: usize) -> f64 {
+    if days.len() <= parameters {
+        return 1.0;
+    }
+    let pearson: f64 = days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let mu = fitted(i) * d.expected;
+            if mu > 0.0 { (d.observed - mu).powi(2) / mu } else { 0.0 }
+        })
+        .sum();
+    (pearson / (days.len() - parameters) as f64).max(0.05)
+}
+
 /// The change-point of `days` (in date order; days without expected successes are left
 /// out). `direction` is the sign of the change to date (negative for a drop); a step the
 /// other way is not this change. With `new_segment` the level before is fixed at 1 and the
@@ -113,18 +131,8 @@ pub fn detect(days: &[Day], direction: f64, new_segment: bool) -> Option<Onset> 
         candidates.iter().filter(in_direction).max_by(|a, b| a.1.total_cmp(&b.1))?;
     // Pearson dispersion around the fitted two-level model (three parameters: two levels
     // and the day, two with the level before fixed).
-    let fitted = |i: usize| if i < best_k { level_before } else { level_after };
-    let pearson: f64 = days
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let mu = fitted(i) * d.expected;
-            if mu > 0.0 { (d.observed - mu).powi(2) / mu } else { 0.0 }
-        })
-        .sum();
     let parameters = if new_segment { 2 } else { 3 };
-    let dispersion =
-        if days.len() > parameters { (pearson / (days.len() - parameters) as f64).max(0.05) } else { 1.0 };
+    let dispersion = dispersion(&days, |i| if i < best_k { level_before } else { level_after }, parameters);
     let profile: Vec<(NaiveDate, f64)> =
         candidates.iter().map(|c| (days[c.0].date, (best_ll - c.1).max(0.0) / dispersion)).collect();
     let within: Vec<NaiveDate> =
@@ -215,19 +223,8 @@ pub fn lifted_baseline(days: &[Day], direction: f64, baseline: [NaiveDate; 2]) -
         }
     }
     let &(a, b, best_ll, level_in, level_rest) = stretches.iter().max_by(|x, y| x.2.total_cmp(&y.2))?;
-    let fitted = |i: usize| if (a..=b).contains(&i) { level_in } else { level_rest };
-    let pearson: f64 = days
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let mu = fitted(i) * d.expected;
-            if mu > 0.0 { (d.observed - mu).powi(2) / mu } else { 0.0 }
-        })
-        .sum();
     // Two levels, two ends, and the seven weekday levels.
-    let parameters = 4 + 7;
-    let dispersion =
-        if days.len() > parameters { (pearson / (days.len() - parameters) as f64).max(0.05) } else { 1.0 };
+    let dispersion = dispersion(&days, |i| if (a..=b).contains(&i) { level_in } else { level_rest }, 4 + 7);
     let evidence = 2.0 * (best_ll - null).max(0.0) / dispersion;
     let bonferroni = 0.01 / stretches.len().max(1) as f64;
     let bound = crate::stats::dist::normal_quantile(1.0 - bonferroni / 2.0).powi(2);
