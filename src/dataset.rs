@@ -57,6 +57,8 @@ pub struct Dataset {
     pub orders: Option<Table>,
     /// Pre-aggregated sessions (`rollup.parquet`), used when a query allows it.
     pub rollup: Option<Table>,
+    /// The rollup per date × hour (`rollup_hourly.parquet`), for hourly trends.
+    pub hourly: Option<Table>,
     /// `context/*.csv` of a drill folder, by file stem (`releases`, `marketing`, ...).
     pub context: Vec<(String, LazyFrame)>,
     /// Columns queries may cut by, in listing order.
@@ -207,7 +209,7 @@ impl Dataset {
             bail!("--data {}: no such file or folder", origin.display());
         }
         let mut brief: Option<Brief> = None;
-        let (mut orders, mut rollup, mut context) = (None, None, Vec::new());
+        let (mut orders, mut rollup, mut hourly, mut context) = (None, None, None, Vec::new());
         let mut product = Product::shop();
         let mut sources = Vec::new();
         let raw_sessions = if origin.is_dir() && origin.join(files::BRIEF).is_file() {
@@ -242,6 +244,10 @@ impl Dataset {
             if rollup_path.exists() && map.is_none() {
                 rollup = Some(Table::scan(scan_parquet(&rollup_path, false)?, "rollup.parquet")?);
             }
+            let hourly_path = origin.join(files::ROLLUP_HOURLY);
+            if hourly_path.exists() && map.is_none() {
+                hourly = Some(Table::scan(scan_parquet(&hourly_path, false)?, files::ROLLUP_HOURLY)?);
+            }
             context = scan_context(&origin.join(files::CONTEXT_DIR))?;
             sessions
         } else if origin.is_dir() {
@@ -274,6 +280,7 @@ impl Dataset {
             sessions,
             orders,
             rollup,
+            hourly,
             context,
             dimensions,
             product,
@@ -324,6 +331,7 @@ impl Dataset {
             sessions: table.clone(),
             orders: None,
             rollup: Some(table),
+            hourly: None,
             context: Vec::new(),
             dimensions,
             product,

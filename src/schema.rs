@@ -72,6 +72,9 @@ pub mod files {
     pub const SESSIONS: &str = "sessions.parquet";
     pub const ORDERS: &str = "orders.parquet";
     pub const ROLLUP: &str = "rollup.parquet";
+    /// The rollup per date × hour of the day (`hour`, 0–23 UTC) × every dimension
+    /// combination: hourly trends without scanning raw sessions.
+    pub const ROLLUP_HOURLY: &str = "rollup_hourly.parquet";
     pub const BRIEF: &str = "drill.toml";
     pub const ANSWER: &str = "answer.sealed";
     pub const CONTEXT_DIR: &str = "context";

@@ -297,6 +297,54 @@ fn tables_have_the_documented_schema() {
         .unwrap();
     assert!(unique.equals(&distinct), "rollup has duplicate keys");
 
+    // The hourly rollup: the same columns with the hour of the day after the date. Per
+    // date and hour of the session's timestamp it sums to the sessions table exactly, and
+    // summed over the hours it is the daily rollup.
+    let mut hourly = vec![(c::DATE, Some(DataType::Date)), ("hour", Some(DataType::Int64))];
+    hourly.extend(c::DIMENSIONS.iter().map(|d| (*d, dim.clone())));
+    hourly.extend([
+        (r::SESSIONS, Some(DataType::UInt64)),
+        (r::VIEWED_PRODUCT, Some(DataType::UInt64)),
+        (r::ADDED_TO_CART, Some(DataType::UInt64)),
+        (r::REACHED_CHECKOUT, Some(DataType::UInt64)),
+        (r::PURCHASED, Some(DataType::UInt64)),
+        (r::REVENUE, Some(DataType::Float64)),
+        (r::REVENUE_SQ, Some(DataType::Float64)),
+    ]);
+    let hourly_df = expect(files::ROLLUP_HOURLY, hourly);
+    let per_hour = |df: DataFrame, hour: Expr, count: Expr| {
+        df.lazy()
+            .with_column(hour.cast(DataType::Int64).alias("hour"))
+            .group_by([col(c::DATE), col("hour")])
+            .agg([
+                count.alias("n"),
+                col(c::PURCHASED).cast(DataType::UInt64).sum(),
+                col(c::REVENUE).sum().round(4, RoundMode::HalfToEven),
+            ])
+            .sort([c::DATE, "hour"], Default::default())
+            .collect()
+            .unwrap()
+    };
+    let from_sessions = per_hour(sessions_df.clone(), col(c::TS).dt().hour(), len().cast(DataType::UInt64));
+    let from_hourly = per_hour(hourly_df.clone(), col("hour"), col(r::SESSIONS).sum());
+    assert!(from_hourly.height() > 24, "{from_hourly}");
+    assert!(
+        from_sessions.equals_missing(&from_hourly),
+        "hourly rollup vs sessions:\n{from_sessions}\n{from_hourly}"
+    );
+    let folded = totals(&hourly_df, col(r::SESSIONS).sum());
+    assert!(folded.equals_missing(&from_rollup), "hourly rollup vs rollup:\n{folded}\n{from_rollup}");
+    let mut keys = vec![c::DATE, "hour"];
+    keys.extend(c::DIMENSIONS);
+    let distinct = hourly_df
+        .clone()
+        .lazy()
+        .group_by(keys.iter().map(|k| col(*k).cast(DataType::String)).collect::<Vec<_>>())
+        .agg([len()])
+        .collect()
+        .unwrap();
+    assert_eq!(distinct.height(), hourly_df.height(), "hourly rollup has duplicate keys");
+
     // The brief and the context logs are there; the answer is sealed.
     let brief = dropcase::brief::Brief::read(&out).expect("drill.toml reads back");
     assert_eq!(brief.seed, 3);
@@ -469,9 +517,22 @@ proptest! {
             let chunk = model.simulate(day, 0, 1);
             // The day counts summed over the rollup cells equal those counted session by
             // session (which the cells path leans on the funnel being monotone for).
-            let cells = dropcase::generate::model::cells(&chunk);
+            let (cells, hourly) = dropcase::generate::model::cells(&chunk);
             prop_assert_eq!(model.count(&chunk, &cells), model.count_sessions(&chunk), "{} day {}", case.scenario.name, day);
             prop_assert_eq!(cells.values().map(|c| c.sessions).sum::<u64>(), chunk.len() as u64);
+            // The hourly cells come in key order (hour first) and fold back to the daily ones.
+            prop_assert!(hourly.windows(2).all(|w| w[0].0 < w[1].0));
+            let mut folded = std::collections::BTreeMap::<u128, (u64, [u64; 4])>::new();
+            for (key, cell) in &hourly {
+                prop_assert!(dropcase::generate::model::hour_of(*key) < 24);
+                let sum = folded.entry(key & ((1u128 << (8 * dropcase::generate::model::N_DIMS)) - 1)).or_default();
+                sum.0 += cell.sessions;
+                (0..4).for_each(|s| sum.1[s] += cell.steps[s]);
+            }
+            prop_assert_eq!(folded.len(), cells.len());
+            for (key, (sessions, steps)) in folded {
+                prop_assert_eq!((sessions, steps), (cells[&key].sessions, cells[&key].steps));
+            }
             let purchases = chunk.flags[3].iter().filter(|&&p| p).count();
             if loses_events {
                 prop_assert!(purchases <= chunk.orders.amount.len());

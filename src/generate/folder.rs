@@ -8,11 +8,12 @@ use crate::schema::files;
 
 /// Names a drill folder may hold: what `generate` and `exp start` write, and what the drill
 /// commands add (state files, `report.html`).
-const DRILL_FILES: [&str; 13] = [
+const DRILL_FILES: [&str; 14] = [
     files::CHECKSUMS,
     files::SESSIONS,
     files::ORDERS,
     files::ROLLUP,
+    files::ROLLUP_HOURLY,
     files::BRIEF,
     files::ANSWER,
     files::CONTEXT_DIR,

@@ -251,6 +251,10 @@ pub fn brief(case: &Case, seed: u64, counts: &[DayCounts]) -> Brief {
                 about: "sessions pre-aggregated per date and dimension combination".into(),
             },
             TableNote {
+                name: "rollup_hourly".into(),
+                about: "the same per date, hour of the day (UTC) and dimension combination".into(),
+            },
+            TableNote {
                 name: "releases, marketing, config_changes".into(),
                 about: "context logs (context/*.csv); not every entry matters".into(),
             },
@@ -323,11 +327,36 @@ fn boolean_column(name: &str, values: &[bool]) -> Column {
 
 type Rollup = model::Cells;
 
-fn rollup_frame(model: &Model, dict: &Dictionaries, days: &[(u32, Rollup)]) -> PolarsResult<DataFrame> {
+/// Adds one chunk's cells to its day's (chunks arrive in day order, a day in several parts).
+fn add_cells(days: &mut Vec<(u32, Rollup)>, day: u32, cells: Rollup) {
+    match days.last_mut() {
+        Some((last, into)) if *last == day => {
+            for (key, cell) in cells {
+                into.entry(key).or_default().add(&cell);
+            }
+        }
+        _ => days.push((day, cells)),
+    }
+}
+
+/// The rollup rows of `days`' cells, in date and key order.
+fn rollup_rows(days: &[(u32, Rollup)]) -> Vec<(u32, model::CellKey, model::Cell)> {
     let mut keys: Vec<(u32, model::CellKey, model::Cell)> =
         days.iter().flat_map(|(day, cells)| cells.iter().map(move |(k, v)| (*day, *k, *v))).collect();
-    // Packed keys sort as their dimension codes do.
+    // Packed keys sort as their hour and dimension codes do.
     keys.sort_unstable_by_key(|k| (k.0, k.1));
+    keys
+}
+
+/// A rollup table of `keys` (day, cell key, cell): `rollup.parquet` from daily cells, and
+/// with `hourly` (cells of [`model::cells`]) `rollup_hourly.parquet`, an `hour`
+/// column after `date`.
+fn rollup_frame(
+    model: &Model,
+    dict: &Dictionaries,
+    keys: &[(u32, model::CellKey, model::Cell)],
+    hourly: bool,
+) -> PolarsResult<DataFrame> {
     let n = keys.len();
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
     let start = (model.start - epoch).num_days() as i32;
@@ -337,6 +366,10 @@ fn rollup_frame(model: &Model, dict: &Dictionaries, days: &[(u32, Rollup)]) -> P
             .into_series()
             .into_column(),
     ];
+    if hourly {
+        let hours = keys.iter().map(|k| i64::from(model::hour_of(k.1))).collect();
+        columns.push(Int64Chunked::from_vec(crate::cube::columns::HOUR.into(), hours).into_column());
+    }
     for (slot, name) in DIMENSIONS.iter().enumerate() {
         let codes: Vec<u8> = keys.iter().map(|k| model::unpack_key(k.1)[slot]).collect();
         columns.push(dict.column(slot, name, codes));
@@ -389,6 +422,7 @@ struct Produced {
     part: u32,
     counts: DayCounts,
     rollup: Rollup,
+    hourly: model::SortedCells,
 }
 
 /// Rows per Parquet row group: polars' default (512²).
@@ -411,6 +445,12 @@ struct Encoder {
 
 impl Encoder {
     fn new(writer: &BatchedWriter<File>) -> Encoder {
+        Encoder::with_delta(writer, true)
+    }
+
+    /// Without `delta`, integers are written plain and zstd-compressed like the floats:
+    /// for small counts that decode faster and compress as well.
+    fn with_delta(writer: &BatchedWriter<File>, delta: bool) -> Encoder {
         let file = writer.get_writer().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let options = file.options();
         // polars would estimate each chunk's cardinality and, when it is modest, hash the
@@ -424,10 +464,12 @@ impl Encoder {
             .iter_values()
             .zip(polars::io::parquet::write::get_encodings(file.schema()).as_ref())
             .map(|(field, encoding)| match field.dtype {
-                ArrowDataType::Int64 | ArrowDataType::UInt64 | ArrowDataType::Timestamp(..) => {
+                ArrowDataType::Int64 | ArrowDataType::UInt64 | ArrowDataType::Timestamp(..) if delta => {
                     (vec![Encoding::DeltaBinaryPacked], CompressionOptions::Uncompressed)
                 }
-                ArrowDataType::Float64 => (vec![Encoding::Plain], options.compression),
+                ArrowDataType::Float64 | ArrowDataType::Int64 | ArrowDataType::UInt64 => {
+                    (vec![Encoding::Plain], options.compression)
+                }
                 _ => (encoding.clone(), options.compression),
             })
             .collect();
@@ -547,6 +589,22 @@ fn chunk_frames(
     Ok((sessions, orders))
 }
 
+/// The hourly rollup's row groups of finished `days`, each a day's chunks' cells merged.
+fn hourly_groups(
+    model: &Model,
+    dict: &Dictionaries,
+    encoder: &Encoder,
+    days: Vec<(u32, Vec<model::SortedCells>)>,
+) -> PolarsResult<Vec<EncodedRowGroup>> {
+    let mut groups = Vec::new();
+    for (day, parts) in days {
+        let rows: Vec<_> =
+            model::merge_sorted(parts).into_iter().map(|(key, cell)| (day, key, cell)).collect();
+        groups.extend(encoder.encode(&mut rollup_frame(model, dict, &rows, true)?)?);
+    }
+    Ok(groups)
+}
+
 /// Simulates every chunk (in parallel, in day order) and writes all tables into `dir`.
 /// Two stages overlap: a producer thread simulates a batch of chunks (one per core) while
 /// the calling thread turns the previous batch into Parquet, encoding and compressing its
@@ -571,6 +629,14 @@ fn write_drill(
 
     let mut counts = vec![DayCounts::default(); model.days as usize];
     let mut rollups: Vec<(u32, Rollup)> = Vec::new();
+    // The hourly rollup is written a day at a time, as each day's last chunk arrives: a
+    // day's hourly cells are many, a month's would crowd memory.
+    let mut hourly_writer = {
+        let empty = rollup_frame(&model, &dict, &[], true)?;
+        parquet(create(&dir.join(files::ROLLUP_HOURLY))?).batched(empty.schema())?
+    };
+    let hourly_encoder = Encoder::with_delta(&hourly_writer, false);
+    let mut hourly_day: Option<(u32, Vec<model::SortedCells>)> = None;
     // The single-file writers, opened with the schema of an empty chunk.
     let mut writers = if partitioned {
         None
@@ -582,6 +648,45 @@ fn write_drill(
         ))
     };
     let encoders = writers.as_ref().map(|(s, o)| (Encoder::new(s), Encoder::new(o)));
+    // One batch of chunks into the sessions and orders tables.
+    let mut write_chunks = |chunks: Vec<(Chunk, u32)>, firsts: Vec<(u64, u64)>| -> anyhow::Result<()> {
+        match &mut writers {
+            None => {
+                chunks.into_par_iter().zip(firsts).try_for_each(|((chunk, part), (s, o))| {
+                    let date = model.start + Duration::days(i64::from(chunk.day));
+                    let (sessions, orders) = chunk_frames(&model, &dict, chunk, s, o)?;
+                    for (table, frame) in [("sessions", sessions), ("orders", orders)] {
+                        let folder = dir.join(table).join(format!("date={}", date.format("%Y-%m-%d")));
+                        std::fs::create_dir_all(&folder)?;
+                        let mut frame = frame.drop(cols::DATE)?;
+                        write_frame(&folder.join(format!("part-{part}.parquet")), &mut frame)?;
+                    }
+                    anyhow::Ok(())
+                })?;
+            }
+            Some((session_writer, order_writer)) => {
+                let encoders = encoders.as_ref().expect("opened with the writers");
+                let (sessions_out, orders_out) = (&encoders.0, &encoders.1);
+                let encoded: Vec<(Vec<EncodedRowGroup>, Vec<EncodedRowGroup>)> = chunks
+                    .into_par_iter()
+                    .zip(firsts)
+                    .map(|((chunk, _), (s, o))| {
+                        let (mut sessions, mut orders) = chunk_frames(&model, &dict, chunk, s, o)?;
+                        Ok((sessions_out.encode(&mut sessions)?, orders_out.encode(&mut orders)?))
+                    })
+                    .collect::<PolarsResult<_>>()?;
+                for (sessions, orders) in encoded {
+                    for (rows, group) in sessions {
+                        session_writer.write_row_group(rows, &group)?;
+                    }
+                    for (rows, group) in orders {
+                        order_writer.write_row_group(rows, &group)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    };
     let (mut next_session, mut next_order, mut done) = (1u64, 1u64, 0u64);
     let threads = rayon::current_num_threads().max(1);
 
@@ -595,9 +700,9 @@ fn write_drill(
                     .par_iter()
                     .map(|&(day, part, parts)| {
                         let chunk = model_ref.simulate(day, part, parts);
-                        let rollup = model::cells(&chunk);
+                        let (rollup, hourly) = model::cells(&chunk);
                         let counts = model_ref.count(&chunk, &rollup);
-                        Produced { chunk, part, counts, rollup }
+                        Produced { chunk, part, counts, rollup, hourly }
                     })
                     .collect();
                 if tx.send(produced).is_err() {
@@ -615,59 +720,25 @@ fn write_drill(
             }
             // Counts, rollups and progress first: the chunks then move into their frames.
             let mut chunks = Vec::with_capacity(produced.len());
+            let mut days_done = Vec::new();
             for p in produced {
                 counts[p.chunk.day as usize].add(&p.counts);
-                match rollups.last_mut() {
-                    Some((day, cells)) if *day == p.chunk.day => {
-                        for (k, v) in p.rollup {
-                            let cell = cells.entry(k).or_default();
-                            cell.sessions += v.sessions;
-                            for s in 0..4 {
-                                cell.steps[s] += v.steps[s];
-                            }
-                            cell.revenue += v.revenue;
-                            cell.revenue_sq += v.revenue_sq;
-                        }
-                    }
-                    _ => rollups.push((p.chunk.day, p.rollup)),
+                add_cells(&mut rollups, p.chunk.day, p.rollup);
+                match hourly_day.as_mut() {
+                    Some((day, parts)) if *day == p.chunk.day => parts.push(p.hourly),
+                    _ => days_done.extend(hourly_day.replace((p.chunk.day, vec![p.hourly]))),
                 }
                 done += p.chunk.len() as u64;
                 chunks.push((p.chunk, p.part));
             }
-            match &mut writers {
-                None => {
-                    chunks.into_par_iter().zip(firsts).try_for_each(|((chunk, part), (s, o))| {
-                        let date = model.start + Duration::days(i64::from(chunk.day));
-                        let (sessions, orders) = chunk_frames(&model, &dict, chunk, s, o)?;
-                        for (table, frame) in [("sessions", sessions), ("orders", orders)] {
-                            let folder = dir.join(table).join(format!("date={}", date.format("%Y-%m-%d")));
-                            std::fs::create_dir_all(&folder)?;
-                            let mut frame = frame.drop(cols::DATE)?;
-                            write_frame(&folder.join(format!("part-{part}.parquet")), &mut frame)?;
-                        }
-                        anyhow::Ok(())
-                    })?;
-                }
-                Some((session_writer, order_writer)) => {
-                    let encoders = encoders.as_ref().expect("opened with the writers");
-                    let (sessions_out, orders_out) = (&encoders.0, &encoders.1);
-                    let encoded: Vec<(Vec<EncodedRowGroup>, Vec<EncodedRowGroup>)> = chunks
-                        .into_par_iter()
-                        .zip(firsts)
-                        .map(|((chunk, _), (s, o))| {
-                            let (mut sessions, mut orders) = chunk_frames(&model, &dict, chunk, s, o)?;
-                            Ok((sessions_out.encode(&mut sessions)?, orders_out.encode(&mut orders)?))
-                        })
-                        .collect::<PolarsResult<_>>()?;
-                    for (sessions, orders) in encoded {
-                        for (rows, group) in sessions {
-                            session_writer.write_row_group(rows, &group)?;
-                        }
-                        for (rows, group) in orders {
-                            order_writer.write_row_group(rows, &group)?;
-                        }
-                    }
-                }
+            // The finished days' hourly rollup is encoded alongside the chunks.
+            let (written, hours) = rayon::join(
+                || write_chunks(chunks, firsts),
+                || hourly_groups(&model, &dict, &hourly_encoder, days_done),
+            );
+            written?;
+            for (rows, group) in hours? {
+                hourly_writer.write_row_group(rows, &group)?;
             }
             progress(done.min(total), total);
         }
@@ -681,7 +752,18 @@ fn write_drill(
         }
         Ok(())
     };
-    let write_rollup = || write_frame(&dir.join(files::ROLLUP), &mut rollup_frame(&model, &dict, &rollups)?);
+    let write_rollup = || -> anyhow::Result<()> {
+        write_frame(
+            &dir.join(files::ROLLUP),
+            &mut rollup_frame(&model, &dict, &rollup_rows(&rollups), false)?,
+        )?;
+        for (rows, group) in hourly_groups(&model, &dict, &hourly_encoder, hourly_day.into_iter().collect())?
+        {
+            hourly_writer.write_row_group(rows, &group)?;
+        }
+        hourly_writer.finish()?;
+        Ok(())
+    };
     let (finished, rollup_written) = rayon::join(finish, write_rollup);
     finished?;
     rollup_written?;
@@ -714,11 +796,17 @@ mod tests {
         let model = Model::new(&case);
         let dict = Dictionaries::new(&model).unwrap();
         let chunk = model.simulate(model.days - 1, 0, 1);
-        let rollup = rollup_frame(&model, &dict, &[(chunk.day, model::cells(&chunk))]).unwrap();
+        let (daily, hourly) = model::cells(&chunk);
+        let daily = rollup_rows(&[(chunk.day, daily)]);
+        let rollup = rollup_frame(&model, &dict, &daily, false).unwrap();
+        let rows: Vec<_> = hourly.into_iter().map(|(key, cell)| (chunk.day, key, cell)).collect();
+        let hourly = rollup_frame(&model, &dict, &rows, true).unwrap();
         let (sessions, orders) = chunk_frames(&model, &dict, chunk, 1, 1).unwrap();
         assert!(sessions.column(cols::PAYMENT_METHOD).unwrap().null_count() > 0);
         let dir = tempfile::tempdir().unwrap();
-        for (name, frame) in [("sessions", sessions), ("orders", orders), ("rollup", rollup)] {
+        let tables =
+            [("sessions", sessions), ("orders", orders), ("rollup", rollup), ("rollup_hourly", hourly)];
+        for (name, frame) in tables {
             let ours = dir.path().join(format!("{name}-ours.parquet"));
             let theirs = dir.path().join(format!("{name}-polars.parquet"));
             write_frame(&ours, &mut frame.clone()).unwrap();

@@ -1242,20 +1242,113 @@ pub fn unpack_key(key: CellKey) -> [u8; N_DIMS] {
     std::array::from_fn(|d| (key >> (8 * (N_DIMS - 1 - d))) as u8)
 }
 
-/// The rollup cells of one chunk.
-pub fn cells(chunk: &Chunk) -> Cells {
-    let mut cells = Cells::with_capacity(4096);
+/// Milliseconds in an hour.
+const HOUR_MS: i64 = 3_600_000;
+
+/// Where a cell key's hour of the day sits: above the dimensions' bytes, so
+/// [`unpack_key`] reads the dimensions alone and integer order is hour, then combination.
+const HOUR_SHIFT: usize = 8 * N_DIMS;
+
+/// The hour of the day (UTC, 0–23) of an hourly cell's key.
+pub fn hour_of(key: CellKey) -> u8 {
+    (key >> HOUR_SHIFT) as u8
+}
+
+/// What one row adds to its hourly cell, kept in its hour's bucket: the row's combination
+/// (as its index among the chunk's), its funnel steps as bits, its revenue.
+#[derive(Clone, Copy)]
+struct HourRow {
+    combination: u32,
+    steps: u8,
+    revenue: f64,
+}
+
+/// The rollup cells of one chunk: per dimension combination (`rollup.parquet`'s), and per
+/// hour of the day × combination in key order (`rollup_hourly.parquet`'s, the hour packed
+/// above the dimensions, [`hour_of`]).
+///
+/// One pass over the rows in order sums the daily cells in a map of the chunk's
+/// combinations (small enough to stay in cache) and drops each row, by its combination's
+/// index, into its hour's bucket; each hour's bucket is then summed into a dense array.
+/// A map of every hour × combination would outgrow the cache and make each row a miss.
+pub fn cells(chunk: &Chunk) -> (Cells, SortedCells) {
+    let mut index: PlHashMap<CellKey, u32> = PlHashMap::with_capacity(4096);
+    let (mut keys, mut daily): (Vec<CellKey>, Vec<Cell>) = (Vec::new(), Vec::new());
+    let mut by_hour: [Vec<HourRow>; 24] = std::array::from_fn(|_| Vec::with_capacity(chunk.len() / 12));
     for i in 0..chunk.len() {
         // Packed straight from the columns: assembling the key in memory first stalls on
         // reading it back whole.
         let key = chunk.dims.iter().fold(0, |key: CellKey, column| (key << 8) | CellKey::from(column[i]));
-        let cell = cells.entry(key).or_default();
+        let combination = *index.entry(key).or_insert_with(|| {
+            keys.push(key);
+            daily.push(Cell::default());
+            (keys.len() - 1) as u32
+        });
+        let cell = &mut daily[combination as usize];
+        let revenue = chunk.revenue[i];
         cell.sessions += 1;
+        let mut steps = 0u8;
         for (s, flags) in chunk.flags.iter().enumerate() {
             cell.steps[s] += u64::from(flags[i]);
+            steps |= u8::from(flags[i]) << s;
         }
-        cell.revenue += chunk.revenue[i];
-        cell.revenue_sq += chunk.revenue[i] * chunk.revenue[i];
+        cell.revenue += revenue;
+        cell.revenue_sq += revenue * revenue;
+        let hour = chunk.ts[i].div_euclid(HOUR_MS).rem_euclid(24) as usize;
+        by_hour[hour].push(HourRow { combination, steps, revenue });
     }
-    cells
+    let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+    order.sort_unstable_by_key(|&c| keys[c as usize]);
+    let mut hourly = SortedCells::new();
+    let mut sums = vec![Cell::default(); keys.len()];
+    for (hour, rows) in by_hour.iter().enumerate() {
+        for row in rows {
+            let cell = &mut sums[row.combination as usize];
+            cell.sessions += 1;
+            for s in 0..4 {
+                cell.steps[s] += u64::from((row.steps >> s) & 1);
+            }
+            cell.revenue += row.revenue;
+            cell.revenue_sq += row.revenue * row.revenue;
+        }
+        let hour = (hour as CellKey) << HOUR_SHIFT;
+        for &c in &order {
+            let c = c as usize;
+            if sums[c].sessions > 0 {
+                // Taken, so the array starts the next hour at zero.
+                hourly.push((hour | keys[c], std::mem::take(&mut sums[c])));
+            }
+        }
+    }
+    (keys.into_iter().zip(daily).collect(), hourly)
+}
+
+/// Cells in key order: compact to keep and to merge.
+pub type SortedCells = Vec<(CellKey, Cell)>;
+
+/// The cells of several parts of one day merged, in key order. Equal keys are summed in
+/// the parts' order, so the sums do not depend on anything but the seed.
+pub fn merge_sorted(parts: Vec<SortedCells>) -> SortedCells {
+    let mut all: SortedCells = parts.into_iter().flatten().collect();
+    // Stable: parts keep their order within a key.
+    all.sort_by_key(|(key, _)| *key);
+    let mut merged: SortedCells = Vec::with_capacity(all.len());
+    for (key, cell) in all {
+        match merged.last_mut() {
+            Some((last, into)) if *last == key => into.add(&cell),
+            _ => merged.push((key, cell)),
+        }
+    }
+    merged
+}
+
+impl Cell {
+    pub fn add(&mut self, other: &Cell) {
+        self.sessions += other.sessions;
+        for s in 0..4 {
+            self.steps[s] += other.steps[s];
+        }
+        self.revenue += other.revenue;
+        self.revenue_sq += other.revenue_sq;
+    }
 }

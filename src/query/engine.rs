@@ -111,18 +111,13 @@ pub fn aggregate(ds: &Dataset, req: &Request) -> anyhow::Result<Aggregates> {
 
     let mut out = Aggregates::default();
     if !session_measures.is_empty() {
-        let (table, from_rollup) = choose_session_source(ds, &session_measures, req)?;
+        let (table, time) = choose_session_source(ds, &session_measures, req)?;
+        let from_rollup = time != TimeColumns::Full;
         out.from_rollup = from_rollup;
         let exprs = session_measures
             .iter()
             .map(|(i, m)| Ok(measure_expr(ds, *m, from_rollup, req.needed_by)?.alias(slot(*i))))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let time = match (from_rollup, ds.cube.as_ref().map(|c| c.time)) {
-            (true, Some(Time::Windows(..))) => TimeColumns::Windows,
-            (true, Some(Time::Hours)) => TimeColumns::DateHour,
-            (true, _) => TimeColumns::DateOnly,
-            (false, _) => TimeColumns::Full,
-        };
         let df = run(table, exprs, &session_measures, req, time, "sessions")?;
         merge(&mut out, &df, req, &session_measures)?;
     }
@@ -226,32 +221,40 @@ fn check_cube(ds: &Dataset, cube: &CubeInfo, req: &Request) -> anyhow::Result<()
     }
 }
 
+/// The table a request's session measures read, and the time columns it has: a cube, the
+/// drill's hourly or daily rollup when it holds every measure and dimension asked for,
+/// else the raw sessions.
 fn choose_session_source<'a>(
     ds: &'a Dataset,
     measures: &[(usize, Measure)],
     req: &Request,
-) -> anyhow::Result<(&'a Table, bool)> {
+) -> anyhow::Result<(&'a Table, TimeColumns)> {
     let hourly = matches!(req.buckets, Buckets::Grain(Grain::Hour, _));
-    if let (Some(_), Some(table)) = (&ds.cube, &ds.rollup) {
+    if let (Some(cube), Some(table)) = (&ds.cube, &ds.rollup) {
         for dim in req.by.iter().map(String::as_str).chain(req.filter.dimensions()) {
             ds.require_dimension(dim, &format!(" in the cube {}", ds.origin.display()))?;
         }
-        return Ok((table, true));
+        let time = match cube.time {
+            Time::Windows(..) => TimeColumns::Windows,
+            Time::Hours => TimeColumns::DateHour,
+            Time::Days => TimeColumns::DateOnly,
+        };
+        return Ok((table, time));
     }
-    if let Some(rollup) = &ds.rollup {
+    let rollup = if hourly { &ds.hourly } else { &ds.rollup };
+    if let Some(rollup) = rollup {
         let usable = measures.iter().all(|(_, m)| m.rollup_column().is_some_and(|c| rollup.has(c)))
-            && !hourly
             && req.by.iter().map(String::as_str).chain(req.filter.dimensions()).all(|d| rollup.has(d))
             && std::env::var_os(NO_ROLLUP_ENV).is_none_or(|v| v.is_empty() || v == "0");
         if usable {
-            return Ok((rollup, true));
+            return Ok((rollup, if hourly { TimeColumns::DateHour } else { TimeColumns::DateOnly }));
         }
     }
     ds.require(s::DATE, req.needed_by)?;
     if hourly {
         ds.require(s::TS, "an hourly trend")?;
     }
-    Ok((&ds.sessions, false))
+    Ok((&ds.sessions, TimeColumns::Full))
 }
 
 fn measure_expr(ds: &Dataset, measure: Measure, from_rollup: bool, needed_by: &str) -> anyhow::Result<Expr> {

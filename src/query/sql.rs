@@ -60,6 +60,9 @@ pub fn table_names(ds: &Dataset) -> Vec<String> {
     if ds.rollup.is_some() {
         names.push("rollup".into());
     }
+    if ds.hourly.is_some() {
+        names.push("rollup_hourly".into());
+    }
     names.extend(ds.context.iter().map(|(name, _)| name.clone()));
     names
 }
@@ -69,6 +72,7 @@ pub fn describe_tables(ds: &Dataset) -> anyhow::Result<SqlResult> {
     let mut frames: Vec<(String, LazyFrame)> = vec![("sessions".into(), ds.sessions.frame.clone())];
     frames.extend(ds.orders.as_ref().map(|t| ("orders".to_string(), t.frame.clone())));
     frames.extend(ds.rollup.as_ref().map(|t| ("rollup".to_string(), t.frame.clone())));
+    frames.extend(ds.hourly.as_ref().map(|t| ("rollup_hourly".to_string(), t.frame.clone())));
     frames.extend(ds.context.iter().cloned());
     let mut rows = Vec::new();
     for (name, mut frame) in frames {
@@ -208,6 +212,9 @@ pub fn run_sql(ds: &Dataset, query: &str, limit: Option<usize>) -> anyhow::Resul
     }
     if let Some(rollup) = &ds.rollup {
         context.register("rollup", without_enums(rollup));
+    }
+    if let Some(hourly) = &ds.hourly {
+        context.register("rollup_hourly", without_enums(hourly));
     }
     for (name, frame) in &ds.context {
         context.register(name, frame.clone());

@@ -477,6 +477,7 @@ fn data_case(rng: &mut ChaCha8Rng, fx: &Fixtures, dir: &Path) -> (Vec<String>, V
         "sessions.parquet",
         "orders.parquet",
         "rollup.parquet",
+        "rollup_hourly.parquet",
         "drill.toml",
         "context/releases.csv",
         "context/marketing.csv",

@@ -103,9 +103,15 @@ fn force_replaces_an_existing_drill_folder() {
         .stdout(predicates::str::contains("Conversion"));
     let names = entries(&out);
     assert!(!names.contains(&"old.txt".to_string()), "{names:?}");
-    for file in
-        ["answer.sealed", "context", "drill.toml", "orders.parquet", "rollup.parquet", "sessions.parquet"]
-    {
+    for file in [
+        "answer.sealed",
+        "context",
+        "drill.toml",
+        "orders.parquet",
+        "rollup.parquet",
+        "rollup_hourly.parquet",
+        "sessions.parquet",
+    ] {
         assert!(names.contains(&file.to_string()), "{file} missing from {names:?}");
     }
 }

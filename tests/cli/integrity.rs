@@ -71,7 +71,7 @@ fn damaged_drill_files_are_errors_naming_the_file() {
     let sandbox = Sandbox::new();
     generate(&sandbox, "good", "3");
     let good = sandbox.join("good");
-    for file in ["sessions.parquet", "orders.parquet", "rollup.parquet"] {
+    for file in ["sessions.parquet", "orders.parquet", "rollup.parquet", "rollup_hourly.parquet"] {
         let original = std::fs::read(good.join(file)).unwrap();
         let mut cases: Vec<(String, Option<Vec<u8>>)> =
             DAMAGES.iter().map(|(what, damage)| (what.to_string(), Some(damage(&original)))).collect();

@@ -682,3 +682,53 @@ fn funnel_fits_80_columns() {
     assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
     insta::assert_snapshot!(text);
 }
+
+/// Issue #16: an hourly trend on a generated drill answers from `rollup_hourly.parquet`;
+/// every point must be what the raw sessions give (`DROPCASE_NO_ROLLUP=1` forces them):
+/// the same periods, segments and counts, and values equal up to float summation order
+/// (revenue is summed per cell first), relative 1e-12.
+#[test]
+fn an_hourly_trend_from_the_hourly_rollup_matches_the_raw_sessions() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .cmd(&[
+            "generate",
+            "--scenario",
+            "app_release_bug",
+            "--seed",
+            "4",
+            "--out",
+            "d",
+            "--sessions",
+            "60000",
+        ])
+        .assert()
+        .success();
+    for (metric, by) in [("conversion", "platform"), ("revenue_per_session", "country"), ("sessions", "")] {
+        let points = |no_rollup: &str| {
+            let mut args = vec!["query", "trend", "--data", "d", "--metric", metric, "--grain", "hour"];
+            args.extend(["--format", "json"]);
+            if !by.is_empty() {
+                args.extend(["--by", by]);
+            }
+            let json = json_of(sandbox.cmd(&args).env("DROPCASE_NO_ROLLUP", no_rollup));
+            json["points"].as_array().unwrap().clone()
+        };
+        let (rollup, raw) = (points("0"), points("1"));
+        assert!(raw.len() >= 24 * 28, "{metric}: {} points", raw.len());
+        assert_eq!(rollup.len(), raw.len(), "{metric}");
+        for (a, b) in rollup.iter().zip(&raw) {
+            assert_eq!(a["period"], b["period"], "{metric}");
+            assert_eq!(a["n"], b["n"], "{metric} {a} vs {b}");
+            if !by.is_empty() {
+                assert_eq!(a[by], b[by], "{metric}");
+            }
+            match (a["value"].as_f64(), b["value"].as_f64()) {
+                (Some(x), Some(y)) => {
+                    assert!((x - y).abs() <= 1e-12 * y.abs().max(1.0), "{metric} {a} vs {b}")
+                }
+                (x, y) => assert_eq!(x, y, "{metric} {a} vs {b}"),
+            }
+        }
+    }
+}
