@@ -50,22 +50,23 @@ pub struct Manifest {
     pub entries: Vec<(String, u64, u32)>,
 }
 
+/// Size and CRC-32 of a file, read through a memory map: the pages the reader is about to
+/// use are checksummed where they lie in the page cache, not copied out first (on a 110 MB
+/// drill that copy was most of a rollup-answered query's time). polars maps the same files
+/// to read them.
 fn crc_of_file(path: &Path) -> Result<(u64, u32), DataFileError> {
-    use std::io::Read;
     let io = |source| DataFileError::Io { path: path.to_path_buf(), source };
-    let mut file = File::open(path).map_err(io)?;
-    let mut hasher = crc32fast::Hasher::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buffer).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-        size += n as u64;
+    let file = File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    if size == 0 {
+        return Ok((0, crc32fast::Hasher::new().finalize()));
     }
-    Ok((size, hasher.finalize()))
+    // SAFETY: the map is read-only and lives only for this function; a drill's files are
+    // written once, atomically, before anything reads them.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&map);
+    Ok((map.len() as u64, hasher.finalize()))
 }
 
 impl Manifest {
