@@ -248,9 +248,7 @@ fn tables_have_the_documented_schema() {
             (o::STATUS, Some(DataType::String)),
         ],
     );
-    let mut rollup = vec![(c::DATE, Some(DataType::Date))];
-    rollup.extend(c::DIMENSIONS.iter().map(|d| (*d, dim.clone())));
-    rollup.extend([
+    let measures = [
         (r::SESSIONS, Some(DataType::UInt64)),
         (r::VIEWED_PRODUCT, Some(DataType::UInt64)),
         (r::ADDED_TO_CART, Some(DataType::UInt64)),
@@ -258,7 +256,10 @@ fn tables_have_the_documented_schema() {
         (r::PURCHASED, Some(DataType::UInt64)),
         (r::REVENUE, Some(DataType::Float64)),
         (r::REVENUE_SQ, Some(DataType::Float64)),
-    ]);
+    ];
+    let mut rollup = vec![(c::DATE, Some(DataType::Date))];
+    rollup.extend(c::DIMENSIONS.iter().map(|d| (*d, dim.clone())));
+    rollup.extend(measures.clone());
     let rollup_df = expect(files::ROLLUP, rollup);
 
     // The rollup sums to the sessions table, per date, and has one row per key.
@@ -302,15 +303,7 @@ fn tables_have_the_documented_schema() {
     // summed over the hours it is the daily rollup.
     let mut hourly = vec![(c::DATE, Some(DataType::Date)), ("hour", Some(DataType::Int64))];
     hourly.extend(c::DIMENSIONS.iter().map(|d| (*d, dim.clone())));
-    hourly.extend([
-        (r::SESSIONS, Some(DataType::UInt64)),
-        (r::VIEWED_PRODUCT, Some(DataType::UInt64)),
-        (r::ADDED_TO_CART, Some(DataType::UInt64)),
-        (r::REACHED_CHECKOUT, Some(DataType::UInt64)),
-        (r::PURCHASED, Some(DataType::UInt64)),
-        (r::REVENUE, Some(DataType::Float64)),
-        (r::REVENUE_SQ, Some(DataType::Float64)),
-    ]);
+    hourly.extend(measures);
     let hourly_df = expect(files::ROLLUP_HOURLY, hourly);
     let per_hour = |df: DataFrame, hour: Expr, count: Expr| {
         df.lazy()
