@@ -1242,9 +1242,6 @@ pub fn unpack_key(key: CellKey) -> [u8; N_DIMS] {
     std::array::from_fn(|d| (key >> (8 * (N_DIMS - 1 - d))) as u8)
 }
 
-/// Milliseconds in an hour.
-const HOUR_MS: i64 = 3_600_000;
-
 /// Where a cell key's hour of the day sits: above the dimensions' bytes, so
 /// [`unpack_key`] reads the dimensions alone and integer order is hour, then combination.
 const HOUR_SHIFT: usize = 8 * N_DIMS;
@@ -1294,7 +1291,7 @@ pub fn cells(chunk: &Chunk) -> (Cells, SortedCells) {
         }
         cell.revenue += revenue;
         cell.revenue_sq += revenue * revenue;
-        let hour = chunk.ts[i].div_euclid(HOUR_MS).rem_euclid(24) as usize;
+        let hour = chunk.ts[i].div_euclid(i64::from(MS_PER_HOUR)).rem_euclid(24) as usize;
         by_hour[hour].push(HourRow { combination, steps, revenue });
     }
     let mut order: Vec<u32> = (0..keys.len() as u32).collect();
