@@ -486,7 +486,9 @@ pub fn render_trend(t: &Trend, metric: &Metric, format: Format) -> String {
             for row in rows {
                 table.add_row(row);
             }
-            format!("{} per {:?}\n{table}\n", t.metric, t.grain).to_lowercase()
+            // Only the grain's name is lowercased: the rows hold the data's own spelling
+            // (`Chrome`, `US`, `2026-01-26T00:00`).
+            format!("{} per {}\n{table}\n", t.metric, format!("{:?}", t.grain).to_lowercase())
         }
     }
 }

@@ -732,3 +732,33 @@ fn an_hourly_trend_from_the_hourly_rollup_matches_the_raw_sessions() {
         }
     }
 }
+
+/// The trend table printed the data lowercased (`us` for `US`, `2026-03-01t10:00`): only the
+/// title's grain is lowercased now. The tiny fixture's countries are `US` and `DE`.
+#[test]
+fn the_trend_table_keeps_the_datas_spelling() {
+    let sandbox = Sandbox::new();
+    let drill = tiny_drill(&sandbox);
+    let out = sandbox
+        .cmd(&[
+            "query",
+            "trend",
+            "--metric",
+            "conversion",
+            "--data",
+            drill.to_str().unwrap(),
+            "--grain",
+            "hour",
+            "--by",
+            "country",
+        ])
+        .env("COLUMNS", "200")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("conversion per hour\n"), "{text}");
+    assert!(text.contains(" US ") && text.contains(" DE "), "{text}");
+    assert!(text.contains("2026-03-01T10:00"), "{text}");
+    assert!(!text.contains(" us ") && !text.contains("t10:00"), "{text}");
+}
