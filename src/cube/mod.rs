@@ -218,12 +218,12 @@ pub fn build(ds: &Dataset, spec: &CubeSpec) -> anyhow::Result<DataFrame> {
             let parts: Vec<LazyFrame> = [(c::BASELINE, baseline), (c::CURRENT, current)]
                 .into_iter()
                 .map(|(label, w)| {
-                    let within = col(s::DATE).gt_eq(lit(w.from)).and(col(s::DATE).lt_eq(lit(w.to)));
-                    group(table.frame.clone().filter(within), Vec::new()).with_columns([
-                        lit(label).alias(c::WINDOW),
-                        lit(w.from).cast(DataType::Date).alias(c::WINDOW_FROM),
-                        lit(w.to).cast(DataType::Date).alias(c::WINDOW_TO),
-                    ])
+                    group(table.frame.clone().filter(crate::query::engine::dates_within(&w)), Vec::new())
+                        .with_columns([
+                            lit(label).alias(c::WINDOW),
+                            lit(w.from).cast(DataType::Date).alias(c::WINDOW_FROM),
+                            lit(w.to).cast(DataType::Date).alias(c::WINDOW_TO),
+                        ])
                 })
                 .collect();
             concat(parts, UnionArgs::default())?

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate};
-use polars::prelude::{DataType, Expr, as_struct, col, len, lit};
+use polars::prelude::{DataType, as_struct, col, len};
 use serde::Serialize;
 
 use crate::brief::{Brief, Window};
@@ -24,7 +24,7 @@ use crate::cube::Time as CubeTime;
 use crate::dataset::{Dataset, Table};
 use crate::product::{Derived, MetricKind, Product};
 use crate::query::engine::{
-    Aggregates, Buckets, Grain, Request, aggregate, bucket_time, collect, filter_expr,
+    Aggregates, Buckets, Grain, Request, aggregate, bucket_time, collect, dates_within, filter_expr,
 };
 use crate::query::{Filter, Measure};
 use crate::schema::sessions as s;
@@ -269,10 +269,6 @@ impl FunnelLeaves {
     }
 }
 
-fn in_window(w: &Window) -> Expr {
-    col(s::DATE).gt_eq(lit(w.from)).and(col(s::DATE).lt_eq(lit(w.to)))
-}
-
 /// What to diagnose: the metric (`None`: the drill's headline, else the widest funnel
 /// rate), the windows, and which rows (`--where`).
 #[derive(Debug, Clone)]
@@ -409,7 +405,7 @@ fn source_rows_in(table: &Table, window: &Window, filter: &Filter, origin: &Path
     if filter.dimensions().any(|d| !table.has(d)) {
         return Ok(None);
     }
-    let mut frame = table.frame.clone().filter(in_window(window));
+    let mut frame = table.frame.clone().filter(dates_within(window));
     if let Some(condition) = filter_expr(table, filter)? {
         frame = frame.filter(condition);
     }
@@ -425,7 +421,7 @@ fn session_counts(ds: &Dataset, window: &Window, filter: &Filter) -> Result<Opti
     if ds.cube.is_some() || !table.has(s::USER_ID) || !table.has(s::TS) || !table.has(s::DATE) {
         return Ok(None);
     }
-    let mut frame = table.frame.clone().filter(in_window(window));
+    let mut frame = table.frame.clone().filter(dates_within(window));
     if let Some(condition) = filter_expr(table, filter)? {
         frame = frame.filter(condition);
     }

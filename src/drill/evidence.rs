@@ -6,6 +6,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::brief::{Brief, Window};
+use crate::query::engine::dates_within;
 use crate::schema::{files, rollup as r};
 
 /// Sums of one window.
@@ -36,10 +37,6 @@ fn scan(dir: &Path, name: &str, folder: &str) -> PolarsResult<LazyFrame> {
     crate::datafile::scan_parquet(&path, false).map_err(|err| polars_err!(ComputeError: "{err:#}"))
 }
 
-fn in_window(w: &Window) -> Expr {
-    col("date").gt_eq(lit(w.from)).and(col("date").lt_eq(lit(w.to)))
-}
-
 fn sums(dir: &Path, window: &Window, by: Option<&str>) -> PolarsResult<DataFrame> {
     let measures = [
         col(r::SESSIONS).sum().cast(DataType::Float64),
@@ -49,7 +46,7 @@ fn sums(dir: &Path, window: &Window, by: Option<&str>) -> PolarsResult<DataFrame
         col(r::PURCHASED).sum().cast(DataType::Float64),
         col(r::REVENUE).sum(),
     ];
-    let lf = scan(dir, files::ROLLUP, "rollup")?.filter(in_window(window));
+    let lf = scan(dir, files::ROLLUP, "rollup")?.filter(dates_within(window));
     match by {
         None => lf.select(measures).collect(),
         Some(dim) => lf
@@ -62,7 +59,7 @@ fn sums(dir: &Path, window: &Window, by: Option<&str>) -> PolarsResult<DataFrame
 
 fn orders_in(dir: &Path, window: &Window) -> PolarsResult<f64> {
     let df = scan(dir, files::ORDERS, "orders")?
-        .filter(in_window(window))
+        .filter(dates_within(window))
         .select([len().cast(DataType::Float64).alias("orders")])
         .collect()?;
     Ok(df.column("orders")?.f64()?.get(0).unwrap_or(0.0))
