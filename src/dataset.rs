@@ -20,8 +20,12 @@ use crate::schema::{files, sessions as s};
 /// A lazily scanned table and its (mapped) schema.
 #[derive(Clone)]
 pub struct Table {
-    pub frame: LazyFrame,
+    frame: LazyFrame,
     pub schema: SchemaRef,
+    /// The drill files whose checksums are checked before the rows are first read
+    /// ([`Table::frame`]): opening a drill reads every table's footer, but a query answered
+    /// from a rollup does not pay for a checksum of the raw sessions.
+    unverified: Vec<PathBuf>,
 }
 
 impl Table {
@@ -31,7 +35,26 @@ impl Table {
             .collect_schema()
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot read {what}"))?;
-        Ok(Self { frame, schema })
+        Ok(Self { frame, schema, unverified: Vec::new() })
+    }
+
+    /// Scans a Parquet file or a folder of them ([`crate::datafile::scan_parquet_unverified`]).
+    fn scan_parquet(path: &Path, hive: bool, what: &str) -> anyhow::Result<Self> {
+        let (frame, files) = crate::datafile::scan_parquet_unverified(path, hive)?;
+        Ok(Self { unverified: files, ..Self::scan(frame, what)? })
+    }
+
+    /// The same files read through `frame` (a selection or renaming of this table's).
+    fn derived(&self, frame: LazyFrame, what: &str) -> anyhow::Result<Self> {
+        Ok(Self { unverified: self.unverified.clone(), ..Self::scan(frame, what)? })
+    }
+
+    /// The rows, once the files they come from have passed their drill's checksums.
+    pub fn frame(&self) -> anyhow::Result<LazyFrame> {
+        for file in &self.unverified {
+            crate::datafile::verify(file)?;
+        }
+        Ok(self.frame.clone())
     }
 
     pub fn has(&self, column: &str) -> bool {
@@ -212,7 +235,8 @@ impl Dataset {
         let (mut orders, mut rollup, mut hourly, mut context) = (None, None, None, Vec::new());
         let mut product = Product::shop();
         let mut sources = Vec::new();
-        let raw_sessions = if origin.is_dir() && origin.join(files::BRIEF).is_file() {
+        let what = origin.display().to_string();
+        let raw = if origin.is_dir() && origin.join(files::BRIEF).is_file() {
             let read = Brief::read(&origin)?;
             product = Product::load(&read.product).map_err(anyhow::Error::from).with_context(|| {
                 format!(
@@ -225,35 +249,39 @@ impl Dataset {
             for source in product.sources.iter().filter(|s| s.name != "orders") {
                 let path = origin.join(format!("{}.parquet", source.name));
                 if path.exists() {
-                    let table =
-                        Table::scan(scan_parquet(&path, false)?, &format!("{}.parquet", source.name))?;
+                    let table = Table::scan_parquet(&path, false, &format!("{}.parquet", source.name))?;
                     sources.push((source.name.clone(), table));
                 }
             }
             let folder_sessions = origin.join("sessions");
             let sessions = if folder_sessions.is_dir() {
-                scan_parquet(&folder_sessions, true)?
+                Table::scan_parquet(&folder_sessions, true, &what)?
             } else {
-                scan_parquet(&origin.join(files::SESSIONS), false)?
+                Table::scan_parquet(&origin.join(files::SESSIONS), false, &what)?
             };
             let orders_path = origin.join(files::ORDERS);
             if orders_path.exists() {
-                orders = Some(Table::scan(scan_parquet(&orders_path, false)?, "orders.parquet")?);
+                orders = Some(Table::scan_parquet(&orders_path, false, "orders.parquet")?);
             }
             let rollup_path = origin.join(files::ROLLUP);
             if rollup_path.exists() && map.is_none() {
-                rollup = Some(Table::scan(scan_parquet(&rollup_path, false)?, "rollup.parquet")?);
+                rollup = Some(Table::scan_parquet(&rollup_path, false, "rollup.parquet")?);
             }
             let hourly_path = origin.join(files::ROLLUP_HOURLY);
             if hourly_path.exists() && map.is_none() {
-                hourly = Some(Table::scan(scan_parquet(&hourly_path, false)?, files::ROLLUP_HOURLY)?);
+                hourly = Some(Table::scan_parquet(&hourly_path, false, files::ROLLUP_HOURLY)?);
             }
             context = scan_context(&origin.join(files::CONTEXT_DIR))?;
             sessions
         } else if origin.is_dir() {
-            scan_parquet(&origin, true)?
+            Table::scan(scan_parquet(&origin, true)?, &what)?
         } else {
-            match origin.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            let frame = match origin
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
                 Some("parquet" | "pq") => scan_parquet(&origin, false)?,
                 Some("csv") => {
                     let mut text: Vec<String> = s::DIMENSIONS.iter().map(|d| d.to_string()).collect();
@@ -264,10 +292,9 @@ impl Dataset {
                     "--data {}: expected a drill folder, a .parquet or .csv file, or a folder of date=YYYY-MM-DD/*.parquet partitions",
                     origin.display()
                 ),
-            }
+            };
+            Table::scan(frame, &what)?
         };
-        let what = origin.display().to_string();
-        let raw = Table::scan(raw_sessions, &what)?;
         let source_columns = raw.column_names();
         let (sessions, mut dimensions) = match &map {
             Some(map) => apply_map(raw, map, schema_file.expect("map implies a file"), &what)?,
@@ -411,8 +438,7 @@ impl Dataset {
                 self.require(s::DATE, "finding the data's dates")?;
                 let source = self.rollup.as_ref().unwrap_or(&self.sessions);
                 let frame = source
-                    .frame
-                    .clone()
+                    .frame()?
                     .select([col(s::DATE).min().alias("from"), col(s::DATE).max().alias("to")]);
                 let df = crate::query::engine::collect(frame).context("cannot read the data's dates")?;
                 let day = |name: &str| -> anyhow::Result<NaiveDate> {
@@ -595,7 +621,7 @@ fn normalize(raw: Table, what: &str) -> anyhow::Result<(Table, Vec<String>)> {
     let needs_rewrite = empty_as_missing
         || exprs.len() != raw.schema.len()
         || raw.schema.iter().any(|(n, t)| conform_needed(n.as_str(), t));
-    let table = if needs_rewrite { Table::scan(raw.frame.select(exprs), what)? } else { raw };
+    let table = if needs_rewrite { raw.derived(raw.frame.clone().select(exprs), what)? } else { raw };
     Ok((table, dimensions))
 }
 
@@ -710,7 +736,7 @@ fn apply_map(raw: Table, map: &ColumnMap, file: &Path, what: &str) -> anyhow::Re
     if exprs.is_empty() {
         bail!("{} maps no columns: name at least the timestamp or date", file.display());
     }
-    Ok((Table::scan(raw.frame.select(exprs), what)?, dimensions))
+    Ok((raw.derived(raw.frame.clone().select(exprs), what)?, dimensions))
 }
 
 #[cfg(test)]

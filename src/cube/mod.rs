@@ -202,6 +202,7 @@ pub fn build(ds: &Dataset, spec: &CubeSpec) -> anyhow::Result<DataFrame> {
         ds.check_window("current", current)?;
     }
     let table = &ds.sessions;
+    let rows = table.frame()?;
     let held = measures_for(ds.product, |column| table.has(column));
     let measures: Vec<Expr> = held.iter().flat_map(measure_exprs).collect();
     let dims: Vec<Expr> = spec.by.iter().map(|d| col(d.as_str()).cast(DataType::String)).collect();
@@ -218,7 +219,7 @@ pub fn build(ds: &Dataset, spec: &CubeSpec) -> anyhow::Result<DataFrame> {
             let parts: Vec<LazyFrame> = [(c::BASELINE, baseline), (c::CURRENT, current)]
                 .into_iter()
                 .map(|(label, w)| {
-                    group(table.frame.clone().filter(crate::query::engine::dates_within(&w)), Vec::new())
+                    group(rows.clone().filter(crate::query::engine::dates_within(&w)), Vec::new())
                         .with_columns([
                             lit(label).alias(c::WINDOW),
                             lit(w.from).cast(DataType::Date).alias(c::WINDOW_FROM),
@@ -228,10 +229,10 @@ pub fn build(ds: &Dataset, spec: &CubeSpec) -> anyhow::Result<DataFrame> {
                 .collect();
             concat(parts, UnionArgs::default())?
         }
-        Time::Days => group(table.frame.clone(), vec![col(s::DATE)]),
+        Time::Days => group(rows, vec![col(s::DATE)]),
         Time::Hours => {
             let hour = col(s::TS).dt().hour().cast(DataType::Int64).alias(c::HOUR);
-            group(table.frame.clone(), vec![col(s::DATE), hour])
+            group(rows, vec![col(s::DATE), hour])
         }
     };
     let order: Vec<String> = time_columns(&spec.time)
@@ -442,8 +443,7 @@ pub fn from_frame(
     let time = if windowed {
         let labels = collect(
             table
-                .frame
-                .clone()
+                .frame()?
                 .group_by([col(c::WINDOW), col(c::WINDOW_FROM), col(c::WINDOW_TO)])
                 .agg([len()])
                 .sort([c::WINDOW], SortMultipleOptions::default()),

@@ -405,7 +405,7 @@ fn source_rows_in(table: &Table, window: &Window, filter: &Filter, origin: &Path
     if filter.dimensions().any(|d| !table.has(d)) {
         return Ok(None);
     }
-    let mut frame = table.frame.clone().filter(dates_within(window));
+    let mut frame = table.frame()?.filter(dates_within(window));
     if let Some(condition) = filter_expr(table, filter)? {
         frame = frame.filter(condition);
     }
@@ -421,7 +421,7 @@ fn session_counts(ds: &Dataset, window: &Window, filter: &Filter) -> Result<Opti
     if ds.cube.is_some() || !table.has(s::USER_ID) || !table.has(s::TS) || !table.has(s::DATE) {
         return Ok(None);
     }
-    let mut frame = table.frame.clone().filter(dates_within(window));
+    let mut frame = table.frame()?.filter(dates_within(window));
     if let Some(condition) = filter_expr(table, filter)? {
         frame = frame.filter(condition);
     }

@@ -44,7 +44,7 @@ pub fn active_users(ds: &Dataset, days: u16, req: &Request) -> anyhow::Result<Ve
     };
     let (lo, hi) = (day_number(first) - (span - 1), day_number(last));
     let table = &ds.sessions;
-    let mut frame = table.frame.clone();
+    let mut frame = table.frame()?;
     let in_range = col(s::DATE)
         .cast(DataType::Int32)
         .gt_eq(lit(lo))

@@ -317,6 +317,7 @@ fn run(
     // need the `dtype-u8` feature), so such keys group by their category codes as UInt32
     // and are named after collecting ([`EnumCodes`]); a single Enum key (the common `--by
     // platform` of a compare) groups as it is, which is fastest.
+    let rows = table.frame()?;
     let cast_keys = matches!(req.buckets, Buckets::Grain(..)) || req.by.len() > 1;
     let coded: Vec<Option<EnumCodes>> = req
         .by
@@ -361,7 +362,7 @@ fn run(
                     .iter()
                     .enumerate()
                     .map(|(i, (label, w))| {
-                        group(restrict(table.frame.clone(), Some((label, w))), None)
+                        group(restrict(rows.clone(), Some((label, w))), None)
                             .with_column(lit(i as i64).cast(DataType::Int64).alias(BUCKET))
                     })
                     .collect();
@@ -389,7 +390,7 @@ fn run(
                 (Grain::Day, _) => col(s::DATE).cast(millis.clone()),
                 (Grain::Week, _) => col(s::DATE).dt().truncate(lit("1w")).cast(millis.clone()),
             };
-            let frame = restrict(table.frame.clone(), window.as_ref().map(|w| ("", w)))
+            let frame = restrict(rows, window.as_ref().map(|w| ("", w)))
                 .with_column(start.cast(DataType::Int64).alias(BUCKET));
             group(frame, Some(col(BUCKET)))
         }

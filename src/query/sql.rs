@@ -69,10 +69,12 @@ pub fn table_names(ds: &Dataset) -> Vec<String> {
 
 /// Every table with its columns and types, as rows `table, column, type`.
 pub fn describe_tables(ds: &Dataset) -> anyhow::Result<SqlResult> {
-    let mut frames: Vec<(String, LazyFrame)> = vec![("sessions".into(), ds.sessions.frame.clone())];
-    frames.extend(ds.orders.as_ref().map(|t| ("orders".to_string(), t.frame.clone())));
-    frames.extend(ds.rollup.as_ref().map(|t| ("rollup".to_string(), t.frame.clone())));
-    frames.extend(ds.hourly.as_ref().map(|t| ("rollup_hourly".to_string(), t.frame.clone())));
+    let mut frames: Vec<(String, LazyFrame)> = vec![("sessions".into(), ds.sessions.frame()?)];
+    for (name, table) in [("orders", &ds.orders), ("rollup", &ds.rollup), ("rollup_hourly", &ds.hourly)] {
+        if let Some(table) = table {
+            frames.push((name.to_string(), table.frame()?));
+        }
+    }
     frames.extend(ds.context.iter().cloned());
     let mut rows = Vec::new();
     for (name, mut frame) in frames {
@@ -206,15 +208,15 @@ pub fn check_query_size(query: &str) -> anyhow::Result<()> {
 pub fn run_sql(ds: &Dataset, query: &str, limit: Option<usize>) -> anyhow::Result<SqlResult> {
     check_query_size(query)?;
     let mut context = SQLContext::new();
-    context.register("sessions", without_enums(&ds.sessions));
+    context.register("sessions", without_enums(&ds.sessions)?);
     if let Some(orders) = &ds.orders {
-        context.register("orders", without_enums(orders));
+        context.register("orders", without_enums(orders)?);
     }
     if let Some(rollup) = &ds.rollup {
-        context.register("rollup", without_enums(rollup));
+        context.register("rollup", without_enums(rollup)?);
     }
     if let Some(hourly) = &ds.hourly {
-        context.register("rollup_hourly", without_enums(hourly));
+        context.register("rollup_hourly", without_enums(hourly)?);
     }
     for (name, frame) in &ds.context {
         context.register(name, frame.clone());
@@ -239,14 +241,15 @@ pub fn run_sql(ds: &Dataset, query: &str, limit: Option<usize>) -> anyhow::Resul
 /// The table with Enum columns as Categorical: polars here cannot group by several Enum
 /// columns (see [`crate::query::engine::categorical`]); the cast is lazy, so columns a
 /// query does not read cost nothing.
-fn without_enums(table: &Table) -> LazyFrame {
+fn without_enums(table: &Table) -> anyhow::Result<LazyFrame> {
     let casts: Vec<Expr> = table
         .schema
         .iter()
         .filter(|(_, dtype)| matches!(dtype, DataType::Enum(..)))
         .map(|(name, _)| col(name.clone()).cast(categorical()))
         .collect();
-    if casts.is_empty() { table.frame.clone() } else { table.frame.clone().with_columns(casts) }
+    let frame = table.frame()?;
+    Ok(if casts.is_empty() { frame } else { frame.with_columns(casts) })
 }
 
 /// Converts a collected frame to typed cells.
