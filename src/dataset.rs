@@ -39,9 +39,18 @@ impl Table {
     }
 
     /// Scans a Parquet file or a folder of them ([`crate::datafile::scan_parquet_unverified`]).
+    /// A footer that decodes can still hold a damaged schema: its checksum then says so.
     fn scan_parquet(path: &Path, hive: bool, what: &str) -> anyhow::Result<Self> {
         let (frame, files) = crate::datafile::scan_parquet_unverified(path, hive)?;
-        Ok(Self { unverified: files, ..Self::scan(frame, what)? })
+        match Self::scan(frame, what) {
+            Ok(table) => Ok(Self { unverified: files, ..table }),
+            Err(err) => {
+                for file in &files {
+                    crate::datafile::verify(file)?;
+                }
+                Err(err.context(format!("cannot read {}", path.display())))
+            }
+        }
     }
 
     /// The same files read through `frame` (a selection or renaming of this table's).

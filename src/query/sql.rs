@@ -222,10 +222,15 @@ pub fn run_sql(ds: &Dataset, query: &str, limit: Option<usize>) -> anyhow::Resul
         context.register(name, frame.clone());
     }
     let tables = || table_names(ds).join(", ");
+    // The statement is quoted (its start, when long) so a mistyped argument is recognisable.
+    let quoted = || {
+        let text: String = query.chars().take(80).collect();
+        if text.len() < query.len() { format!("`{text}…`") } else { format!("`{text}`") }
+    };
     let mut frame = context
         .execute(query)
         .map_err(anyhow::Error::from)
-        .with_context(|| format!("SQL did not run (tables: {})", tables()))?;
+        .with_context(|| format!("SQL {} did not run (tables: {})", quoted(), tables()))?;
     if let Some(limit) = limit {
         frame = frame.slice(0, (limit as IdxSize).saturating_add(1));
     }
