@@ -69,19 +69,23 @@ pub fn table_names(ds: &Dataset) -> Vec<String> {
 
 /// Every table with its columns and types, as rows `table, column, type`.
 pub fn describe_tables(ds: &Dataset) -> anyhow::Result<SqlResult> {
-    let mut frames: Vec<(String, LazyFrame)> = vec![("sessions".into(), ds.sessions.frame()?)];
+    // The tables' schemas were read when the data was opened; no rows are read here.
+    let mut schemas: Vec<(String, SchemaRef)> = vec![("sessions".into(), ds.sessions.schema.clone())];
     for (name, table) in [("orders", &ds.orders), ("rollup", &ds.rollup), ("rollup_hourly", &ds.hourly)] {
         if let Some(table) = table {
-            frames.push((name.to_string(), table.frame()?));
+            schemas.push((name.to_string(), table.schema.clone()));
         }
     }
-    frames.extend(ds.context.iter().cloned());
-    let mut rows = Vec::new();
-    for (name, mut frame) in frames {
+    for (name, frame) in &ds.context {
         let schema = frame
+            .clone()
             .collect_schema()
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot read table {name}"))?;
+        schemas.push((name.clone(), schema));
+    }
+    let mut rows = Vec::new();
+    for (name, schema) in schemas {
         for (column, dtype) in schema.iter() {
             let dtype = match dtype {
                 DataType::Enum(..) => "enum".to_string(),
