@@ -54,7 +54,7 @@ impl Table {
     }
 
     /// The same files read through `frame` (a selection or renaming of this table's).
-    fn derived(&self, frame: LazyFrame, what: &str) -> anyhow::Result<Self> {
+    pub(crate) fn derived(&self, frame: LazyFrame, what: &str) -> anyhow::Result<Self> {
         Ok(Self { unverified: self.unverified.clone(), ..Self::scan(frame, what)? })
     }
 

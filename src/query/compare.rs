@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::decompose::{Cell, Effects, decompose_ratio_with_references, decompose_total};
-use super::engine::{Buckets, Key, Request, aggregate};
+use super::engine::{Buckets, Key, Request, aggregate, aggregate_with_whole};
 use super::significance::{Moments, count_rate_p, two_proportion_p, welch_p};
 use super::{Filter, Kind, Metric, Segment, Stat, difference, layout, relative};
 use crate::brief::Window;
@@ -91,7 +91,14 @@ pub fn compare_segments(ds: &Dataset, spec: &CompareSpec) -> anyhow::Result<Comp
     let needed_by = format!("metric {}", metric.name);
     let request =
         Request { measures: &measures, by: &spec.by, filter: &spec.filter, buckets, needed_by: &needed_by };
-    let aggregates = aggregate(ds, &request)?;
+    // The whole population: the sum of segments when the metric adds up, else its own
+    // aggregation (of the same rows, read once).
+    let (aggregates, whole) = if metric.is_decomposable() || spec.by.is_empty() {
+        (aggregate(ds, &request)?, None)
+    } else {
+        let (by, whole) = aggregate_with_whole(ds, &request)?;
+        (by, Some(whole))
+    };
     let cells: Vec<(Key, Stat, Stat)> = aggregates
         .keys
         .iter()
@@ -101,13 +108,14 @@ pub fn compare_segments(ds: &Dataset, spec: &CompareSpec) -> anyhow::Result<Comp
         })
         .collect();
 
-    // The whole population: the sum of segments when the metric adds up, else its own query.
-    let (total0, total1) = if metric.is_decomposable() || spec.by.is_empty() {
-        cells.iter().fold((Stat::default(), Stat::default()), |(a, b), (_, x, y)| (a.add(x), b.add(y)))
-    } else {
-        let whole = aggregate(ds, &Request { by: &[], ..request })?;
-        let at = |bucket| Stat::from_values(&layout, whole.get(bucket, &Vec::new()));
-        (at(0), at(1))
+    let (total0, total1) = match &whole {
+        None => {
+            cells.iter().fold((Stat::default(), Stat::default()), |(a, b), (_, x, y)| (a.add(x), b.add(y)))
+        }
+        Some(whole) => {
+            let at = |bucket| Stat::from_values(&layout, whole.get(bucket, &Vec::new()));
+            (at(0), at(1))
+        }
     };
     let days = (spec.baseline.days() as f64, spec.current.days() as f64);
     let sum_base =
