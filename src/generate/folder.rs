@@ -67,7 +67,20 @@ pub fn check_target(out: &Path, force: bool, flag: &str) -> anyhow::Result<()> {
         out.display(),
         files::BRIEF
     );
-    let mut foreign: Vec<&String> = entries.iter().filter(|name| !is_drill_file(name)).collect();
+    // A product's second sources (`server_events.parquet`, ...) are its drill's files too:
+    // whatever the drill's checksum manifest lists was written by the generator.
+    let listed: Vec<String> = std::fs::read_to_string(out.join(files::CHECKSUMS))
+        .ok()
+        .and_then(|text| crate::datafile::Manifest::parse(&text).ok())
+        .map(|m| {
+            m.entries
+                .into_iter()
+                .filter_map(|(name, ..)| name.split('/').next().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut foreign: Vec<&String> =
+        entries.iter().filter(|name| !is_drill_file(name) && !listed.contains(name)).collect();
     if foreign.is_empty() {
         return Ok(());
     }

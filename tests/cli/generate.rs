@@ -116,6 +116,35 @@ fn force_replaces_an_existing_drill_folder() {
     }
 }
 
+/// Another product's drill holds its own second source (`server_events.parquet` for the
+/// engagement app): `--force` replaces it like any drill file, and still refuses a file of
+/// the user's beside it.
+#[test]
+fn force_replaces_a_drill_of_another_product() {
+    let sandbox = Sandbox::new();
+    let generate = |seed: &str| {
+        sandbox.cmd(&[
+            "generate",
+            "--scenario",
+            "wau_push_outage",
+            "--seed",
+            seed,
+            "--out",
+            "drill",
+            "--sessions",
+            "20000",
+            "--force",
+        ])
+    };
+    generate("1").assert().success();
+    let out = sandbox.join("drill");
+    assert!(entries(&out).contains(&"server_events.parquet".to_string()));
+    generate("2").assert().success();
+    std::fs::write(out.join("mine.parquet"), "mine").unwrap();
+    generate("3").assert().code(1).stderr(predicates::str::contains("mine.parquet"));
+    assert_eq!(std::fs::read_to_string(out.join("mine.parquet")).unwrap(), "mine");
+}
+
 #[test]
 fn partitioned_writes_hive_style_date_folders() {
     let sandbox = Sandbox::new();
