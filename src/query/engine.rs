@@ -650,6 +650,21 @@ mod tests {
     use super::*;
     use crate::query::Filter;
 
+    /// Rows i = 1..=30 in row groups of 7, dated `date(i)`: platform android for odd i, ios
+    /// for even; page_load_ms 10·i, missing where i is a multiple of 5.
+    fn thirty_rows(path: &std::path::Path, date: impl Fn(i32) -> chrono::NaiveDate) -> Dataset {
+        let i: Vec<i32> = (1..=30).collect();
+        let mut df = df!(
+            s::DATE => i.iter().map(|i| date(*i)).collect::<Vec<_>>(),
+            s::PLATFORM => i.iter().map(|i| if i % 2 == 1 { "android" } else { "ios" }).collect::<Vec<_>>(),
+            s::PAGE_LOAD_MS => i.iter().map(|i| (i % 5 != 0).then_some(f64::from(10 * i))).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let file = std::fs::File::create(path).unwrap();
+        ParquetWriter::new(file).with_row_group_size(Some(7)).finish(&mut df).unwrap();
+        Dataset::open(Some(path), None).unwrap()
+    }
+
     /// A percentile of a whole table and of its groups, on a file of several row groups
     /// with missing values (the whole table's column is then made one run without nulls
     /// before the quantile is selected). Rows i = 1..=30 on 2026-03-01: platform android
@@ -659,18 +674,8 @@ mod tests {
     #[test]
     fn a_percentile_skips_missing_values_across_row_groups() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("rows.parquet");
-        let i: Vec<i32> = (1..=30).collect();
-        let mut df = df!(
-            s::DATE => vec![chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(); 30],
-            s::PLATFORM => i.iter().map(|i| if i % 2 == 1 { "android" } else { "ios" }).collect::<Vec<_>>(),
-            s::PAGE_LOAD_MS => i.iter().map(|i| (i % 5 != 0).then_some(f64::from(10 * i))).collect::<Vec<_>>(),
-        )
-        .unwrap();
-        let file = std::fs::File::create(&path).unwrap();
-        ParquetWriter::new(file).with_row_group_size(Some(7)).finish(&mut df).unwrap();
-        let ds = Dataset::open(Some(&path), None).unwrap();
         let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let ds = thirty_rows(&dir.path().join("rows.parquet"), |_| day);
         let window = Window::new(day, day);
         let p75 = Measure::Quantile { name: "page_load_p75", column: s::PAGE_LOAD_MS, percent: 75 };
         let filter = Filter::default();
@@ -698,18 +703,8 @@ mod tests {
     #[test]
     fn a_compare_reads_its_windows_once_for_segments_and_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("rows.parquet");
-        let i: Vec<i32> = (1..=30).collect();
         let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
-        let mut df = df!(
-            s::DATE => i.iter().map(|i| day(1 + (*i as u32 - 1) / 10)).collect::<Vec<_>>(),
-            s::PLATFORM => i.iter().map(|i| if i % 2 == 1 { "android" } else { "ios" }).collect::<Vec<_>>(),
-            s::PAGE_LOAD_MS => i.iter().map(|i| (i % 5 != 0).then_some(f64::from(10 * i))).collect::<Vec<_>>(),
-        )
-        .unwrap();
-        let file = std::fs::File::create(&path).unwrap();
-        ParquetWriter::new(file).with_row_group_size(Some(7)).finish(&mut df).unwrap();
-        let ds = Dataset::open(Some(&path), None).unwrap();
+        let ds = thirty_rows(&dir.path().join("rows.parquet"), |i| day(1 + (i as u32 - 1) / 10));
         let p75 = Measure::Quantile { name: "page_load_p75", column: s::PAGE_LOAD_MS, percent: 75 };
         let by = vec![s::PLATFORM.to_string()];
         let android = vec![Some("android".to_string())];
