@@ -6,7 +6,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use dropcase::generate::product_engine::Engine;
 use dropcase::generate::{self, Model, Options};
+use dropcase::product::scenario::ProductScenario;
 use dropcase::scenario::Scenario;
 
 fn simulate(c: &mut Criterion) {
@@ -17,6 +19,22 @@ fn simulate(c: &mut Criterion) {
     let mut group = c.benchmark_group("simulate");
     group.throughput(Throughput::Elements(model.day_sessions[day as usize]));
     group.bench_function("one_day", |b| b.iter(|| model.simulate(day, 0, 1)));
+    group.finish();
+}
+
+/// One day of the generic generator: the engagement app's user-days at the 10M-row drill's
+/// volume (each live user's come-back draw, each active user's row), tallied as `write` does.
+fn simulate_product_day(c: &mut Criterion) {
+    let scenario = ProductScenario::find("wau_push_outage").expect("catalogue scenario").expect("loads");
+    let mut case = scenario.draw(&mut ChaCha8Rng::seed_from_u64(1), 1);
+    case.rows_per_day = 10_000_000.0 / f64::from(case.days);
+    let engine = Engine::new(case).expect("engine");
+    let day = engine.days() - 3;
+    let rows = engine.day_tally(day).rows;
+    let mut group = c.benchmark_group("simulate");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(rows));
+    group.bench_function("one_engagement_day", |b| b.iter(|| engine.day_tally(day)));
     group.finish();
 }
 
@@ -38,6 +56,6 @@ criterion_group! {
     name = benches;
     // Plots off: criterion's plotters backend needs system fonts this machine lacks.
     config = Criterion::default().without_plots();
-    targets = simulate, generate_drill
+    targets = simulate, simulate_product_day, generate_drill
 }
 criterion_main!(benches);

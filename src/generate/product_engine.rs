@@ -6,13 +6,11 @@
 //! number of cores. Causes act through mechanisms: `step_rate`, `traffic`, `return_rate`,
 //! `logging_loss`, `definition`, `late_data`, `latency`, `price` and `calendar`.
 
-use std::collections::HashSet;
-
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use fixedbitset::FixedBitSet;
 
 use super::model::mix_seed;
-use super::sample::{Bits, Discrete, LogNormal};
+use super::sample::{Bits, Discrete, LogNormal, ShortBits};
 use crate::brief::Window;
 use crate::product::{Derived, Per, Product, Unit};
 use crate::query::metric::{Measure, Metric};
@@ -162,7 +160,14 @@ enum DimKind {
     /// Per platform code: (old, new, first day of the rollout (model day), adoption days, max share).
     Rollout {
         by_platform: Vec<Option<Rollout>>,
+        /// Per platform code, per day of the data: the new version's share that day.
+        shares: Vec<Vec<f64>>,
     },
+}
+
+/// The new version's share of a rollout on day `day`.
+fn rollout_share(&(_, _, start, adoption, max_share): &Rollout, day: i32) -> f64 {
+    max_share * ((f64::from(day) + 0.5 - start) / adoption).clamp(0.0, 1.0)
 }
 
 /// Everything the hot loop needs, compiled from the product and the case.
@@ -182,8 +187,13 @@ pub struct Engine {
     users: Users,
     /// Per day: the weekday factor times the day's noise (activity multiplier).
     day_factor: Vec<f64>,
-    /// Whether any cause acts on returns (return_rate, calendar).
-    acts_on_returns: bool,
+    /// Per day: the terms acting on returns at its noon, in the causes' order, as (cause,
+    /// strength × weight, whether it keeps first days and new users away too (a calendar
+    /// effect) rather than only returning users (a return rate)).
+    returns_on: Vec<Vec<(usize, f64, bool)>>,
+    /// Per day: the seed's key of the day, which a user's key turns into that user-day's
+    /// random stream (see [`Engine::user_day`]).
+    day_keys: Vec<u64>,
     /// Expected new users per day at weekly factor 1.
     pub base_new: f64,
 }
@@ -220,6 +230,27 @@ impl Users {
         self.key.shrink_to_fit();
     }
 }
+
+/// `x.round()` for 0 ≤ x < 2⁵², exactly (halves away from zero), without the library
+/// call: `x − trunc(x)` is exact in that range, so the comparison decides as `round` does.
+fn round_positive(x: f64) -> f64 {
+    let whole = x as i64 as f64;
+    // As a number rather than a branch: which way a value rounds is a coin flip.
+    whole + f64::from(u8::from(x - whole >= 0.5))
+}
+
+/// The splitmix64 finaliser (Steele, Lea & Flood 2014): one round of mixing, enough to
+/// turn two independent 64-bit keys xored together into an unrelated 64-bit value.
+fn mix64(x: u64) -> u64 {
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Salts of a user-day's streams: the come-back draw is the user-day value itself.
+const SESSIONS_SALT: u64 = 0x5E55_10E5_C0DE_0001;
+const ROW_SALT: u64 = 0x20A5_E551_0A00_0000;
 
 fn u01(x: u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
@@ -286,8 +317,15 @@ impl Engine {
                                     )
                                 })
                         })
+                        .collect::<Vec<Option<Rollout>>>();
+                    let shares = by_platform
+                        .iter()
+                        .map(|r| match r {
+                            Some(r) => (0..case.days as i32).map(|day| rollout_share(r, day)).collect(),
+                            None => Vec::new(),
+                        })
                         .collect();
-                    DimKind::Rollout { by_platform }
+                    DimKind::Rollout { by_platform, shares }
                 }
                 None => DimKind::Fixed {
                     per: d.per,
@@ -381,9 +419,27 @@ impl Engine {
                 product.weekly[date.weekday().num_days_from_monday() as usize] * (1.0 + 0.03 * noise)
             })
             .collect();
-        let acts_on_returns = case.causes.iter().any(|c| {
-            c.terms.iter().any(|t| matches!(t.mechanism, Mechanism::ReturnRate | Mechanism::Calendar))
-        });
+        let returns_on = (0..case.days)
+            .map(|d| {
+                let noon = day_ms(case.date(d)) + 43_200_000;
+                let mut terms = Vec::new();
+                for (c, cause) in causes.iter().enumerate() {
+                    for &(mechanism, _, weight, _) in &cause.terms {
+                        let everyone = match mechanism {
+                            Mechanism::ReturnRate => false,
+                            Mechanism::Calendar => true,
+                            _ => continue,
+                        };
+                        let s = cause.strength(noon) * weight;
+                        if s != 0.0 {
+                            terms.push((c, s, everyone));
+                        }
+                    }
+                }
+                terms
+            })
+            .collect();
+        let day_keys = (0..case.days).map(|d| mix_seed(&[case.seed, 0xAC7, u64::from(d)])).collect();
         let mut engine = Engine {
             values,
             dims,
@@ -396,7 +452,8 @@ impl Engine {
             hours: Discrete::new(HOURS.iter().enumerate().map(|(h, w)| (h as u8, *w))),
             users: Users::default(),
             day_factor,
-            acts_on_returns,
+            returns_on,
+            day_keys,
             base_new,
             case,
         };
@@ -521,13 +578,15 @@ impl Engine {
                 DimKind::UserType => {
                     codes[slot] = u8::from(age >= self.product().users.new_days as i32);
                 }
-                DimKind::Rollout { by_platform } => {
-                    let platform = self.platform_slot.map(|p| codes[p]).unwrap_or(NULL);
-                    codes[slot] = match by_platform.get(usize::from(platform)).copied().flatten() {
-                        Some((old, new, start, adoption, max_share)) => {
-                            let share =
-                                max_share * ((f64::from(day) + 0.5 - start) / adoption).clamp(0.0, 1.0);
-                            if f64::from(adopt) < share { new } else { old }
+                DimKind::Rollout { by_platform, shares } => {
+                    let platform = usize::from(self.platform_slot.map(|p| codes[p]).unwrap_or(NULL));
+                    codes[slot] = match by_platform.get(platform).copied().flatten() {
+                        Some(rollout) => {
+                            let share = usize::try_from(day)
+                                .ok()
+                                .and_then(|day| shares[platform].get(day).copied())
+                                .unwrap_or_else(|| rollout_share(&rollout, day));
+                            if f64::from(adopt) < share { rollout.1 } else { rollout.0 }
                         }
                         None => NULL,
                     };
@@ -554,69 +613,95 @@ impl Engine {
         cause.hits(&codes)
     }
 
+    /// User `u`'s random value on day `d` (`d` within the data): one mixing round of the
+    /// user's key and the day's. It is the come-back draw; the day's rows seed their
+    /// streams from it.
+    fn user_day(&self, u: usize, d: usize) -> u64 {
+        mix64(self.users.key[u] ^ self.day_keys[d])
+    }
+
     /// Whether user `u` comes on day `d` (a pure function of seed, user and day).
     pub fn active(&self, u: usize, d: i32) -> bool {
-        let signup = self.users.signup[u];
-        if d < signup || d >= self.users.end[u] || d >= self.case.days as i32 {
+        let Ok(day) = usize::try_from(d) else { return false };
+        if day >= self.day_keys.len() {
             return false;
         }
-        // A user's first day is the day they arrive; only a calendar effect (a holiday in
-        // their country) keeps some arrivals away, as it keeps returning users away.
-        let first_day = d == signup;
-        if first_day && !self.acts_on_returns {
+        let (draw, p) = self.come_back(u, day);
+        draw < p && self.stays_despite_causes(u, day, draw, p)
+    }
+
+    /// User `u`'s come-back draw on day `d` (within the data) and the chance it is held
+    /// against before any cause: 0 outside the user's life, 1 on their first day (they
+    /// arrive; only a calendar effect, a holiday in their country, keeps some arrivals away,
+    /// as it keeps returning users away), 0 for a bot's return. Computed without branches,
+    /// so a block of users is sorted into comers and stayers without a mispredicted jump
+    /// per user (see [`Engine::simulate_users`]).
+    #[inline(always)]
+    fn come_back(&self, u: usize, d: usize) -> (f64, f64) {
+        let users = &self.product().users;
+        let day = d as i32;
+        let signup = self.users.signup[u];
+        let alive = signup <= day && day < self.users.end[u];
+        let returning = day - signup >= users.new_days as i32;
+        let p = if returning { f64::from(self.users.propensity[u]) } else { users.return_probability.new };
+        let p = if self.users.intent[u] < 0.3 { 0.0 } else { p } * self.day_factor[d];
+        let p = if day == signup { 1.0 } else { p };
+        (u01(self.user_day(u, d)), if alive { p } else { 0.0 })
+    }
+
+    /// Given a draw under the cause-free chance `p`, whether the causes acting on returns
+    /// that day (they only ever lower it) still let user `u` come.
+    fn stays_despite_causes(&self, u: usize, d: usize, draw: f64, mut p: f64) -> bool {
+        let terms = &self.returns_on[d];
+        if terms.is_empty() {
             return true;
         }
-        let users = &self.product().users;
-        let age = d - signup;
-        let returning = age >= users.new_days as i32;
-        let mut p = if first_day {
-            1.0
-        } else if returning {
-            f64::from(self.users.propensity[u])
-        } else {
-            users.return_probability.new
-        };
-        if self.users.intent[u] < 0.3 && !first_day {
-            p = 0.0; // bots do not come back
-        }
-        if !first_day {
-            p *= self.day_factor[d as usize];
-        }
-        // Causes only ever lower the probability, so a draw above it stays above it: most
-        // user-days end here without reading the user's segment.
-        let draw = u01(mix_seed(&[self.case.seed, 0xAC7, self.users.key[u], d as u64]));
-        if draw >= p {
-            return false;
-        }
-        if self.acts_on_returns {
-            let noon = day_ms(self.case.date(d as u32)) + 43_200_000;
-            let mut codes = [NULL; MAX_SLOTS];
-            let mut filled = false;
-            for cause in &self.causes {
-                for &(mechanism, _, weight, _) in &cause.terms {
-                    let applies = match mechanism {
-                        Mechanism::ReturnRate => returning && !first_day,
-                        Mechanism::Calendar => true,
-                        _ => false,
-                    };
-                    if !applies {
-                        continue;
-                    }
-                    let s = cause.strength(noon) * weight;
-                    if s == 0.0 {
-                        continue;
-                    }
-                    if !filled {
-                        self.user_codes(u, d, &mut codes);
-                        filled = true;
-                    }
-                    if cause.hits(&codes) {
-                        p *= (1.0 - s).max(0.0);
-                    }
-                }
+        let day = d as i32;
+        let signup = self.users.signup[u];
+        let returning_day = day != signup && day - signup >= self.product().users.new_days as i32;
+        let mut codes = [NULL; MAX_SLOTS];
+        let mut filled = false;
+        for &(c, s, everyone) in terms {
+            if !everyone && !returning_day {
+                continue;
+            }
+            if !filled {
+                self.user_codes(u, day, &mut codes);
+                filled = true;
+            }
+            if self.causes[c].hits(&codes) {
+                p *= (1.0 - s).max(0.0);
             }
         }
         draw < p
+    }
+
+    /// The users of `users` who come on day `d`, in order: a block of 64 at a time, the
+    /// cause-free draws first into a bit mask, then the causes for the set bits alone.
+    fn comers(&self, d: usize, users: std::ops::Range<usize>) -> impl Iterator<Item = usize> + '_ {
+        let blocks = users.clone().step_by(64);
+        blocks.flat_map(move |from| {
+            let to = (from + 64).min(users.end);
+            let mut draws = [0.0; 64];
+            let mut chances = [0.0; 64];
+            let mut mask = 0u64;
+            for (i, u) in (from..to).enumerate() {
+                let (draw, p) = self.come_back(u, d);
+                draws[i] = draw;
+                chances[i] = p;
+                mask |= u64::from(draw < p) << i;
+            }
+            std::iter::from_fn(move || {
+                while mask != 0 {
+                    let i = mask.trailing_zeros() as usize;
+                    mask &= mask - 1;
+                    if self.stays_despite_causes(from + i, d, draws[i], chances[i]) {
+                        return Some(from + i);
+                    }
+                }
+                None
+            })
+        })
     }
 
     /// Simulates one day.
@@ -678,17 +763,15 @@ impl Engine {
             .iter()
             .map(|s| s.amount.as_ref().and_then(|a| product.measures.iter().position(|m| &m.name == a)))
             .collect();
-        for u in users {
-            if !self.active(u, d) {
-                continue;
-            }
+        for u in self.comers(day as usize, users) {
             let signup = self.users.signup[u];
+            let user_day = self.user_day(u, day as usize);
             self.user_codes(u, d, &mut user);
             let sessions = match product.unit {
                 Unit::UserDay => 1,
                 Unit::Session => {
                     let extra = product.users.sessions_per_active_day - 1.0;
-                    let mut r = Bits::new(mix_seed(&[self.case.seed, 0x5E5, self.users.key[u], day as u64]));
+                    let mut r = ShortBits::short(user_day ^ SESSIONS_SALT);
                     // Poisson count of extra sessions by inversion.
                     let (mut k, mut p, mut acc, x) = (0u32, (-extra).exp(), (-extra).exp(), u01(r.u64()));
                     while x > acc && k < 50 {
@@ -701,13 +784,7 @@ impl Engine {
             };
             let mut client_rows = 0;
             for k in 0..sessions {
-                let mut r = Bits::new(mix_seed(&[
-                    self.case.seed,
-                    0x20A,
-                    self.users.key[u],
-                    day as u64,
-                    u64::from(k),
-                ]));
+                let mut r = ShortBits::short(mix64(user_day ^ ROW_SALT.wrapping_add(u64::from(k))));
                 row_codes.copy_from_slice(&user[..slots]);
                 let hour = self.hours.draw(r.u32());
                 let ts = base_ms + i64::from(hour) * 3_600_000 + r.below(0, 3_600_000) as i64;
@@ -759,7 +836,8 @@ impl Engine {
                 let price = term_sum(Mechanism::Price, None);
                 for (value, (at, dist)) in values.iter_mut().zip(&self.measures) {
                     let x = dist.draw(r.u64());
-                    *value = if reached[*at] { (x * (1.0 + price) * 100.0).round() / 100.0 } else { 0.0 };
+                    *value =
+                        if reached[*at] { round_positive(x * (1.0 + price) * 100.0) / 100.0 } else { 0.0 };
                 }
                 // Dimensions at a step (a payment method at checkout).
                 for (slot, dim) in self.dims.iter().enumerate() {
@@ -833,7 +911,7 @@ impl Engine {
                     chunk.values[i].push(if client[at] { *v } else { 0.0 });
                 }
                 if let Some(load) = load {
-                    chunk.latency.push((load * 10.0).round() / 10.0);
+                    chunk.latency.push(round_positive(load * 10.0) / 10.0);
                 }
             }
             if client_rows > 0 {
@@ -855,7 +933,7 @@ fn draw_dim(
     default: &Option<Discrete>,
     cases: &[(Target, Discrete)],
     when: &Option<Target>,
-    r: &mut Bits,
+    r: &mut ShortBits,
 ) {
     if when.as_ref().is_some_and(|w| !w.iter().all(|&(s, c)| codes[s] == c)) {
         codes[slot] = NULL;
@@ -1050,7 +1128,9 @@ impl Engine {
             let cause = &self.causes[c];
             let step = signature_step(spec);
             let mut target = TargetTally::default();
-            let mut seen: HashSet<u64> = HashSet::new();
+            // A user's rows of a day are consecutive, so a new user among the target's rows
+            // is one whose id differs from the last counted.
+            let mut last_user = None;
             for row in 0..chunk.len() {
                 let codes = &chunk.codes[row * slots..(row + 1) * slots];
                 let hit = cause.hits(codes);
@@ -1060,8 +1140,9 @@ impl Engine {
                     if user_type.is_some_and(|slot| codes[slot] == 0) {
                         target.new_rows += 1;
                     }
-                    if seen.insert(chunk.user_id[row]) {
+                    if last_user != Some(chunk.user_id[row]) {
                         target.active += 1;
+                        last_user = Some(chunk.user_id[row]);
                     }
                 }
                 if let Some(j) = step {
@@ -1143,26 +1224,37 @@ fn active_set(users: &[u32]) -> FixedBitSet {
     set
 }
 
-/// Distinct users over the trailing `n` days, per day.
+/// Distinct users over the trailing `n` days, per day: the size of the union of the day's
+/// active set and the `n − 1` before it. Word by word of the sets, each window's union is
+/// one OR of a block-suffix and a block-prefix (the van Herk–Gil–Werman sliding window,
+/// blocks of `n` days), so a day costs two ORs and a popcount per word whatever `n` is.
 pub fn active_series(tallies: &[Tally], n: u16) -> Vec<f64> {
-    let users = tallies.iter().filter_map(|t| t.active.maximum()).max().map_or(0, |m| m + 1);
-    let mut last = vec![i64::MIN / 2; users];
-    let mut change = vec![0i64; tallies.len() + usize::from(n) + 1];
-    for (d, t) in tallies.iter().enumerate() {
-        for u in t.active.ones() {
-            let from = (last[u] + i64::from(n)).max(d as i64) as usize;
-            change[from] += 1;
-            change[d + usize::from(n)] -= 1;
-            last[u] = d as i64;
+    let days = tallies.len();
+    let n = usize::from(n.max(1));
+    let words = tallies.iter().map(|t| t.active.as_slice().len()).max().unwrap_or(0);
+    let mut counts = vec![0u64; days];
+    let (mut x, mut prefix, mut suffix) = (vec![0usize; days], vec![0usize; days], vec![0usize; days]);
+    for w in 0..words {
+        for (d, t) in tallies.iter().enumerate() {
+            x[d] = t.active.as_slice().get(w).copied().unwrap_or(0);
+        }
+        for d in 0..days {
+            prefix[d] = if d % n == 0 { x[d] } else { prefix[d - 1] | x[d] };
+        }
+        for d in (0..days).rev() {
+            let block_end = d % n == n - 1 || d == days - 1;
+            suffix[d] = if block_end { x[d] } else { suffix[d + 1] | x[d] };
+        }
+        for (d, count) in counts.iter_mut().enumerate() {
+            // The window is days d + 1 − n ..= d, from day 0 while d < n − 1.
+            let union = match (d + 1).checked_sub(n) {
+                Some(start) if start % n != 0 => suffix[start] | prefix[d],
+                _ => prefix[d],
+            };
+            *count += u64::from(union.count_ones());
         }
     }
-    let mut running = 0i64;
-    (0..tallies.len())
-        .map(|d| {
-            running += change[d];
-            running as f64
-        })
-        .collect()
+    counts.into_iter().map(|c| c as f64).collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1751,8 +1843,15 @@ pub fn counterfactual_impact(
     let lookback = |m: Measure| if let Measure::ActiveUsers(n) = m { u32::from(n) } else { 0 };
     let back = lookback(metric.numerator).max(metric.denominator.map(lookback).unwrap_or(0));
     let from = first.saturating_sub(back);
-    let simulated: Vec<Tally> = (from..=last).into_par_iter().map(|d| world.day_tally(d)).collect();
+    // Before the cause starts the two worlds are the same, but for the retention flags,
+    // which look ahead: those days are the tallies already made (their per-cause target
+    // counts, which the price does not read, aside).
+    let onset = (case.causes[index].start.date() - case.start).num_days();
+    let ahead = case.product.users.retention.iter().copied().max().unwrap_or(0);
+    let same_until = u32::try_from(onset - i64::from(ahead)).unwrap_or(0).clamp(from, last + 1);
+    let simulated: Vec<Tally> = (same_until..=last).into_par_iter().map(|d| world.day_tally(d)).collect();
     let mut other = vec![Tally::default(); from as usize];
+    other.extend_from_slice(&tallies[from as usize..same_until as usize]);
     other.extend(simulated);
     other.resize(tallies.len(), Tally::default());
     let days = in_window.len() as f64;
@@ -2045,6 +2144,33 @@ mod tests {
 
     /// A day simulated in slices of its users is the whole day: the rows concatenate to the
     /// same rows, and the slices' merged tally is the day's.
+    /// The sliding-window count against the definition: the union of the window's sets,
+    /// counted bit by bit, for windows shorter and longer than the data and sets of
+    /// different lengths (a product gains users over the days).
+    #[test]
+    fn active_series_counts_the_union_of_each_trailing_window() {
+        let mut r = Bits::new(7);
+        let tallies: Vec<Tally> = (0..45)
+            .map(|d| {
+                let mut active = FixedBitSet::with_capacity(100 + 9 * d);
+                for u in 0..active.len() {
+                    active.set(u, r.chance(0.2));
+                }
+                Tally { active, ..Tally::default() }
+            })
+            .collect();
+        for n in [1u16, 3, 7, 28, 60] {
+            let series = active_series(&tallies, n);
+            for (d, value) in series.iter().enumerate() {
+                let mut union = FixedBitSet::new();
+                for t in &tallies[(d + 1).saturating_sub(usize::from(n))..=d] {
+                    union.union_with(&t.active);
+                }
+                assert_eq!(*value, union.count_ones(..) as f64, "day {d}, window {n}");
+            }
+        }
+    }
+
     #[test]
     fn a_day_in_parts_is_the_whole_day() {
         let engine = Engine::new(quiet_case("engagement_app", 3000.0, 7)).unwrap();
