@@ -135,8 +135,26 @@ impl CompiledCause {
     }
 
     fn hits(&self, codes: &[u8]) -> bool {
-        self.target.iter().all(|&(slot, code)| codes[slot] == code)
+        in_segment(&self.target, codes)
     }
+
+    /// Whether the cause changes rows once a user has come (a step, the load time, the
+    /// value, what the client logs, rows of a row-level segment removed), not only who
+    /// comes (returns, a holiday, added users).
+    fn acts_on_rows(&self) -> bool {
+        let removes = self.terms.iter().any(|t| t.3 == Profile::Remove);
+        self.terms.iter().any(|t| match t.0 {
+            Mechanism::ReturnRate | Mechanism::Calendar => false,
+            Mechanism::Traffic => removes,
+            _ => true,
+        })
+    }
+}
+
+/// Whether `codes` are in the segment `target` (every slot holds its code).
+#[inline]
+fn in_segment(target: &[(usize, u8)], codes: &[u8]) -> bool {
+    target.iter().all(|&(slot, code)| codes[slot] == code)
 }
 
 /// A rollout on one platform: old code, new code, start day, adoption days, max share.
@@ -763,6 +781,23 @@ impl Engine {
             .iter()
             .map(|s| s.amount.as_ref().and_then(|a| product.measures.iter().position(|m| &m.name == a)))
             .collect();
+        // The dimensions drawn per row, and those drawn at a step (in slot order).
+        let row_dims: Vec<usize> = (0..slots)
+            .filter(|&slot| matches!(self.dims[slot], DimKind::Fixed { per: Per::Row, at: None, .. }))
+            .collect();
+        let step_dims: Vec<usize> = (0..slots)
+            .filter(|&slot| matches!(self.dims[slot], DimKind::Fixed { at: Some(_), .. }))
+            .collect();
+        // The causes that change rows at some moment of this day; the others leave every
+        // row's draws as they are.
+        let row_causes: Vec<usize> = (0..self.causes.len())
+            .filter(|&c| {
+                let cause = &self.causes[c];
+                cause.acts_on_rows()
+                    && cause.start_ms < base_ms + 86_400_000
+                    && cause.end_ms.is_none_or(|end| end > base_ms)
+            })
+            .collect();
         for u in self.comers(day as usize, users) {
             let signup = self.users.signup[u];
             let user_day = self.user_day(u, day as usize);
@@ -789,18 +824,17 @@ impl Engine {
                 let hour = self.hours.draw(r.u32());
                 let ts = base_ms + i64::from(hour) * 3_600_000 + r.below(0, 3_600_000) as i64;
                 // Row-level dimensions (those at a step are drawn once the flags are known).
-                for (slot, dim) in self.dims.iter().enumerate() {
-                    if let DimKind::Fixed { per: Per::Row, default, cases, when, at: None } = dim {
+                for &slot in &row_dims {
+                    if let DimKind::Fixed { default, cases, when, .. } = &self.dims[slot] {
                         draw_dim(&mut row_codes, slot, default, cases, when, &mut r);
                     }
                 }
                 hit.clear();
                 hit.extend(
-                    self.causes
+                    row_causes
                         .iter()
-                        .enumerate()
-                        .filter(|(_, c)| c.hits(&row_codes))
-                        .map(|(i, c)| (i, c.strength(ts)))
+                        .filter(|&&c| self.causes[c].hits(&row_codes))
+                        .map(|&c| (c, self.causes[c].strength(ts)))
                         .filter(|(_, s)| *s != 0.0),
                 );
                 let term_sum = |want: Mechanism, step: Option<usize>| -> f64 {
@@ -821,7 +855,7 @@ impl Engine {
                 for (i, step) in product.steps.iter().enumerate() {
                     let mut p = step.base;
                     for (target, m) in &self.effects[i] {
-                        if target.iter().all(|&(s, c)| row_codes[s] == c) {
+                        if in_segment(target, &row_codes) {
                             p *= m;
                         }
                     }
@@ -840,8 +874,8 @@ impl Engine {
                         if reached[*at] { round_positive(x * (1.0 + price) * 100.0) / 100.0 } else { 0.0 };
                 }
                 // Dimensions at a step (a payment method at checkout).
-                for (slot, dim) in self.dims.iter().enumerate() {
-                    if let DimKind::Fixed { default, cases, when, at: Some(at), .. } = dim {
+                for &slot in &step_dims {
+                    if let DimKind::Fixed { default, cases, when, at: Some(at), .. } = &self.dims[slot] {
                         if reached[*at] {
                             draw_dim(&mut row_codes, slot, default, cases, when, &mut r);
                         } else {
@@ -1844,10 +1878,15 @@ pub fn counterfactual_impact(
     let back = lookback(metric.numerator).max(metric.denominator.map(lookback).unwrap_or(0));
     let from = first.saturating_sub(back);
     // Before the cause starts the two worlds are the same, but for the retention flags,
-    // which look ahead: those days are the tallies already made (their per-cause target
-    // counts, which the price does not read, aside).
+    // which look ahead (when the metric reads one): those days are the tallies already
+    // made (their per-cause target counts, which the price does not read, aside).
     let onset = (case.causes[index].start.date() - case.start).num_days();
-    let ahead = case.product.users.retention.iter().copied().max().unwrap_or(0);
+    let retention = case.product.retention_columns();
+    let reads_retention = [Some(metric.numerator), metric.denominator].into_iter().flatten().any(|m| {
+        matches!(m, Measure::Flag(c) if retention.iter().any(|(cohort, retained)| c == cohort || c == retained))
+    });
+    let ahead =
+        if reads_retention { case.product.users.retention.iter().copied().max().unwrap_or(0) } else { 0 };
     let same_until = u32::try_from(onset - i64::from(ahead)).unwrap_or(0).clamp(from, last + 1);
     let simulated: Vec<Tally> = (same_until..=last).into_par_iter().map(|d| world.day_tally(d)).collect();
     let mut other = vec![Tally::default(); from as usize];
