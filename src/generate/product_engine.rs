@@ -236,19 +236,6 @@ struct Users {
     upto: Vec<usize>,
 }
 
-impl Users {
-    /// Gives back the growth slack of the columns (up to half their memory at 100M rows).
-    fn shrink_to_fit(&mut self) {
-        self.signup.shrink_to_fit();
-        self.end.shrink_to_fit();
-        self.propensity.shrink_to_fit();
-        self.adopt.shrink_to_fit();
-        self.intent.shrink_to_fit();
-        self.codes.shrink_to_fit();
-        self.key.shrink_to_fit();
-    }
-}
-
 /// `x.round()` for 0 ≤ x < 2⁵², exactly (halves away from zero), without the library
 /// call: `x − trunc(x)` is exact in that range, so the comparison decides as `round` does.
 fn round_positive(x: f64) -> f64 {
@@ -489,17 +476,48 @@ impl Engine {
 
     /// Users alive at the start (their first day in the past) and every new user.
     fn draw_users(&mut self) {
+        let days = self.case.days as i32;
+        let log_keep = (1.0 - self.product().users.churn_per_day).ln();
+        let horizon = ((0.001f64).ln() / log_keep).ceil().min(2000.0) as i32;
+        // Each signup day draws from streams of its own, so the days are drawn in parallel
+        // and joined in order (into columns of the exact size: no growth slack, which was up
+        // to half their memory at 100M rows).
+        let parts: Vec<Users> =
+            (-horizon..days).into_par_iter().map(|signup| self.draw_signup_day(signup)).collect();
+        let mut users = Users::default();
+        let total: usize = parts.iter().map(|p| p.signup.len()).sum();
+        users.key.reserve_exact(total);
+        users.signup.reserve_exact(total);
+        users.end.reserve_exact(total);
+        users.propensity.reserve_exact(total);
+        users.adopt.reserve_exact(total);
+        users.intent.reserve_exact(total);
+        users.codes.reserve_exact(total * self.slots());
+        for part in parts {
+            users.key.extend(part.key);
+            users.signup.extend(part.signup);
+            users.end.extend(part.end);
+            users.propensity.extend(part.propensity);
+            users.adopt.extend(part.adopt);
+            users.intent.extend(part.intent);
+            users.codes.extend(part.codes);
+        }
+        users.upto = (0..days).map(|d| users.signup.partition_point(|&s| s <= d)).collect();
+        self.users = users;
+    }
+
+    /// The users who first come on day `signup` (before the data when negative: those
+    /// still alive at its start).
+    fn draw_signup_day(&self, signup: i32) -> Users {
         let product = self.product();
         let u = &product.users;
         let seed = self.case.seed;
         let h = u.churn_per_day;
-        let days = self.case.days as i32;
         let log_keep = (1.0 - h).ln();
         let lifetime = |x: f64| 1 + (x.max(1e-300).ln() / log_keep).floor() as i32;
-        let mut users = Users::default();
         let slots = self.slots();
-        let horizon = ((0.001f64).ln() / log_keep).ceil().min(2000.0) as i32;
-        for signup in -horizon..days {
+        let mut users = Users::default();
+        {
             let date_ms = day_ms(self.case.start) + i64::from(signup) * 86_400_000;
             let weekday = (self.case.start + Duration::days(i64::from(signup)))
                 .weekday()
@@ -530,7 +548,7 @@ impl Engine {
             for (k, (forced, intent)) in planned.into_iter().enumerate() {
                 let key = mix_seed(&[signup as u64, k as u64, forced.map_or(0, |c| c as u64 + 1)]);
                 let mut r = Bits::new(mix_seed(&[seed, 0x05E3, key]));
-                let mut codes = vec![NULL; slots];
+                let mut codes = [NULL; MAX_SLOTS];
                 for (slot, dim) in self.dims.iter().enumerate() {
                     if let DimKind::Fixed { per: Per::User, default, cases, when, at: None } = dim {
                         if when.as_ref().is_some_and(|w| !w.iter().all(|&(s, c)| codes[s] == c)) {
@@ -575,12 +593,10 @@ impl Engine {
                 users.propensity.push(propensity);
                 users.adopt.push(adopt);
                 users.intent.push(intent as f32);
-                users.codes.extend_from_slice(&codes);
+                users.codes.extend_from_slice(&codes[..slots]);
             }
         }
-        users.upto = (0..days).map(|d| users.signup.partition_point(|&s| s <= d)).collect();
-        users.shrink_to_fit();
-        self.users = users;
+        users
     }
 
     /// The user-level codes of user `u` on day `d` (user type and versions filled in).
@@ -626,9 +642,10 @@ impl Engine {
     }
 
     fn hits_user(&self, cause: &CompiledCause, codes: &[u8], age: i32, day: i32, adopt: f32) -> bool {
-        let mut codes = codes.to_vec();
-        self.fill_derived(&mut codes, age, day, adopt);
-        cause.hits(&codes)
+        let mut all = [NULL; MAX_SLOTS];
+        all[..codes.len()].copy_from_slice(codes);
+        self.fill_derived(&mut all[..codes.len()], age, day, adopt);
+        cause.hits(&all)
     }
 
     /// User `u`'s random value on day `d` (`d` within the data): one mixing round of the
