@@ -1736,13 +1736,15 @@ mod tests {
     }
 
     /// Per-cause accuracy over every product scenario (the engagement app and the SaaS
-    /// product; run with `--ignored --nocapture`, `DIAGNOSE_SEEDS` seeds each, `DIAGNOSE_ONLY`
-    /// names). Each true cause counts once per seed ([`names_cause`]); onsets within a day of
+    /// product; run with `--ignored --nocapture`, `DIAGNOSE_SEEDS` seeds each from
+    /// `DIAGNOSE_FIRST_SEED` (1000), `DIAGNOSE_ONLY` names). Each true cause counts once per seed ([`names_cause`]); onsets within a day of
     /// each dated cause are tallied too.
     #[test]
     #[ignore = "measurement: generates many drills"]
     fn measure_accuracy_on_product_drills() {
         let seeds: u64 = std::env::var("DIAGNOSE_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+        let first: u64 =
+            std::env::var("DIAGNOSE_FIRST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1000);
         let only = std::env::var("DIAGNOSE_ONLY").ok();
         let mut per_product: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         let mut onsets = (0, 0);
@@ -1756,14 +1758,14 @@ mod tests {
                 let out = dir.path().join("drill");
                 let generated = match crate::generate::product_engine::generate(
                     &scenario,
-                    1000 + seed,
+                    first + seed,
                     &out,
                     &Options::default(),
                     &|_, _| {},
                 ) {
                     Ok(g) => g,
                     Err(refusal) => {
-                        eprintln!("SKIP {} seed {}: {refusal}", scenario.name, 1000 + seed);
+                        eprintln!("SKIP {} seed {}: {refusal}", scenario.name, first + seed);
                         continue;
                     }
                 };
@@ -1776,7 +1778,7 @@ mod tests {
                         eprintln!(
                             "MISS {} seed {}: {} {:?}; found {:?} ({})",
                             scenario.name,
-                            1000 + seed,
+                            first + seed,
                             cause.family.name(),
                             cause.segment,
                             d.root_causes

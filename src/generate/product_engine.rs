@@ -202,7 +202,8 @@ pub struct Engine {
     latency: Option<LogNormal>,
     elasticity: f64,
     hours: Discrete,
-    users: Users,
+    /// Shared with the world without a cause when no cause adds or removes users.
+    users: Arc<Users>,
     /// Per day: the weekday factor times the day's noise (activity multiplier).
     day_factor: Vec<f64>,
     /// Per day: the terms acting on returns at its noon, in the causes' order, as (cause,
@@ -234,6 +235,30 @@ struct Users {
     key: Vec<u64>,
     /// Users sorted by signup: the first index whose signup is above day d, per day.
     upto: Vec<usize>,
+}
+
+impl Users {
+    /// Room for `users` more users of `slots` dimensions, exactly.
+    fn reserve_exact(&mut self, users: usize, slots: usize) {
+        self.key.reserve_exact(users);
+        self.signup.reserve_exact(users);
+        self.end.reserve_exact(users);
+        self.propensity.reserve_exact(users);
+        self.adopt.reserve_exact(users);
+        self.intent.reserve_exact(users);
+        self.codes.reserve_exact(users * slots);
+    }
+
+    /// Appends the users of `other` after these.
+    fn append(&mut self, other: Users) {
+        self.key.extend(other.key);
+        self.signup.extend(other.signup);
+        self.end.extend(other.end);
+        self.propensity.extend(other.propensity);
+        self.adopt.extend(other.adopt);
+        self.intent.extend(other.intent);
+        self.codes.extend(other.codes);
+    }
 }
 
 /// `x.round()` for 0 ≤ x < 2⁵², exactly (halves away from zero), without the library
@@ -273,6 +298,12 @@ const HOURS: [f64; 24] = [
 
 impl Engine {
     pub fn new(case: ProductCase) -> anyhow::Result<Engine> {
+        Engine::with_users(case, None)
+    }
+
+    /// The engine of `case`, its users drawn, or `users` when given (drawn for the same
+    /// product, seed and volume, by a case whose causes add and remove no users).
+    fn with_users(case: ProductCase, users: Option<Arc<Users>>) -> anyhow::Result<Engine> {
         let product = case.product;
         let values: Vec<Vec<String>> = product.dimensions.iter().map(|d| product.values_of(d)).collect();
         let slot_of = |name: &str| product.dimensions.iter().position(|d| d.name == name);
@@ -455,15 +486,29 @@ impl Engine {
             latency: product.latency.as_ref().map(|l| lognormal(&l.lognormal)),
             elasticity: product.latency.as_ref().map(|l| l.elasticity).unwrap_or(0.0),
             hours: Discrete::new(HOURS.iter().enumerate().map(|(h, w)| (h as u8, *w))),
-            users: Users::default(),
+            users: Arc::new(Users::default()),
             day_factor,
             returns_on,
             day_keys,
             base_new,
             case,
         };
-        engine.draw_users();
+        match users {
+            Some(users) => engine.users = users,
+            None => engine.draw_users(),
+        }
         Ok(engine)
+    }
+
+    /// The world without cause `index`: the same users when no cause of the case adds or
+    /// removes any (they are drawn the same either way), so its counterfactual costs no
+    /// second copy of the users (a quarter of a gigabyte at 100M rows).
+    pub fn without(&self, index: usize) -> anyhow::Result<Engine> {
+        let mut case = self.case.clone();
+        case.causes.remove(index);
+        let same_users =
+            !self.case.causes.iter().any(|c| c.terms.iter().any(|t| t.mechanism == Mechanism::Traffic));
+        Engine::with_users(case, same_users.then(|| Arc::clone(&self.users)))
     }
 
     fn product(&self) -> &'static Product {
@@ -479,31 +524,53 @@ impl Engine {
         let days = self.case.days as i32;
         let log_keep = (1.0 - self.product().users.churn_per_day).ln();
         let horizon = ((0.001f64).ln() / log_keep).ceil().min(2000.0) as i32;
-        // Each signup day draws from streams of its own, so the days are drawn in parallel
-        // and joined in order (into columns of the exact size: no growth slack, which was up
-        // to half their memory at 100M rows).
-        let parts: Vec<Users> =
-            (-horizon..days).into_par_iter().map(|signup| self.draw_signup_day(signup)).collect();
+        // Each signup day draws from streams of its own, so the days are drawn in parallel,
+        // a batch at a time, and joined in order into columns sized for every planned user
+        // (no growth slack, which was up to half their memory at 100M rows; a batch's own
+        // columns are the only copy).
+        let signups: Vec<i32> = (-horizon..days).collect();
+        let planned: usize = signups.iter().map(|&signup| self.planned(signup).len()).sum();
         let mut users = Users::default();
-        let total: usize = parts.iter().map(|p| p.signup.len()).sum();
-        users.key.reserve_exact(total);
-        users.signup.reserve_exact(total);
-        users.end.reserve_exact(total);
-        users.propensity.reserve_exact(total);
-        users.adopt.reserve_exact(total);
-        users.intent.reserve_exact(total);
-        users.codes.reserve_exact(total * self.slots());
-        for part in parts {
-            users.key.extend(part.key);
-            users.signup.extend(part.signup);
-            users.end.extend(part.end);
-            users.propensity.extend(part.propensity);
-            users.adopt.extend(part.adopt);
-            users.intent.extend(part.intent);
-            users.codes.extend(part.codes);
+        users.reserve_exact(planned, self.slots());
+        for batch in signups.chunks(32) {
+            let parts: Vec<Users> = batch.par_iter().map(|&signup| self.draw_signup_day(signup)).collect();
+            for part in parts {
+                users.append(part);
+            }
         }
         users.upto = (0..days).map(|d| users.signup.partition_point(|&s| s <= d)).collect();
-        self.users = users;
+        self.users = Arc::new(users);
+    }
+
+    /// The users planned to first come on day `signup`, each as (the added-traffic cause
+    /// that brings them, their intent): the day's arrivals (before the data, those still
+    /// alive at its start), then each added-traffic cause's.
+    fn planned(&self, signup: i32) -> Vec<(Option<usize>, f64)> {
+        let product = self.product();
+        let h = product.users.churn_per_day;
+        let date_ms = day_ms(self.case.start) + i64::from(signup) * 86_400_000;
+        let weekday =
+            (self.case.start + Duration::days(i64::from(signup))).weekday().num_days_from_monday() as usize;
+        let mut rng = Bits::new(mix_seed(&[self.case.seed, 0x05E2, signup as u64]));
+        let survive = if signup < 0 { (1.0 - h).powi(-signup) } else { 1.0 };
+        let expected = self.base_new * product.weekly[weekday] * survive;
+        // Normal approximation of a Poisson count (exact enough above a few users).
+        let z = crate::stats::dist::normal_quantile(u01(rng.u64()).clamp(1e-12, 1.0 - 1e-12));
+        let count = (expected + z * expected.sqrt()).round().max(0.0) as u64;
+        let mut planned: Vec<(Option<usize>, f64)> = (0..count).map(|_| (None, 1.0)).collect();
+        // Added traffic: users of the target, with their own intent.
+        for (c, cause) in self.causes.iter().enumerate() {
+            for &(mechanism, _, weight, profile) in &cause.terms {
+                if let (Mechanism::Traffic, Profile::Add { intent }) = (mechanism, profile) {
+                    let share = cause.strength(date_ms + 43_200_000) * weight;
+                    if share > 0.0 {
+                        let n = (self.base_new * product.weekly[weekday] * share).round() as u64;
+                        planned.extend((0..n).map(|_| (Some(c), intent)));
+                    }
+                }
+            }
+        }
+        planned
     }
 
     /// The users who first come on day `signup` (before the data when negative: those
@@ -517,34 +584,11 @@ impl Engine {
         let lifetime = |x: f64| 1 + (x.max(1e-300).ln() / log_keep).floor() as i32;
         let slots = self.slots();
         let mut users = Users::default();
+        let date_ms = day_ms(self.case.start) + i64::from(signup) * 86_400_000;
         {
-            let date_ms = day_ms(self.case.start) + i64::from(signup) * 86_400_000;
-            let weekday = (self.case.start + Duration::days(i64::from(signup)))
-                .weekday()
-                .num_days_from_monday() as usize;
-            let mut rng = Bits::new(mix_seed(&[seed, 0x05E2, signup as u64]));
-            let survive = if signup < 0 { (1.0 - h).powi(-signup) } else { 1.0 };
-            let expected = self.base_new * product.weekly[weekday] * survive;
-            // Normal approximation of a Poisson count (exact enough above a few users).
-            let z = crate::stats::dist::normal_quantile(u01(rng.u64()).clamp(1e-12, 1.0 - 1e-12));
-            let count = (expected + z * expected.sqrt()).round().max(0.0) as u64;
-            // Added traffic: users of the target, with their own intent.
-            let mut extra: Vec<(usize, f64, f64)> = Vec::new(); // (cause, share of base, intent)
-            for (c, cause) in self.causes.iter().enumerate() {
-                for &(mechanism, _, weight, profile) in &cause.terms {
-                    if let (Mechanism::Traffic, Profile::Add { intent }) = (mechanism, profile) {
-                        let s = cause.strength(date_ms + 43_200_000) * weight;
-                        if s > 0.0 {
-                            extra.push((c, s, intent));
-                        }
-                    }
-                }
-            }
-            let mut planned: Vec<(Option<usize>, f64)> = (0..count).map(|_| (None, 1.0)).collect();
-            for (c, share, intent) in extra {
-                let n = (self.base_new * product.weekly[weekday] * share).round() as u64;
-                planned.extend((0..n).map(|_| (Some(c), intent)));
-            }
+            let planned = self.planned(signup);
+            // At most the planned users stay (removed traffic drops some): no growth slack.
+            users.reserve_exact(planned.len(), slots);
             for (k, (forced, intent)) in planned.into_iter().enumerate() {
                 let key = mix_seed(&[signup as u64, k as u64, forced.map_or(0, |c| c as u64 + 1)]);
                 let mut r = Bits::new(mix_seed(&[seed, 0x05E3, key]));
@@ -1312,7 +1356,7 @@ pub fn active_series(tallies: &[Tally], n: u16) -> Vec<f64> {
 // Writing: the same folder layout as the shop's, through the shop's Parquet encoder.
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use anyhow::Context as _;
 use polars::prelude::*;
@@ -1884,9 +1928,7 @@ pub fn counterfactual_impact(
     index: usize,
 ) -> anyhow::Result<(f64, Option<f64>)> {
     let case = &engine.case;
-    let mut without = case.clone();
-    without.causes.remove(index);
-    let world = Engine::new(without)?;
+    let world = engine.without(index)?;
     let in_window: Vec<u32> = (0..engine.days()).filter(|d| case.current.contains(case.date(*d))).collect();
     let (Some(&first), Some(&last)) = (in_window.first(), in_window.last()) else {
         anyhow::bail!("the current window {} lies outside the data", case.current);
