@@ -1737,8 +1737,8 @@ mod tests {
 
     /// Per-cause accuracy over every product scenario (the engagement app and the SaaS
     /// product; run with `--ignored --nocapture`, `DIAGNOSE_SEEDS` seeds each from
-    /// `DIAGNOSE_FIRST_SEED` (1000), `DIAGNOSE_ONLY` names). Each true cause counts once per seed ([`names_cause`]); onsets within a day of
-    /// each dated cause are tallied too.
+    /// `DIAGNOSE_FIRST_SEED` (1000), `DIAGNOSE_ONLY` names). Each true cause counts once per
+    /// seed ([`names_cause`]); onsets within a day of each dated cause are tallied too.
     #[test]
     #[ignore = "measurement: generates many drills"]
     fn measure_accuracy_on_product_drills() {

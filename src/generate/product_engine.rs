@@ -323,6 +323,12 @@ impl Engine {
     /// product, seed and volume, by a case whose causes add and remove no users).
     fn with_users(case: ProductCase, users: Option<Arc<Users>>) -> anyhow::Result<Engine> {
         let product = case.product;
+        anyhow::ensure!(
+            case.days <= MAX_DAYS,
+            "product {} has a period of {} days; at most {MAX_DAYS}",
+            product.name,
+            case.days
+        );
         let values: Vec<Vec<String>> = product.dimensions.iter().map(|d| product.values_of(d)).collect();
         let slot_of = |name: &str| product.dimensions.iter().position(|d| d.name == name);
         let code_of =
@@ -457,12 +463,6 @@ impl Engine {
             }
         }
         let base_new = case.rows_per_day / (per_new * u.sessions_per_active_day);
-        anyhow::ensure!(
-            case.days <= MAX_DAYS,
-            "product {} has a period of {} days; at most {MAX_DAYS}",
-            product.name,
-            case.days
-        );
         anyhow::ensure!(
             values.len() <= MAX_SLOTS,
             "product {} has {} dimensions; at most {MAX_SLOTS}",
@@ -2269,8 +2269,6 @@ mod tests {
         assert_eq!((a.user_id, a.ts, a.codes), (b.user_id, b.ts, b.codes));
     }
 
-    /// A day simulated in slices of its users is the whole day: the rows concatenate to the
-    /// same rows, and the slices' merged tally is the day's.
     /// The sliding-window count against the definition: the union of the window's sets,
     /// counted bit by bit, for windows shorter and longer than the data and sets of
     /// different lengths (a product gains users over the days).
@@ -2298,6 +2296,8 @@ mod tests {
         }
     }
 
+    /// A day simulated in slices of its users is the whole day: the rows concatenate to the
+    /// same rows, and the slices' merged tally is the day's.
     #[test]
     fn a_day_in_parts_is_the_whole_day() {
         let engine = Engine::new(quiet_case("engagement_app", 3000.0, 7)).unwrap();
