@@ -57,25 +57,28 @@ fn refuses_to_overwrite_a_folder_that_is_not_empty() {
     assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
 }
 
+/// `generate --scenario SCENARIO --seed SEED --out drill --sessions 20000 --force`.
+fn force_generate(sandbox: &Sandbox, scenario: &str, seed: &str) -> assert_cmd::Command {
+    sandbox.cmd(&[
+        "generate",
+        "--scenario",
+        scenario,
+        "--seed",
+        seed,
+        "--out",
+        "drill",
+        "--sessions",
+        "20000",
+        "--force",
+    ])
+}
+
 #[test]
 fn force_replaces_an_existing_drill_folder() {
     let sandbox = Sandbox::new();
     write_scenario(&sandbox, "wide.toml", "[-0.95, 0.95]");
     let out = sandbox.join("drill");
-    let generate = |seed: &str| {
-        sandbox.cmd(&[
-            "generate",
-            "--scenario",
-            "wide.toml",
-            "--seed",
-            seed,
-            "--out",
-            "drill",
-            "--sessions",
-            "20000",
-            "--force",
-        ])
-    };
+    let generate = |seed: &str| force_generate(&sandbox, "wide.toml", seed);
     generate("1").assert().success();
     // The old drill's state goes with it; only drill folders may be replaced (#13: a folder
     // of anything else is refused, see integrity.rs).
@@ -122,20 +125,7 @@ fn force_replaces_an_existing_drill_folder() {
 #[test]
 fn force_replaces_a_drill_of_another_product() {
     let sandbox = Sandbox::new();
-    let generate = |seed: &str| {
-        sandbox.cmd(&[
-            "generate",
-            "--scenario",
-            "wau_push_outage",
-            "--seed",
-            seed,
-            "--out",
-            "drill",
-            "--sessions",
-            "20000",
-            "--force",
-        ])
-    };
+    let generate = |seed: &str| force_generate(&sandbox, "wau_push_outage", seed);
     generate("1").assert().success();
     let out = sandbox.join("drill");
     assert!(entries(&out).contains(&"server_events.parquet".to_string()));
