@@ -216,6 +216,9 @@ pub struct Engine {
     /// Per day: the seed's key of the day, which a user's key turns into that user-day's
     /// random stream (see [`Engine::user_day`]).
     day_keys: Vec<u64>,
+    /// Per source: the share of rows reaching the step it records, at the base rates (the
+    /// room a chunk reserves for its rows).
+    source_shares: Vec<f64>,
     /// Expected new users per day at weekly factor 1.
     pub base_new: f64,
 }
@@ -500,6 +503,14 @@ impl Engine {
             })
             .collect();
         let day_keys = (0..case.days).map(|d| mix_seed(&[case.seed, 0xAC7, u64::from(d)])).collect();
+        let source_shares = product
+            .sources
+            .iter()
+            .map(|source| {
+                let upto = product.step(&source.from).map(|(i, _)| i).unwrap_or(0);
+                product.steps[..=upto].iter().map(|step| step.base).product::<f64>().min(1.0)
+            })
+            .collect();
         let mut engine = Engine {
             values,
             dims,
@@ -514,6 +525,7 @@ impl Engine {
             day_factor,
             returns_on,
             day_keys,
+            source_shares,
             base_new,
             case,
         };
@@ -838,6 +850,18 @@ impl Engine {
 
     /// Simulates the rows of users `users` (indices in signup order) on one day.
     pub fn simulate_users(&self, day: u32, users: std::ops::Range<usize>) -> DayChunk {
+        // The part's expected rows (its share of the day's users), with a margin for the
+        // day-to-day noise and the weekly pattern.
+        let all = self.users.upto[day as usize].max(1);
+        let expected = self.case.rows_per_day * 1.15 * users.len() as f64 / all as f64;
+        let rows = (expected as usize).min(users.len() * 8);
+        self.simulate_comers(day, self.comers(day as usize, users), rows)
+    }
+
+    /// Simulates the rows of `comers`, users who come on day `day` (indices in increasing
+    /// order; a user's rows depend only on the seed, the user and the day).
+    /// `rows` is the room to reserve for them.
+    fn simulate_comers(&self, day: u32, comers: impl Iterator<Item = usize>, rows: usize) -> DayChunk {
         let product = self.product();
         let d = day as i32;
         let date = self.case.date(day);
@@ -848,6 +872,7 @@ impl Engine {
         let last_day = self.case.days as i32 - 1;
         let mut chunk =
             DayChunk::new(day, slots, steps, retention.len(), self.measures.len(), product.sources.len());
+        chunk.reserve(rows, slots, self.latency.is_some(), &self.source_shares);
         let mut row_codes = vec![NULL; slots];
         let mut user = [NULL; MAX_SLOTS];
         let mut hit: Vec<(usize, f64)> = Vec::with_capacity(self.causes.len());
@@ -888,7 +913,7 @@ impl Engine {
                     && cause.end_ms.is_none_or(|end| end > base_ms)
             })
             .collect();
-        for u in self.comers(day as usize, users) {
+        for u in comers {
             let signup = i32::from(self.users.signup[u]);
             let user_day = self.user_day(u, day as usize);
             self.user_codes(u, d, &mut user);
@@ -1120,6 +1145,29 @@ impl DayChunk {
             sources: vec![SourceRows::default(); sources],
             ..DayChunk::default()
         }
+    }
+
+    /// Room for about `rows` rows of `slots` codes (and each source's share of them), so
+    /// the columns grow without copying.
+    fn reserve(&mut self, rows: usize, slots: usize, latency: bool, source_shares: &[f64]) {
+        self.user_id.reserve(rows);
+        self.ts.reserve(rows);
+        self.codes.reserve(rows * slots);
+        for column in self.flags.iter_mut().chain(&mut self.cohorts).chain(&mut self.retained) {
+            column.reserve(rows);
+        }
+        for column in &mut self.values {
+            column.reserve(rows);
+        }
+        if latency {
+            self.latency.reserve(rows);
+        }
+        for (source, share) in self.sources.iter_mut().zip(source_shares) {
+            let n = (rows as f64 * share) as usize;
+            source.user_id.reserve(n);
+            source.ts.reserve(n);
+        }
+        self.active.reserve(rows);
     }
 
     pub fn len(&self) -> usize {
@@ -1976,7 +2024,36 @@ pub fn counterfactual_impact(
     let ahead =
         if reads_retention { case.product.users.retention.iter().copied().max().unwrap_or(0) } else { 0 };
     let same_until = u32::try_from(onset - i64::from(ahead)).unwrap_or(0).clamp(from, last + 1);
-    let simulated: Vec<Tally> = (same_until..=last).into_par_iter().map(|d| world.day_tally(d)).collect();
+    // A cause that only keeps users away (a return rate, a holiday), in a case where no
+    // cause adds or removes users, changes nothing of the rows of a user who comes in both
+    // worlds (their draws are the same), so the world without it is the real day plus the
+    // rows of those it kept away: only theirs are simulated. (Their retention flags would
+    // differ, which is why a metric reading them takes the full simulation.) A cause that
+    // raised a return chance on some day would also bring users the other world lacks.
+    let returns_only = !engine.causes[index].acts_on_rows()
+        && engine.causes[index]
+            .terms
+            .iter()
+            .all(|t| matches!(t.0, Mechanism::ReturnRate | Mechanism::Calendar))
+        && engine.returns_on.iter().flatten().all(|&(c, s, _)| c != index || s > 0.0)
+        && Arc::ptr_eq(&engine.users, &world.users)
+        && !reads_retention;
+    let simulated: Vec<Tally> = (same_until..=last)
+        .into_par_iter()
+        .map(|d| {
+            if !returns_only {
+                return world.day_tally(d);
+            }
+            let mut day = tallies[d as usize].clone();
+            for users in world.day_parts(d) {
+                let kept_away = world.comers(d as usize, users).filter(|&u| !engine.active(u, d as i32));
+                let mut theirs = world.tally(&world.simulate_comers(d, kept_away, 0));
+                theirs.targets.clear(); // the other world's causes: not read by the price
+                day.merge(theirs);
+            }
+            day
+        })
+        .collect();
     let mut other = vec![Tally::default(); from as usize];
     other.extend_from_slice(&tallies[from as usize..same_until as usize]);
     other.extend(simulated);
